@@ -1,0 +1,144 @@
+"""Build a plan's circuits: generators and OpenQASM 2/3 files, with located errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qorch import generators
+from qorch.errors import CircuitError
+from qorch.plan import (
+    GhzCircuit,
+    QaoaMaxcutCircuit,
+    QasmCircuit,
+    QftCircuit,
+    RandomCircuit,
+)
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+    from qorch.planfile import LoadedPlan
+
+CircuitSpec = GhzCircuit | QftCircuit | RandomCircuit | QaoaMaxcutCircuit | QasmCircuit
+
+
+def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
+    """Every circuit of the plan, in plan order, named by its plan name.
+
+    Raises CircuitError located at the offending circuit's field.
+    """
+    return [build_circuit(loaded, index) for index in range(len(loaded.plan.circuits))]
+
+
+def build_circuit(loaded: LoadedPlan, index: int) -> QuantumCircuit:
+    """The plan's circuit number ``index``."""
+    spec = loaded.plan.circuits[index]
+    if isinstance(spec, QasmCircuit):
+        path = (loaded.base_dir / spec.qasm).resolve()
+        try:
+            circuit = load_qasm(path, spec.qasm)
+        except CircuitError as error:
+            raise loaded.error(("circuits", index, "qasm"), error.message, CircuitError) from None
+    else:
+        try:
+            circuit = generate(spec)
+        except ValueError as error:
+            raise loaded.error(("circuits", index), str(error), CircuitError) from None
+    circuit.name = spec.name
+    circuit.metadata = {}
+    if circuit.parameters:
+        names = ", ".join(sorted(p.name for p in circuit.parameters))
+        message = f"circuit has unbound parameters ({names}); bind them in the QASM file"
+        raise loaded.error(("circuits", index), message, CircuitError)
+    if circuit.num_clbits == 0:
+        circuit.measure_all()
+    return circuit
+
+
+def generate(spec: CircuitSpec) -> QuantumCircuit:
+    """Build a generator circuit. Raises ValueError on impossible inputs."""
+    if isinstance(spec, GhzCircuit):
+        return generators.ghz(spec.qubits)
+    if isinstance(spec, QftCircuit):
+        return generators.qft(spec.qubits, spec.value)
+    if isinstance(spec, RandomCircuit):
+        return generators.random(spec.qubits, spec.depth, spec.seed, spec.max_operands)
+    if isinstance(spec, QaoaMaxcutCircuit):
+        return generators.qaoa_maxcut(spec.qubits, spec.degree, spec.gammas, spec.betas, spec.seed)
+    raise ValueError(f"not a generator circuit: {spec!r}")
+
+
+def load_qasm(path: Path, shown: str) -> QuantumCircuit:
+    """Parse an OpenQASM 2 or 3 file (version from its header).
+
+    Raises CircuitError with the file, line and the parser's message.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CircuitError(f"QASM file not found: {shown} (looked at {path})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CircuitError(f"cannot read QASM file {shown}: {error}") from None
+    version = qasm_version(text)
+    if version is None:
+        raise CircuitError(f"{shown}: not OpenQASM (expected an 'OPENQASM 2.0;' or '3' header)")
+    if version == 2:
+        return _load_qasm2(text, path, shown)
+    return _load_qasm3(text, shown)
+
+
+def qasm_version(text: str) -> int | None:
+    """The major version in the OPENQASM header, ignoring comments; None if absent."""
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        if line.upper().startswith("OPENQASM"):
+            number = line[len("OPENQASM") :].strip().rstrip(";").strip()
+            with contextlib.suppress(ValueError):
+                return int(float(number))
+        return None
+    return None
+
+
+def _load_qasm2(text: str, path: Path, shown: str) -> QuantumCircuit:
+    from qiskit import qasm2
+
+    try:
+        return qasm2.loads(
+            text,
+            include_path=(str(path.parent),),
+            custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
+        )
+    except qasm2.QASM2Error as error:
+        message = str(error).strip('"').replace("<input>:", "")
+        raise CircuitError(f"malformed OpenQASM 2 in {shown}: line {message}") from None
+
+
+def _load_qasm3(text: str, shown: str) -> QuantumCircuit:
+    from qiskit import qasm3
+
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(sink):
+            return qasm3.loads(text)
+    except Exception as error:  # the OpenQASM 3 parser raises assorted types
+        raise CircuitError(f"malformed OpenQASM 3 in {shown}: {_qasm3_reason(error)}") from None
+
+
+def _qasm3_reason(error: BaseException) -> str:
+    """The parser's reason with its line, dug out of the exception chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        for candidate in (seen, *seen.args):
+            token = getattr(candidate, "offendingToken", None)
+            if token is not None:
+                return f"line {token.line}: unexpected {token.text!r}"
+        seen = seen.__cause__ or seen.__context__
+    text = str(error).strip() or type(error).__name__
+    if text[:1].isdigit() and "," in text.split(":", 1)[0]:
+        return "line " + text.replace(",", ", column ", 1)
+    return text

@@ -1,0 +1,195 @@
+"""The built-in ``local`` provider: qorch's numpy statevector engine and Qiskit Aer.
+
+Devices:
+
+- ``local:statevector`` — the built-in numpy engine: exact probabilities and
+  seeded sampling, terminal measurements only.
+- ``local:aer`` — Qiskit Aer, ideal, or with the noise model (and coupling
+  map) of a device another provider models, e.g. ``noise: ibm:fake_brisbane``.
+
+Jobs run in detached local worker processes (:mod:`qorch.localjob`), so they
+behave like cloud jobs. Option ``queue_delay_s`` makes a job wait that many
+seconds before it runs: a stand-in for a hardware queue in tests and demos.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from qorch import localjob, payload
+from qorch.errors import CapabilityError, OptionError, UnknownDeviceError
+from qorch.provider import (
+    Counts,
+    Device,
+    Handle,
+    JobRequest,
+    JobStatus,
+    Payload,
+    Provider,
+    TargetOptions,
+    normalise_counts,
+)
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+STATEVECTOR_MAX_QUBITS = 28
+AER_MAX_QUBITS = 30
+AER_BASIS = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg")
+AER_BASIS += ("rx", "ry", "rz", "p", "u", "cx", "cy", "cz", "cp", "crx", "cry", "crz")
+AER_BASIS += ("swap", "rxx", "ryy", "rzz", "rzx", "ecr", "ccx", "cswap")
+
+
+class LocalProvider(Provider):
+    """Simulators on this machine; no account, no cost."""
+
+    name: ClassVar[str] = "local"
+
+    def device_names(self) -> list[str]:
+        return ["statevector", "aer"]
+
+    def device_is_local(self, name: str) -> bool:
+        return True
+
+    def device(self, name: str) -> Device:
+        if name == "statevector":
+            from qorch.statevector_qiskit import SUPPORTED_GATES
+
+            return Device(
+                provider=self.name,
+                name=name,
+                num_qubits=STATEVECTOR_MAX_QUBITS,
+                simulator=True,
+                native_gates=tuple(SUPPORTED_GATES),
+                exact=True,
+                local=True,
+                description="qorch's built-in numpy statevector engine",
+            )
+        if name == "aer":
+            return Device(
+                provider=self.name,
+                name=name,
+                num_qubits=AER_MAX_QUBITS,
+                simulator=True,
+                native_gates=AER_BASIS,
+                exact=True,
+                local=True,
+                description="Qiskit Aer; 'noise: PROVIDER:DEVICE' borrows a device's noise model",
+            )
+        self.check_device(name)
+        raise UnknownDeviceError(name)  # pragma: no cover - check_device raised
+
+    def check_options(self, device: str, options: TargetOptions) -> None:
+        if options.noise is not None and device != "aer":
+            raise OptionError(f"local:{device} does not take a noise model (local:aer does)")
+        for key, value in options.extra.items():
+            if key != "queue_delay_s":
+                raise OptionError(f"option '{key}' is not accepted by local:{device}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise OptionError("option 'queue_delay_s' must be a number of seconds >= 0")
+
+    def translate(
+        self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
+    ) -> Payload:
+        from qiskit import transpile
+        from qiskit.transpiler.exceptions import TranspilerError
+
+        info = self.device(device)
+        if device == "aer" and options.noise is not None:
+            return self._translate_noisy(circuit, options, seed)
+        payload.check_width(circuit, info.target, info.num_qubits)
+        try:
+            isa = transpile(
+                circuit,
+                basis_gates=[*info.native_gates, "measure"],
+                optimization_level=options.optimization_level,
+                seed_transpiler=seed,
+            )
+        except TranspilerError as error:
+            raise payload.transpile_error(circuit, info.target, error) from None
+        isa.name = circuit.name
+        payload.check_gates(isa, info.target, info.native_gates)
+        if device == "statevector":
+            _check_statevector_program(isa)
+        return payload.qpy_payload(isa)
+
+    def _translate_noisy(self, circuit: QuantumCircuit, options: TargetOptions, seed: int) -> Payload:
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit.transpiler.exceptions import TranspilerError
+
+        backend = noise_backend(options.noise or "")
+        target = f"local:aer (noise {options.noise})"
+        payload.check_width(circuit, target, backend.num_qubits)
+        manager = generate_preset_pass_manager(
+            optimization_level=options.optimization_level, backend=backend, seed_transpiler=seed
+        )
+        try:
+            isa = manager.run(circuit)
+        except TranspilerError as error:
+            raise payload.transpile_error(circuit, target, error) from None
+        isa.name = circuit.name
+        return payload.qpy_payload(isa)
+
+    def submit(self, request: JobRequest) -> Handle:
+        return localjob.submit(request, self.name)
+
+    def recover(self, request: JobRequest) -> Handle | None:
+        return localjob.recover(request)
+
+    def status(self, handle: Handle) -> JobStatus:
+        return localjob.status(handle)
+
+    def result(self, handle: Handle) -> Counts:
+        return localjob.result(handle)
+
+    def cancel(self, handle: Handle) -> None:
+        from qorch.errors import CancelUnsupportedError
+
+        if not localjob.cancel(handle):
+            raise CancelUnsupportedError(f"job {handle['job_id']} has already finished")
+
+    def execute(self, request: JobRequest) -> Counts:
+        circuit = payload.from_qpy(request.payload.data)
+        if request.device == "statevector":
+            return _run_statevector(circuit, request.shots, request.seed)
+        if request.device == "aer":
+            return _run_aer(circuit, request.shots, request.seed, request.options.noise)
+        raise UnknownDeviceError(f"local has no device '{request.device}'")
+
+
+def noise_backend(reference: str):  # type: ignore[no-untyped-def]
+    """The Qiskit backend (target and noise) of ``provider:device``, from its provider."""
+    from qorch import registry
+
+    provider_name, device = registry.split_target(reference)
+    provider = registry.load(provider_name)
+    provider.check_device(device)
+    return provider.qiskit_backend(device)
+
+
+def _check_statevector_program(circuit: QuantumCircuit) -> None:
+    from qorch.statevector import UnsupportedOperation
+    from qorch.statevector_qiskit import program_from_circuit
+
+    try:
+        program_from_circuit(circuit)
+    except UnsupportedOperation as error:
+        raise CapabilityError(f"local:statevector cannot run '{circuit.name}': {error}") from None
+
+
+def _run_statevector(circuit: QuantumCircuit, shots: int, seed: int) -> Counts:
+    import numpy as np
+
+    from qorch.statevector import sample_counts
+    from qorch.statevector_qiskit import program_from_circuit
+
+    program = program_from_circuit(circuit)
+    return sample_counts(program, shots, np.random.default_rng(seed))
+
+
+def _run_aer(circuit: QuantumCircuit, shots: int, seed: int, noise: str | None) -> Counts:
+    from qiskit_aer import AerSimulator
+
+    simulator = AerSimulator.from_backend(noise_backend(noise)) if noise else AerSimulator()
+    result = simulator.run(circuit, shots=shots, seed_simulator=seed).result()
+    return normalise_counts(result.get_counts(), circuit.num_clbits)

@@ -1,0 +1,212 @@
+"""The plan model, version 1: pure data, validated by pydantic.
+
+One model per plan kind, under a discriminated union on ``kind``. Every
+model forbids unknown fields, so a typo is an error, not a silent default.
+File loading, line numbers and error formatting live in :mod:`qorch.planfile`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TARGET_PATTERN = r"^[a-z][a-z0-9_-]*:[A-Za-z0-9_./:-]+$"
+MAX_SHOTS = 10_000_000
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+Shots = Annotated[int, Field(gt=0, le=MAX_SHOTS)]
+OptionValue = str | int | float | bool
+
+
+class Model(BaseModel):
+    """Base of every plan model: unknown fields are errors; instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GhzCircuit(Model):
+    """GHZ state on ``qubits`` qubits: H then a CNOT chain; ideal outcomes all-0 and all-1."""
+
+    name: Name
+    generator: Literal["ghz"]
+    qubits: int = Field(ge=2, le=64)
+
+
+class QftCircuit(Model):
+    """Quantum Fourier transform on ``qubits`` qubits.
+
+    With ``value`` set, the circuit prepares the Fourier state of ``value`` and
+    applies the inverse QFT, so the ideal outcome is ``value`` in binary: a
+    QFT workload with a known answer.
+    """
+
+    name: Name
+    generator: Literal["qft"]
+    qubits: int = Field(ge=1, le=64)
+    value: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _value_fits(self) -> QftCircuit:
+        if self.value is not None and self.value >= 2**self.qubits:
+            raise ValueError(f"value {self.value} does not fit in {self.qubits} qubits")
+        return self
+
+
+class RandomCircuit(Model):
+    """Seeded random circuit (Qiskit's ``random_circuit``) of ``depth`` layers."""
+
+    name: Name
+    generator: Literal["random"]
+    qubits: int = Field(ge=1, le=64)
+    depth: int = Field(ge=1, le=10_000)
+    seed: int = Field(ge=0)
+    max_operands: int = Field(default=2, ge=1, le=3)
+
+
+class QaoaMaxcutCircuit(Model):
+    """QAOA for MaxCut on a seeded random ``degree``-regular graph, p layers at given angles."""
+
+    name: Name
+    generator: Literal["qaoa-maxcut"]
+    qubits: int = Field(ge=2, le=64)
+    degree: int = Field(default=3, ge=1)
+    p: int = Field(default=1, ge=1, le=100)
+    gammas: list[float]
+    betas: list[float]
+    seed: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _graph_and_angles(self) -> QaoaMaxcutCircuit:
+        if self.degree >= self.qubits:
+            raise ValueError(f"degree {self.degree} must be less than qubits ({self.qubits})")
+        if (self.degree * self.qubits) % 2:
+            raise ValueError("degree × qubits must be even for a regular graph to exist")
+        for label, angles in (("gammas", self.gammas), ("betas", self.betas)):
+            if len(angles) != self.p:
+                raise ValueError(f"{label} has {len(angles)} angles but p is {self.p}")
+        return self
+
+
+class QasmCircuit(Model):
+    """A circuit from an OpenQASM 2 or 3 file (path relative to the plan file)."""
+
+    name: Name
+    qasm: str = Field(min_length=1)
+
+
+def _circuit_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "qasm" in value and "generator" not in value:
+            return "qasm"
+        generator = value.get("generator")
+        return generator if isinstance(generator, str) else None
+    if isinstance(value, BaseModel):
+        return "qasm" if isinstance(value, QasmCircuit) else getattr(value, "generator", None)
+    return None
+
+
+CircuitSpec = Annotated[
+    Annotated[GhzCircuit, Tag("ghz")]
+    | Annotated[QftCircuit, Tag("qft")]
+    | Annotated[RandomCircuit, Tag("random")]
+    | Annotated[QaoaMaxcutCircuit, Tag("qaoa-maxcut")]
+    | Annotated[QasmCircuit, Tag("qasm")],
+    Discriminator(
+        _circuit_tag,
+        custom_error_type="circuit_source",
+        custom_error_message=(
+            "a circuit needs 'qasm: FILE' or 'generator:' one of ghz, qft, random, qaoa-maxcut"
+        ),
+    ),
+]
+
+
+class TargetSpec(Model):
+    """Where to run: ``provider:device`` with optional per-target options."""
+
+    target: str = Field(pattern=TARGET_PATTERN)
+    optimization_level: int = Field(default=1, ge=0, le=3)
+    noise: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    shots: Shots | None = None
+    max_execution_time_s: int | None = Field(default=None, gt=0)
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+
+    @property
+    def provider(self) -> str:
+        """The provider part of ``target``."""
+        return self.target.split(":", 1)[0]
+
+    @property
+    def device(self) -> str:
+        """The device part of ``target``."""
+        return self.target.split(":", 1)[1]
+
+
+def _target_from_string(value: Any) -> Any:
+    return {"target": value} if isinstance(value, str) else value
+
+
+class Budget(Model):
+    """Limits enforced at compile time, before anything is submitted or paid for."""
+
+    max_total_shots: int | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+
+
+class CircuitsPlan(Model):
+    """Run circuits on targets and collect counts."""
+
+    version: Literal[1]
+    kind: Literal["circuits"]
+    name: Name | None = None
+    description: str | None = None
+    shots: Shots = 1024
+    seed: int = Field(default=0, ge=0)
+    circuits: list[CircuitSpec] = Field(min_length=1)
+    targets: list[TargetSpec] = Field(min_length=1)
+    budget: Budget = Field(default_factory=Budget)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets_from_strings(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_target_from_string(item) for item in value]
+        return value
+
+    @field_validator("circuits")
+    @classmethod
+    def _unique_circuit_names(cls, value: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        for circuit in value:
+            if circuit.name in seen:
+                raise ValueError(f"circuit name '{circuit.name}' is used twice")
+            seen.add(circuit.name)
+        return value
+
+    def target_shots(self, target: TargetSpec) -> int:
+        """Shots for jobs on ``target``: its override, else the plan's."""
+        return target.shots if target.shots is not None else self.shots
+
+
+Plan = Annotated[CircuitsPlan, Field(discriminator="kind")]
+PLAN_ADAPTER: TypeAdapter[CircuitsPlan] = TypeAdapter(Plan)
+KINDS = ("circuits",)
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan format, for editors and CI linting."""
+    schema = PLAN_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "qorch plan, version 1"
+    return schema

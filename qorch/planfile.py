@@ -1,0 +1,220 @@
+"""Loading plan files: YAML with line numbers, and errors as ``FILE:LINE: field: message``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from qorch.errors import PlanError
+from qorch.plan import KINDS, PLAN_ADAPTER, CircuitsPlan
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a plan file, located by line and field path."""
+
+    line: int
+    field: str
+    message: str
+
+    def render(self, file: str) -> str:
+        """``FILE:LINE: field: message``."""
+        where = f"{self.field}: " if self.field else ""
+        return f"{file}:{self.line}: {where}{self.message}"
+
+
+class PlanErrors(PlanError):
+    """A plan with one or more issues; ``str()`` is the first, one line."""
+
+    def __init__(self, file: str, issues: list[Issue]) -> None:
+        self.file = file
+        self.issues = sorted(issues, key=lambda issue: issue.line)
+        first = self.issues[0].render(file)
+        more = len(self.issues) - 1
+        suffix = f" (and {more} more; 'qorch validate' lists all)" if more else ""
+        super().__init__(first + suffix)
+
+    def lines(self) -> list[str]:
+        """Every issue, one line each."""
+        return [issue.render(self.file) for issue in self.issues]
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A validated plan with where it came from, for errors and relative paths."""
+
+    plan: CircuitsPlan
+    path: Path
+    display: str  # the path as the user wrote it
+    lines: dict[PathKey, int] = field(repr=False)
+    text_sha256: str = ""
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the plan are resolved against."""
+        return self.path.parent
+
+    def line_of(self, *key: str | int) -> int:
+        """Line of the deepest part of ``key`` present in the file (1 if none)."""
+        return locate(self.lines, key)
+
+    def error(self, key: PathKey, message: str, cls: type[PlanError] = PlanError) -> PlanError:
+        """A one-line error located at field ``key`` of this plan."""
+        location = f"{self.display}:{self.line_of(*key)}"
+        field_path = format_path(key)
+        if field_path:
+            location += f": {field_path}"
+        return cls(message, location=location)
+
+    def canonical_hash(self) -> str:
+        """SHA-256 of the validated plan's canonical JSON (formatting-independent)."""
+        data = self.plan.model_dump(mode="json")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_plan(path: Path, display: str | None = None) -> LoadedPlan:
+    """Read, parse and validate a plan file. Raises PlanErrors with located issues."""
+    shown = display if display is not None else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{shown}: plan file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(f"{shown}: cannot read plan: {error}") from None
+    data, lines = parse_yaml(text, shown)
+    plan = validate(data, lines, shown)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return LoadedPlan(plan=plan, path=path, display=shown, lines=lines, text_sha256=digest)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict[PathKey, int]]:
+    """Parse YAML into plain data and a map from field path to 1-based line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = error.problem or error.context or "invalid YAML"
+        raise PlanErrors(file, [Issue(line, "", f"YAML syntax error: {problem}")]) from None
+    except yaml.YAMLError as error:
+        raise PlanErrors(file, [Issue(1, "", f"YAML error: {error}")]) from None
+    if node is None:
+        raise PlanErrors(file, [Issue(1, "", "the plan file is empty")])
+    lines: dict[PathKey, int] = {}
+    data = _construct(node, (), lines, file)
+    return data, lines
+
+
+def _construct(node: yaml.Node, key: PathKey, lines: dict[PathKey, int], file: str) -> Any:
+    lines.setdefault(key, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            name = yaml.SafeLoader(key_node.value).construct_object(key_node)
+            sub = (*key, str(name))
+            if name in out:
+                line = key_node.start_mark.line + 1
+                raise PlanErrors(file, [Issue(line, format_path(sub), "duplicate key")])
+            lines[sub] = key_node.start_mark.line + 1
+            out[name] = _construct(value_node, sub, lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*key, i), lines, file) for i, item in enumerate(node.value)]
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as error:
+        raise PlanErrors(file, [Issue(node.start_mark.line + 1, format_path(key), str(error))])
+
+
+def validate(data: Any, lines: dict[PathKey, int], file: str) -> CircuitsPlan:
+    """Validate parsed data against the plan model; errors are located Issues."""
+    if not isinstance(data, dict):
+        raise PlanErrors(file, [Issue(1, "", "a plan must be a mapping of fields")])
+    kind = data.get("kind")
+    if kind not in KINDS:
+        line = lines.get(("kind",), 1)
+        known = ", ".join(KINDS)
+        message = f"unknown plan kind {kind!r} (known: {known})" if kind else "missing"
+        raise PlanErrors(file, [Issue(line, "kind", message)])
+    try:
+        return PLAN_ADAPTER.validate_python(data)
+    except ValidationError as error:
+        issues = [_issue(_untagged(err, kind), data, lines) for err in error.errors()]
+        raise PlanErrors(file, issues) from None
+
+
+def _untagged(err: Any, kind: str) -> Any:
+    """Drop the plan-kind tag pydantic puts first in the location of every error."""
+    loc = tuple(err["loc"])
+    return {**err, "loc": loc[1:]} if loc[:1] == (kind,) else err
+
+
+def _issue(err: Any, data: Any, lines: dict[PathKey, int]) -> Issue:
+    key = data_path(data, err["loc"])
+    message = _message(err, data, key)
+    if err["type"] == "missing":
+        return Issue(locate(lines, key[:-1]), format_path(key), message)
+    return Issue(locate(lines, key), format_path(key), message)
+
+
+def _message(err: Any, data: Any, key: PathKey) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    text = str(err["msg"])
+    text = text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return text[:1].lower() + text[1:]
+
+
+def data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
+    """Pydantic's error location reduced to keys that exist in the data (tags dropped)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node:
+            # a missing field, or a union tag: keep real field names, drop tags
+            if part.replace("_", "").isalnum() and not _is_tag(part):
+                path.append(part)
+                node = None
+    return tuple(path)
+
+
+def _is_tag(part: str) -> bool:
+    return part in {"ghz", "qft", "random", "qaoa-maxcut", "qasm", "function-before"}
+
+
+def locate(lines: dict[PathKey, int], key: PathKey) -> int:
+    """Line of the longest prefix of ``key`` that appears in the file."""
+    for end in range(len(key), -1, -1):
+        if key[:end] in lines:
+            return lines[key[:end]]
+    return 1
+
+
+def format_path(key: PathKey) -> str:
+    """``('targets', 1, 'shots')`` → ``targets[1].shots``."""
+    out = ""
+    for part in key:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out

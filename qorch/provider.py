@@ -1,0 +1,306 @@
+"""The provider contract: what every backend plugin implements.
+
+A provider is a plugin registered in the entry-point group ``qorch.providers``
+(the built-in ``local`` provider is registered the same way). It lists
+devices and their capabilities, translates a circuit into a device payload
+(pure, no network), estimates cost, submits a payload and returns a
+JSON-serialisable handle, and from that handle alone reports status, returns
+counts (in Qiskit's bit order) and cancels. Handles are stored in the state
+store, so a later process can re-attach to a job from its handle.
+
+Plugins import this module and :mod:`qorch.errors` only. Devices that
+execute on this machine use :mod:`qorch.localjob`, which runs each job in a
+detached worker process so that local jobs, like cloud jobs, survive the
+death of the process that submitted them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from qorch.errors import CancelUnsupportedError, OptionError, UnknownDeviceError
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+    from qiskit.providers import BackendV2
+
+Counts = dict[str, int]
+"""Bitstring → count. Bitstrings cover every classical bit, in Qiskit's order
+(clbit n-1 leftmost, clbit 0 rightmost), without spaces."""
+
+Handle = dict[str, Any]
+"""A JSON-serialisable reference to a submitted job; always has ``job_id``."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """A device's price model in US dollars, with where and when it was read."""
+
+    per_task_usd: float = 0.0
+    per_shot_usd: float = 0.0
+    per_second_usd: float = 0.0
+    as_of: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device's capabilities, as far as the provider knows them offline."""
+
+    provider: str
+    name: str
+    num_qubits: int
+    simulator: bool
+    native_gates: tuple[str, ...] = ()
+    coupling: tuple[tuple[int, int], ...] | None = None
+    max_shots: int | None = None
+    exact: bool = False  # exact probabilities (statevector) available
+    local: bool = False  # executes on this machine
+    price: Price | None = None
+    description: str = ""
+
+    @property
+    def target(self) -> str:
+        """The ``provider:device`` string users write in plans."""
+        return f"{self.provider}:{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (coupling omitted: it can be large)."""
+        data = asdict(self)
+        data["target"] = self.target
+        data["coupling_edges"] = len(self.coupling) if self.coupling is not None else None
+        del data["coupling"]
+        return data
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Per-target options from the plan, handed to the provider."""
+
+    optimization_level: int = 1
+    noise: str | None = None  # "provider:device" whose noise model a simulator uses
+    max_execution_time_s: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # provider-specific options
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A circuit translated for one device: the bytes that will be submitted.
+
+    ``format`` is ``"qpy"`` (Qiskit's binary format) or ``"openqasm3"``.
+    ``num_clbits`` and ``measured_clbits`` let results be normalised to the
+    full classical register in Qiskit's bit order.
+    """
+
+    format: str
+    data: bytes
+    num_qubits: int
+    num_clbits: int
+    depth: int
+    two_qubit_gates: int
+    gate_counts: Mapping[str, int] = field(default_factory=dict)
+    measured_clbits: tuple[int, ...] = ()
+
+    @property
+    def extension(self) -> str:
+        """File extension for the payload in a bundle."""
+        return {"qpy": "qpy", "openqasm3": "qasm"}.get(self.format, "bin")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """An estimated price in US dollars and how it was computed."""
+
+    usd: float
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything a provider needs to submit one job.
+
+    ``token`` is qorch's idempotency token for the job: deterministic for a
+    (run, job) pair, so a submission retried after a crash can be matched
+    (Braket's client token, an IBM job tag, the local job directory name).
+    ``workdir`` is where locally executed jobs keep their files. ``group``
+    (the run id) and ``group_size`` (how many jobs the run sends to this
+    device) let a provider batch a run's jobs (IBM's Batch mode).
+    """
+
+    device: str
+    payload: Payload
+    shots: int
+    seed: int
+    token: str
+    options: TargetOptions = field(default_factory=TargetOptions)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    workdir: Path = Path(".qorch/jobs")
+    group: str = ""
+    group_size: int = 1
+
+
+class JobState(str, Enum):
+    """Where a job is in its life; ``DONE``, ``FAILED`` and ``CANCELLED`` are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        """True once the job can no longer change."""
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job's state with the provider's own words about it."""
+
+    state: JobState
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Whether credentials were found, and from where (never the secret itself)."""
+
+    found: bool
+    source: str = ""
+    detail: str = ""
+
+
+class Provider(ABC):
+    """A backend plugin. Subclasses set ``name`` and implement the abstract methods.
+
+    Methods must not print; they raise :class:`qorch.errors.QorchError`
+    subclasses for anything a user can fix or meet (network, credentials).
+    """
+
+    name: ClassVar[str]
+    local_options: ClassVar[frozenset[str]] = frozenset({"queue_delay_s"})
+
+    @abstractmethod
+    def device_names(self) -> list[str]:
+        """Names of the devices this provider offers, cheaply (no SDK import if possible)."""
+
+    @abstractmethod
+    def device(self, name: str) -> Device:
+        """Capabilities of one device. Raises UnknownDeviceError."""
+
+    def devices(self) -> list[Device]:
+        """Capabilities of every device this provider offers."""
+        return [self.device(name) for name in self.device_names()]
+
+    def check_device(self, name: str) -> None:
+        """Raise UnknownDeviceError (with close matches) unless ``name`` is a device here."""
+        names = self.device_names()
+        if name in names:
+            return
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownDeviceError(f"provider '{self.name}' has no device '{name}'{hint}")
+
+    def check_options(self, device: str, options: TargetOptions) -> None:
+        """Raise OptionError if an option is not accepted for ``device``."""
+        allowed = self.local_options if self.device_is_local(device) else frozenset()
+        for key in options.extra:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed)) or "none"
+                raise OptionError(
+                    f"option '{key}' is not accepted by {self.name}:{device} (accepted: {known})"
+                )
+        if options.noise is not None:
+            raise OptionError(f"{self.name}:{device} does not take a noise model")
+
+    def device_is_local(self, name: str) -> bool:
+        """True if the device executes on this machine (cheap; no SDK import)."""
+        return False
+
+    def credentials(self) -> Credentials:
+        """Whether credentials for the cloud service were found (local-only: always)."""
+        return Credentials(found=True, source="not needed")
+
+    @abstractmethod
+    def translate(
+        self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
+    ) -> Payload:
+        """Compile ``circuit`` for ``device``: pure and deterministic, no network.
+
+        Raises CapabilityError if the device cannot run it.
+        """
+
+    def estimate_cost(self, device: str, payload: Payload, shots: int) -> Cost:
+        """Estimated price of running ``payload`` with ``shots`` shots."""
+        price = self.device(device).price
+        if price is None:
+            return Cost(0.0, "free")
+        usd = price.per_task_usd + price.per_shot_usd * shots
+        return Cost(round(usd, 6), f"{price.source} ({price.as_of})".strip())
+
+    @abstractmethod
+    def submit(self, request: JobRequest) -> Handle:
+        """Submit one job and return its handle. Called once per job token."""
+
+    def recover(self, request: JobRequest) -> Handle | None:
+        """Find the job a crashed earlier ``submit`` of this request may have created.
+
+        Returns its handle, or None if the provider has no trace of it (then
+        it is safe to submit). The default knows of no trace.
+        """
+        return None
+
+    @abstractmethod
+    def status(self, handle: Handle) -> JobStatus:
+        """The job's current state (re-attaching from the handle alone)."""
+
+    @abstractmethod
+    def result(self, handle: Handle) -> Counts:
+        """Counts of a finished job in Qiskit's bit order."""
+
+    def cancel(self, handle: Handle) -> None:
+        """Cancel the job. Raises CancelUnsupportedError if it cannot."""
+        raise CancelUnsupportedError(f"provider '{self.name}' cannot cancel jobs")
+
+    def execute(self, request: JobRequest) -> Counts:
+        """Run a job on this machine, in-process; used by the local job worker."""
+        raise UnknownDeviceError(f"{self.name}:{request.device} does not execute locally")
+
+    def qiskit_backend(self, device: str) -> BackendV2:
+        """A Qiskit backend modelling ``device`` (its target and noise), if the SDK has one."""
+        raise UnknownDeviceError(f"{self.name}:{device} has no Qiskit backend model")
+
+
+def normalise_counts(
+    raw: Mapping[str, int], num_clbits: int, measured_clbits: tuple[int, ...] | None = None
+) -> Counts:
+    """Map counts to qorch's convention: every clbit, Qiskit order, no spaces.
+
+    ``raw`` keys are either Qiskit-style (spaces between registers allowed,
+    clbit 0 rightmost) when ``measured_clbits`` is None, or, when it is given,
+    strings whose k-th character (left to right) is the value of clbit
+    ``measured_clbits[k]`` — Braket's order. Unmeasured clbits read 0.
+    """
+    out: Counts = {}
+    for key, count in raw.items():
+        bits = key.replace(" ", "")
+        if measured_clbits is not None:
+            full = ["0"] * num_clbits
+            for position, clbit in enumerate(measured_clbits):
+                full[num_clbits - 1 - clbit] = bits[position]
+            bits = "".join(full)
+        bits = bits.zfill(num_clbits)
+        out[bits] = out.get(bits, 0) + int(count)
+    return dict(sorted(out.items()))
+
+
+def options_error(target: str, key: str, message: str) -> OptionError:
+    """An OptionError for one option of one target."""
+    return OptionError(f"{target}: option '{key}': {message}")

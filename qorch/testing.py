@@ -1,0 +1,214 @@
+"""The provider conformance suite: every provider plugin's tests subclass it.
+
+Usage in a plugin's tests::
+
+    from qorch.testing import ProviderConformance
+
+    class TestBraketLocal(ProviderConformance):
+        provider_name = "braket"
+        device = "local"          # a device that runs here, without an account
+
+The suite checks that capabilities are sane, translation is deterministic,
+submit → status → result gives the right distribution for Bell and GHZ
+circuits in Qiskit's bit order, cancel works or says plainly that it cannot,
+and handles survive a round trip through the state store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from qorch import registry
+from qorch.errors import CancelUnsupportedError, QorchError, UnknownDeviceError
+from qorch.provider import (
+    Counts,
+    Handle,
+    JobRequest,
+    JobState,
+    Provider,
+    TargetOptions,
+)
+from qorch.state import NewJob, StateStore
+
+
+def bell_circuit() -> Any:
+    """|00⟩+|11⟩, measured."""
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(2, name="bell")
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    return circuit
+
+
+def ghz_circuit(num_qubits: int = 3) -> Any:
+    """GHZ on ``num_qubits`` qubits, measured."""
+    from qorch.generators import ghz
+
+    circuit = ghz(num_qubits)
+    circuit.name = f"ghz{num_qubits}"
+    return circuit
+
+
+def bit_order_circuit() -> Any:
+    """Qubit 0 flipped and measured into clbit 2 of 3: the only outcome is '100'.
+
+    Catches a provider that reverses bit order (Braket's differs from Qiskit's).
+    """
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(2, 3, name="bitorder")
+    circuit.x(0)
+    circuit.measure(0, 2)
+    circuit.measure(1, 0)
+    return circuit
+
+
+class ProviderConformance:
+    """Behaviour every provider must show on a device that runs without an account."""
+
+    provider_name: ClassVar[str]
+    device: ClassVar[str]
+    shots: ClassVar[int] = 2000
+    min_fidelity: ClassVar[float] = 0.85  # share of shots in the ideal outcomes (noisy devices)
+    timeout_s: ClassVar[float] = 180.0
+    options: ClassVar[dict[str, Any]] = {}
+
+    @pytest.fixture
+    def provider(self) -> Provider:
+        return registry.load(self.provider_name)
+
+    def request(self, provider: Provider, circuit: Any, workdir: Path, **extra: Any) -> JobRequest:
+        """A JobRequest for ``circuit`` on the suite's device."""
+        options = TargetOptions(extra={**self.options, **extra})
+        payload = provider.translate(circuit, self.device, options, seed=11)
+        token = f"qorch-conformance-{circuit.name}-{time.time_ns()}"
+        return JobRequest(
+            device=self.device,
+            payload=payload,
+            shots=self.shots,
+            seed=7,
+            token=token,
+            options=options,
+            tags={"qorch-run": "conformance"},
+            workdir=workdir,
+        )
+
+    def wait(self, provider: Provider, handle: Handle) -> JobState:
+        """Poll until the job is final; fail the test on timeout."""
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            state = provider.status(handle).state
+            if state.final:
+                return state
+            time.sleep(0.1)
+        pytest.fail(f"job {handle.get('job_id')} not finished after {self.timeout_s} s")
+
+    def run_circuit(self, provider: Provider, circuit: Any, workdir: Path) -> Counts:
+        """Submit, wait and return counts."""
+        handle = provider.submit(self.request(provider, circuit, workdir))
+        state = self.wait(provider, handle)
+        assert state is JobState.DONE, provider.status(handle).message
+        return provider.result(handle)
+
+    # capabilities ---------------------------------------------------------
+
+    def test_registered_by_entry_point(self) -> None:
+        assert self.provider_name in registry.provider_names()
+
+    def test_capabilities_sane(self, provider: Provider) -> None:
+        names = provider.device_names()
+        assert self.device in names
+        assert len(names) == len(set(names))
+        info = provider.device(self.device)
+        assert info.provider == self.provider_name and info.name == self.device
+        assert info.target == f"{self.provider_name}:{self.device}"
+        assert info.num_qubits >= 3
+        assert info.native_gates, "a device must list the gates it runs"
+        if info.price is not None:
+            assert min(info.price.per_task_usd, info.price.per_shot_usd) >= 0
+        json.dumps(info.to_dict())
+
+    def test_unknown_device_is_a_clear_error(self, provider: Provider) -> None:
+        with pytest.raises(UnknownDeviceError, match="no-such-device"):
+            provider.check_device("no-such-device")
+
+    # translation ----------------------------------------------------------
+
+    def test_translate_is_deterministic(self, provider: Provider) -> None:
+        options = TargetOptions(extra=dict(self.options))
+        first = provider.translate(ghz_circuit(3), self.device, options, seed=5)
+        second = provider.translate(ghz_circuit(3), self.device, options, seed=5)
+        assert first.data == second.data
+        assert first.num_qubits >= 3 and first.num_clbits == 3
+        assert first.two_qubit_gates >= 2
+
+    def test_cost_estimate_is_non_negative(self, provider: Provider) -> None:
+        payload = provider.translate(bell_circuit(), self.device, TargetOptions(), seed=1)
+        assert provider.estimate_cost(self.device, payload, 1000).usd >= 0
+
+    # execution ------------------------------------------------------------
+
+    def test_bell_round_trip(self, provider: Provider, tmp_path: Path) -> None:
+        counts = self.run_circuit(provider, bell_circuit(), tmp_path)
+        assert sum(counts.values()) == self.shots
+        assert all(len(key) == 2 for key in counts)
+        good = counts.get("00", 0) + counts.get("11", 0)
+        assert good / self.shots >= self.min_fidelity, counts
+        assert min(counts.get("00", 0), counts.get("11", 0)) > 0.35 * self.shots, counts
+
+    def test_ghz_round_trip(self, provider: Provider, tmp_path: Path) -> None:
+        counts = self.run_circuit(provider, ghz_circuit(4), tmp_path)
+        assert sum(counts.values()) == self.shots
+        good = counts.get("0000", 0) + counts.get("1111", 0)
+        assert good / self.shots >= self.min_fidelity, counts
+
+    def test_counts_are_in_qiskit_bit_order(self, provider: Provider, tmp_path: Path) -> None:
+        counts = self.run_circuit(provider, bit_order_circuit(), tmp_path)
+        top = max(counts, key=lambda key: counts[key])
+        assert top == "100", counts
+
+    def test_handle_survives_the_state_store(self, provider: Provider, tmp_path: Path) -> None:
+        request = self.request(provider, bell_circuit(), tmp_path / "jobs")
+        handle = provider.submit(request)
+        store = StateStore(tmp_path / "state")
+        run, _ = store.open_run(
+            idem_key="conformance", new=False, plan_path="p.yaml", plan_name="p",
+            plan_hash="0", kind="circuits", bundle_dir="b",
+            jobs=[NewJob("bell", f"{self.provider_name}:{self.device}", self.shots, "x")],
+        )
+        store.record_handle(run.run_id, 0, handle)
+        store.close()
+        reloaded = StateStore(tmp_path / "state").job(run.run_id, 0).handle
+        assert reloaded == json.loads(json.dumps(handle))
+        assert reloaded is not None
+        assert self.wait(provider, reloaded) is JobState.DONE
+        assert sum(provider.result(reloaded).values()) == self.shots
+
+    def test_recover_finds_the_submitted_job(self, provider: Provider, tmp_path: Path) -> None:
+        request = self.request(provider, bell_circuit(), tmp_path)
+        handle = provider.submit(request)
+        found = provider.recover(request)
+        if found is not None:
+            assert found["job_id"] == handle["job_id"]
+        self.wait(provider, handle)
+
+    def test_cancel_works_or_says_plainly_it_cannot(
+        self, provider: Provider, tmp_path: Path
+    ) -> None:
+        extra = {"queue_delay_s": 30} if provider.device_is_local(self.device) else {}
+        handle = provider.submit(self.request(provider, bell_circuit(), tmp_path, **extra))
+        try:
+            provider.cancel(handle)
+        except CancelUnsupportedError as error:
+            assert str(error).strip(), "a refusal must say why"
+            return
+        except QorchError as error:  # pragma: no cover - a provider-specific refusal
+            pytest.fail(f"cancel raised {type(error).__name__}, not CancelUnsupportedError")
+        assert self.wait(provider, handle) is JobState.CANCELLED
