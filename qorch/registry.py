@@ -45,3 +45,33 @@ def split_target(target: str) -> tuple[str, str]:
     if not sep or not provider or not device:
         raise PlanError(f"target '{target}' is not of the form provider:device")
     return provider, device
+
+
+def versions(names: list[str]) -> dict[str, str]:
+    """Installed versions of qorch, qiskit and each named provider's distribution and SDKs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    wanted = ["qorch", "qiskit", "qiskit-aer"]
+    eps = _entry_points()
+    for name in names:
+        dist = eps[name].dist if name in eps else None
+        if dist is None:
+            continue
+        wanted.append(dist.metadata["Name"])
+        for requirement in dist.requires or []:
+            if "extra ==" not in requirement:
+                wanted.append(_requirement_name(requirement))
+    found: dict[str, str] = {}
+    for dist_name in wanted:
+        try:
+            found[dist_name] = version(dist_name)
+        except PackageNotFoundError:
+            continue
+    return dict(sorted(found.items()))
+
+
+def _requirement_name(requirement: str) -> str:
+    for index, char in enumerate(requirement):
+        if not (char.isalnum() or char in "-_."):
+            return requirement[:index]
+    return requirement

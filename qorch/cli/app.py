@@ -1,0 +1,66 @@
+"""The ``qorch`` command: a thin Typer layer over the library.
+
+Command modules import the library inside their functions, so ``qorch
+--help`` and ``qorch validate`` never import Aer, IBM's or Braket's SDKs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from qorch import __version__
+from qorch.cli import plans, runs
+
+HELP = """Compile declarative quantum plans into provider jobs, run them, collect results.
+
+\b
+Typical use:
+  qorch init circuits my-plan.yaml     write a commented starter plan
+  qorch validate my-plan.yaml          check it (fast; good for CI)
+  qorch compile my-plan.yaml           show jobs, shots and cost; write the bundle
+  qorch run my-plan.yaml               submit, wait, collect (resumable)
+  qorch results latest --json          the counts, for scripts
+
+\b
+Exit codes: 0 ok, 1 error (bad plan, provider failure, budget refused),
+2 usage error, 3 submitted but not finished (run again later),
+4 finished with failed or cancelled jobs, 130 interrupted.
+State lives in .qorch/ beside the plan (override: QORCH_STATE_DIR).
+"""
+
+app = typer.Typer(
+    name="qorch",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"qorch {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """qorch: hardware-abstracted quantum orchestration."""
+
+
+plans.register(app)
+runs.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="qorch")

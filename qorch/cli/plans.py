@@ -1,0 +1,173 @@
+"""Commands about plans and backends: init, validate, schema, compile, backends."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from qorch.cli.output import emit_json, emit_table, fail, guarded, message
+from qorch.errors import ExitCode
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
+KINDS_AVAILABLE = ("circuits",)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("init")(init)
+    app.command("validate")(validate)
+    app.command("schema")(schema)
+    app.command("compile")(compile_)
+    app.command("backends")(backends)
+
+
+@guarded
+def init(
+    kind: Annotated[str, typer.Argument(help="Plan kind: circuits.")],
+    path: Annotated[
+        Path | None, typer.Argument(help="Where to write it (default: KIND.yaml).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Write a commented starter plan of KIND."""
+    if kind not in KINDS_AVAILABLE:
+        fail(f"unknown plan kind '{kind}' (available: {', '.join(KINDS_AVAILABLE)})", 2)
+    target = path or Path(f"{kind}.yaml")
+    if target.exists() and not force:
+        fail(f"{target} exists; pass --force to overwrite it")
+    from qorch.fsutil import write_text_atomic
+
+    text = resources.files("qorch.templates").joinpath(f"{kind}.yaml").read_text("utf-8")
+    write_text_atomic(target, text)
+    if json_out:
+        emit_json({"path": str(target), "kind": kind})
+    else:
+        message(f"wrote {target}; next: qorch validate {target}")
+
+
+@guarded
+def validate(
+    plans: Annotated[list[Path], typer.Argument(help="Plan files to check.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Check plans: schema, QASM files, providers, devices and options.
+
+    Fast (no vendor SDK is imported), so it suits CI and pre-commit hooks.
+    Capability and budget checks that need provider data happen in compile.
+    """
+    from qorch.circuits import build_circuits
+    from qorch.errors import QorchError
+    from qorch.planfile import PlanErrors, load_plan
+    from qorch.targets import check_targets
+
+    reports: list[dict[str, Any]] = []
+    for path in plans:
+        try:
+            loaded = load_plan(path, str(path))
+            check_targets(loaded)
+            circuits = build_circuits(loaded)
+        except PlanErrors as error:
+            reports.append({"plan": str(path), "valid": False, "errors": error.lines()})
+            continue
+        except QorchError as error:
+            reports.append({"plan": str(path), "valid": False, "errors": [str(error)]})
+            continue
+        jobs = len(circuits) * len(loaded.plan.targets)
+        reports.append({"plan": str(path), "valid": True, "errors": [], "jobs": jobs})
+    if json_out:
+        emit_json(reports)
+    for report in reports:
+        if report["valid"] and not json_out:
+            message(f"{report['plan']}: ok ({report['jobs']} jobs)")
+        for line in report["errors"]:
+            message(line)
+    if not all(report["valid"] for report in reports):
+        raise typer.Exit(int(ExitCode.ERROR))
+
+
+@guarded
+def schema(json_out: JsonFlag = False) -> None:
+    """Print the JSON Schema of the plan format (for editors and linters)."""
+    from qorch.plan import plan_json_schema
+
+    emit_json(plan_json_schema())
+
+
+@guarded
+def compile_(
+    plan: Annotated[Path, typer.Argument(help="The plan file.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Bundle directory (default: .qorch/bundles/...)."),
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Build the bundle and show what would run: jobs, shots, depth, cost.
+
+    Checks qubit counts, gate sets and the budget before anything is
+    submitted. The same plan always gives a byte-identical bundle.
+    """
+    from qorch.session import compile_to_dir
+
+    bundle, directory, written = compile_to_dir(plan, output)
+    manifest = bundle.manifest
+    if json_out:
+        emit_json({"bundle": str(directory), **manifest})
+    else:
+        rows = [
+            (j["index"], j["circuit"], j["target"], j["shots"], j["num_qubits"], j["depth"],
+             j["two_qubit_gates"], f"${j['cost_usd']:.2f}")
+            for j in manifest["jobs"]
+        ]
+        columns = ("#", "circuit", "target", "shots", "qubits", "depth", "2q gates", "cost")
+        emit_table(columns, rows)
+        totals = manifest["totals"]
+        message(
+            f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}"
+        )
+    message(f"bundle {'written to' if written else 'unchanged at'} {directory}")
+
+
+@guarded
+def backends(
+    provider: Annotated[
+        str | None, typer.Option("--provider", "-p", help="Only this provider.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """List providers and devices available here, and whether credentials were found."""
+    from qorch import registry
+
+    names = [provider] if provider else registry.provider_names()
+    report = []
+    for name in names:
+        plugin = registry.load(name)
+        creds = plugin.credentials()
+        devices = [device.to_dict() for device in plugin.devices()]
+        report.append(
+            {
+                "provider": name,
+                "credentials": {"found": creds.found, "source": creds.source, "detail": creds.detail},
+                "devices": devices,
+            }
+        )
+    if json_out:
+        emit_json({"providers": report})
+        return
+    rows = []
+    for entry in report:
+        creds = entry["credentials"]
+        message(
+            f"{entry['provider']}: credentials "
+            f"{'found (' + creds['source'] + ')' if creds['found'] else 'not found'}"
+            + (f" — {creds['detail']}" if creds["detail"] else "")
+        )
+        for device in entry["devices"]:
+            kind = "simulator" if device["simulator"] else "QPU"
+            where = "local" if device["local"] else "cloud"
+            rows.append((device["target"], device["num_qubits"], kind, where, device["description"]))
+    emit_table(("target", "qubits", "kind", "runs", "description"), rows)

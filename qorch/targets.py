@@ -1,0 +1,74 @@
+"""Checks of a plan's targets against the installed providers (cheap: no SDK imports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qorch import registry
+from qorch.errors import OptionError, ProviderError
+from qorch.plan import TargetSpec
+from qorch.planfile import LoadedPlan
+from qorch.provider import Provider, TargetOptions
+
+
+def target_options(spec: TargetSpec) -> TargetOptions:
+    """The provider-facing options of a plan target."""
+    return TargetOptions(
+        optimization_level=spec.optimization_level,
+        noise=spec.noise,
+        max_execution_time_s=spec.max_execution_time_s,
+        extra=dict(spec.options),
+    )
+
+
+def options_from_record(record: dict[str, Any]) -> TargetOptions:
+    """TargetOptions from the JSON form written in a bundle manifest."""
+    return TargetOptions(
+        optimization_level=int(record["optimization_level"]),
+        noise=record.get("noise"),
+        max_execution_time_s=record.get("max_execution_time_s"),
+        extra=dict(record.get("extra", {})),
+    )
+
+
+def options_record(options: TargetOptions) -> dict[str, Any]:
+    """The JSON form of TargetOptions, for a bundle manifest."""
+    return {
+        "optimization_level": options.optimization_level,
+        "noise": options.noise,
+        "max_execution_time_s": options.max_execution_time_s,
+        "extra": dict(sorted(options.extra.items())),
+    }
+
+
+def check_targets(loaded: LoadedPlan) -> list[Provider]:
+    """Every target's provider exists, its device exists and its options are accepted.
+
+    Returns the providers in target order. Raises a located ProviderError.
+    """
+    providers = []
+    for index, spec in enumerate(loaded.plan.targets):
+        providers.append(check_target(loaded, index, spec))
+    return providers
+
+
+def check_target(loaded: LoadedPlan, index: int, spec: TargetSpec) -> Provider:
+    """Check one target; errors are located at ``targets[index]``'s fields."""
+    key: tuple[str | int, ...] = ("targets", index, "target")
+    try:
+        provider = registry.load(spec.provider)
+        provider.check_device(spec.device)
+    except ProviderError as error:
+        raise loaded.error(key, error.message, type(error)) from None
+    if spec.noise is not None:
+        try:
+            noise_provider, noise_device = registry.split_target(spec.noise)
+            registry.load(noise_provider).check_device(noise_device)
+        except ProviderError as error:
+            raise loaded.error(("targets", index, "noise"), error.message, type(error)) from None
+    try:
+        provider.check_options(spec.device, target_options(spec))
+    except OptionError as error:
+        field = "noise" if "noise" in error.message and spec.noise else "options"
+        raise loaded.error(("targets", index, field), error.message, OptionError) from None
+    return provider
