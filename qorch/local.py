@@ -37,7 +37,7 @@ STATEVECTOR_MAX_QUBITS = 28
 AER_MAX_QUBITS = 30
 AER_BASIS = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg")
 AER_BASIS += ("rx", "ry", "rz", "p", "u", "cx", "cy", "cz", "cp", "crx", "cry", "crz")
-AER_BASIS += ("swap", "rxx", "ryy", "rzz", "rzx", "ecr", "ccx", "cswap")
+AER_BASIS += ("swap", "rxx", "ryy", "rzz", "rzx", "ecr", "ccx", "cswap", "reset")
 
 
 class LocalProvider(Provider):

@@ -34,6 +34,7 @@ from qorch.fsutil import read_json, write_bytes_atomic, write_json_atomic
 from qorch.provider import Counts, Handle, JobRequest, JobState, JobStatus, Payload, TargetOptions
 
 STARTUP_GRACE_S = 120.0
+CANCEL_WAIT_S = 5.0
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -101,6 +102,9 @@ def cancel(handle: Handle) -> bool:
     if claim is not None and _alive(claim, directory):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(claim, signal.SIGTERM)
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while _alive(claim, directory) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return True
 
 

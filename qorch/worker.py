@@ -67,7 +67,6 @@ def run(directory: Path) -> int:
     try:
         if slot is None or (directory / "cancel").exists():
             return 0
-        write_text_atomic(directory / "state", "running")
         _execute(directory)
     finally:
         if slot is not None:
@@ -83,6 +82,7 @@ def _execute(directory: Path) -> None:
         request, provider_name = localjob.load_request(directory)
         delay = float(request.options.extra.get("queue_delay_s", 0) or 0)
         _sleep_unless_cancelled(delay, directory / "cancel")
+        write_text_atomic(directory / "state", "running")
         counts = registry.load(provider_name).execute(request)
     except Exception as error:  # report any failure to the submitter, never lose it
         write_json_atomic(
