@@ -66,7 +66,9 @@ def _same_bundle(bundle: CompiledBundle, directory: Path) -> bool:
     try:
         if (directory / MANIFEST).read_bytes() != manifest_bytes(bundle.manifest):
             return False
-        return all((directory / name).read_bytes() == data for name, data in bundle.payloads.items())
+        return all(
+            (directory / name).read_bytes() == data for name, data in bundle.payloads.items()
+        )
     except OSError:
         return False
 

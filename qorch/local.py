@@ -32,10 +32,11 @@ from qorch.provider import (
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
+    from qiskit.providers import BackendV2
 
 STATEVECTOR_MAX_QUBITS = 28
 AER_MAX_QUBITS = 30
-AER_BASIS = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg")
+AER_BASIS: tuple[str, ...] = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg")
 AER_BASIS += ("rx", "ry", "rz", "p", "u", "cx", "cy", "cz", "cp", "crx", "cry", "crz")
 AER_BASIS += ("swap", "rxx", "ryy", "rzz", "rzx", "ecr", "ccx", "cswap", "reset")
 
@@ -113,7 +114,9 @@ class LocalProvider(Provider):
             _check_statevector_program(isa)
         return payload.qpy_payload(isa)
 
-    def _translate_noisy(self, circuit: QuantumCircuit, options: TargetOptions, seed: int) -> Payload:
+    def _translate_noisy(
+        self, circuit: QuantumCircuit, options: TargetOptions, seed: int
+    ) -> Payload:
         from qiskit.transpiler import generate_preset_pass_manager
         from qiskit.transpiler.exceptions import TranspilerError
 
@@ -157,7 +160,7 @@ class LocalProvider(Provider):
         raise UnknownDeviceError(f"local has no device '{request.device}'")
 
 
-def noise_backend(reference: str):  # type: ignore[no-untyped-def]
+def noise_backend(reference: str) -> BackendV2:
     """The Qiskit backend (target and noise) of ``provider:device``, from its provider."""
     from qorch import registry
 

@@ -34,7 +34,7 @@ def from_qpy(data: bytes) -> QuantumCircuit:
     from qiskit import qpy
 
     circuits = qpy.load(io.BytesIO(data))
-    return circuits[0]  # type: ignore[return-value]
+    return circuits[0]
 
 
 def measured_clbits(circuit: QuantumCircuit) -> tuple[int, ...]:

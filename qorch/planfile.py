@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from qorch.errors import PlanError
+from qorch.errors import PlanError, QorchError
 from qorch.plan import KINDS, PLAN_ADAPTER, CircuitsPlan
 
 PathKey = tuple[str | int, ...]
@@ -66,7 +66,7 @@ class LoadedPlan:
         """Line of the deepest part of ``key`` present in the file (1 if none)."""
         return locate(self.lines, key)
 
-    def error(self, key: PathKey, message: str, cls: type[PlanError] = PlanError) -> PlanError:
+    def error(self, key: PathKey, message: str, cls: type[QorchError] = PlanError) -> QorchError:
         """A one-line error located at field ``key`` of this plan."""
         location = f"{self.display}:{self.line_of(*key)}"
         field_path = format_path(key)
@@ -133,7 +133,8 @@ def _construct(node: yaml.Node, key: PathKey, lines: dict[PathKey, int], file: s
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError as error:
-        raise PlanErrors(file, [Issue(node.start_mark.line + 1, format_path(key), str(error))])
+        issue = Issue(node.start_mark.line + 1, format_path(key), str(error))
+        raise PlanErrors(file, [issue]) from None
 
 
 def validate(data: Any, lines: dict[PathKey, int], file: str) -> CircuitsPlan:
@@ -183,18 +184,23 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        if _has(node, part):
             path.append(part)
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part not in node:
-            # a missing field, or a union tag: keep real field names, drop tags
-            if part.replace("_", "").isalnum() and not _is_tag(part):
-                path.append(part)
-                node = None
+        elif isinstance(node, dict) and isinstance(part, str) and _is_field_name(part):
+            path.append(part)  # a missing field (union tags are dropped)
+            node = None
     return tuple(path)
+
+
+def _has(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _is_field_name(part: str) -> bool:
+    return part.replace("_", "").isalnum() and not _is_tag(part)
 
 
 def _is_tag(part: str) -> bool:

@@ -29,9 +29,7 @@ def load(name: str) -> Provider:
         close = difflib.get_close_matches(name, list(eps), n=2)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         installed = ", ".join(sorted(eps)) or "none"
-        raise UnknownProviderError(
-            f"unknown provider '{name}' (installed: {installed}){hint}"
-        )
+        raise UnknownProviderError(f"unknown provider '{name}' (installed: {installed}){hint}")
     cls = eps[name].load()
     provider = cls()
     if not isinstance(provider, Provider):

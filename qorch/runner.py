@@ -327,7 +327,7 @@ def write_summary(ctx: RunContext) -> Path:
 
 def find_state_dirs(start: Path) -> list[Path]:
     """State directories near ``start``: its ``.qorch`` and its subdirectories' (depth ≤ 2)."""
-    found = []
+    found: list[Path] = []
     for pattern in (".qorch", "*/.qorch", "*/*/.qorch"):
         found.extend(path for path in sorted(start.glob(pattern)) if (path / "state.db").exists())
     return found

@@ -125,7 +125,9 @@ class StateStore:
         except OSError as error:
             raise StateError(f"cannot create state directory {directory}: {error}") from None
         self.path = directory / "state.db"
-        self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        self._conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -184,15 +186,32 @@ class StateStore:
             now = utc_now()
             conn.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
-                (run_id, idem_key, generation, plan_path, plan_name, plan_hash, kind,
-                 bundle_dir, now, now),
+                (
+                    run_id,
+                    idem_key,
+                    generation,
+                    plan_path,
+                    plan_name,
+                    plan_hash,
+                    kind,
+                    bundle_dir,
+                    now,
+                    now,
+                ),
             )
             for idx, job in enumerate(jobs):
                 conn.execute(
                     "INSERT INTO jobs (run_id, idx, circuit, target, shots, payload, token,"
                     " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                    (run_id, idx, job.circuit, job.target, job.shots, job.payload,
-                     job_token(run_id, idx)),
+                    (
+                        run_id,
+                        idx,
+                        job.circuit,
+                        job.target,
+                        job.shots,
+                        job.payload,
+                        job_token(run_id, idx),
+                    ),
                 )
         return self.run(run_id), True
 

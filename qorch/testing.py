@@ -179,8 +179,13 @@ class ProviderConformance:
         handle = provider.submit(request)
         store = StateStore(tmp_path / "state")
         run, _ = store.open_run(
-            idem_key="conformance", new=False, plan_path="p.yaml", plan_name="p",
-            plan_hash="0", kind="circuits", bundle_dir="b",
+            idem_key="conformance",
+            new=False,
+            plan_path="p.yaml",
+            plan_name="p",
+            plan_hash="0",
+            kind="circuits",
+            bundle_dir="b",
             jobs=[NewJob("bell", f"{self.provider_name}:{self.device}", self.shots, "x")],
         )
         store.record_handle(run.run_id, 0, handle)

@@ -37,8 +37,10 @@ def test_run_json_contract(qorch, make_plan: Callable[..., Path]) -> None:
     assert {"run_id", "plan", "status", "jobs", "created"} <= data.keys()
     assert data["plan"] == str(plan) and data["status"] == "completed"
     assert [(job["circuit"], job["target"], job["shots"]) for job in data["jobs"]] == [
-        ("bell", "local:aer", 500), ("qft3", "local:aer", 500),
-        ("bell", "local:aer", 300), ("qft3", "local:aer", 300),
+        ("bell", "local:aer", 500),
+        ("qft3", "local:aer", 500),
+        ("bell", "local:aer", 300),
+        ("qft3", "local:aer", 300),
     ]
     for job in data["jobs"]:
         assert {"target", "circuit", "status", "shots", "counts"} <= job.keys()
@@ -89,7 +91,9 @@ def test_cancel_then_exit_4(qorch, make_plan: Callable[..., Path]) -> None:
     assert json.loads(final.stdout)["status"] == "cancelled"
 
 
-def test_compile_twice_is_byte_identical(qorch, make_plan: Callable[..., Path], tmp_path: Path) -> None:
+def test_compile_twice_is_byte_identical(
+    qorch, make_plan: Callable[..., Path], tmp_path: Path
+) -> None:
     plan = make_plan(PLAN.replace("DELAY", "0"))
     one, two = tmp_path / "one", tmp_path / "two"
     assert qorch("compile", str(plan), "-o", str(one)).returncode == 0
@@ -105,7 +109,9 @@ def test_compile_twice_is_byte_identical(qorch, make_plan: Callable[..., Path], 
     assert {"target", "payload", "shots", "depth", "two_qubit_gates", "cost_usd"} <= job.keys()
 
 
-def test_compile_json_and_bundle_submit(qorch, make_plan: Callable[..., Path], tmp_path: Path) -> None:
+def test_compile_json_and_bundle_submit(
+    qorch, make_plan: Callable[..., Path], tmp_path: Path
+) -> None:
     plan = make_plan(PLAN.replace("DELAY", "0"))
     out = qorch("compile", str(plan), "--json", "-o", str(tmp_path / "b"))
     data = json.loads(out.stdout)
@@ -152,7 +158,9 @@ def test_help_and_validate_do_not_import_vendor_sdks(make_plan: Callable[..., Pa
     for args in (["--help"], ["validate", str(plan)]):
         result = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "qorch", *args],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         modules = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
         assert not modules & {"qiskit_aer", "qiskit_ibm_runtime", "braket", "boto3"}, args

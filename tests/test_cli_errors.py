@@ -60,12 +60,18 @@ def test_missing_qasm_file(qorch, make_plan: Callable[..., Path]) -> None:
 @pytest.mark.parametrize(
     ("source", "words"),
     [
-        ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0]\ncx q[0],q[1];\n',
-         r"malformed OpenQASM 2 in bad.qasm: line 5"),
-        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0]\ncx q[0], q[1];\n',
-         r"malformed OpenQASM 3 in bad.qasm: line 5"),
-        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nfoo q[0];\n',
-         r"malformed OpenQASM 3 in bad.qasm: .*foo"),
+        (
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0]\ncx q[0],q[1];\n',
+            r"malformed OpenQASM 2 in bad.qasm: line 5",
+        ),
+        (
+            'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0]\ncx q[0], q[1];\n',
+            r"malformed OpenQASM 3 in bad.qasm: line 5",
+        ),
+        (
+            'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nfoo q[0];\n',
+            r"malformed OpenQASM 3 in bad.qasm: .*foo",
+        ),
         ("qreg q[2];\n", r"not OpenQASM"),
     ],
 )
@@ -85,11 +91,15 @@ def test_unknown_provider(qorch, make_plan: Callable[..., Path]) -> None:
 def test_unknown_device(qorch, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD.replace("local:aer", "local:aerr"))
     result = qorch("validate", str(plan))
-    assert_one_line_error(result, str(plan), 9, "targets[0].target", "no device 'aerr'.*local:aer|aer")
+    assert_one_line_error(
+        result, str(plan), 9, "targets[0].target", "no device 'aerr'.*local:aer|aer"
+    )
 
 
 def test_unknown_option(qorch, make_plan: Callable[..., Path]) -> None:
-    plan = make_plan(GOOD.replace("  - local:aer", "  - target: local:aer\n    options: {turbo: 1}"))
+    plan = make_plan(
+        GOOD.replace("  - local:aer", "  - target: local:aer\n    options: {turbo: 1}")
+    )
     result = qorch("validate", str(plan))
     assert_one_line_error(result, str(plan), 10, "targets[0].options", "turbo")
 
@@ -103,7 +113,8 @@ def test_circuit_wider_than_device(qorch, make_plan: Callable[..., Path]) -> Non
 
 
 def test_gate_the_device_cannot_run(qorch, make_plan: Callable[..., Path]) -> None:
-    qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nreset q[0];\nmeasure q -> c;\n'
+    qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+    qasm += "reset q[0];\nmeasure q -> c;\n"
     make_plan("x", name="reset.qasm").write_text(qasm)
     text = GOOD.replace("    generator: ghz\n    qubits: 3\n", "    qasm: reset.qasm\n")
     plan = make_plan(text.replace("local:aer", "local:statevector"))

@@ -44,7 +44,9 @@ def job_statuses(state_dir: Path) -> list[str]:
 
 def assert_each_job_ran_once(state_dir: Path, expected_jobs: int) -> None:
     """One job directory per job, each claimed by exactly one worker, each with a result."""
-    job_dirs = sorted(path for path in (state_dir / "jobs").iterdir() if path.name.startswith("qorch-"))
+    job_dirs = sorted(
+        path for path in (state_dir / "jobs").iterdir() if path.name.startswith("qorch-")
+    )
     assert len(job_dirs) == expected_jobs, [p.name for p in job_dirs]
     for directory in job_dirs:
         assert (directory / "claim").read_text().strip().isdigit()
@@ -59,17 +61,24 @@ def test_sigkill_mid_run_then_rerun_completes_without_resubmitting(
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir), "QORCH_LOCAL_WORKERS": "3"}
     first = subprocess.Popen(
         [sys.executable, "-m", "qorch", "run", str(plan), "--json", "--poll", "0.2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     in_flight_states = {"submitted", "queued", "running"}
-    while not (len(job_statuses(state_dir)) == 3 and set(job_statuses(state_dir)) <= in_flight_states):
+    while not (
+        len(job_statuses(state_dir)) == 3 and set(job_statuses(state_dir)) <= in_flight_states
+    ):
         assert time.monotonic() < deadline, job_statuses(state_dir)
         assert first.poll() is None, first.communicate()
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    in_flight = [path for path in (state_dir / "jobs").glob("qorch-*") if not (path / "result.json").exists()]
+    in_flight = [
+        path for path in (state_dir / "jobs").glob("qorch-*") if not (path / "result.json").exists()
+    ]
     assert in_flight, "the kill must land while jobs are still running"
 
     second = qorch("run", str(plan), "--json")
@@ -91,7 +100,9 @@ def test_simultaneous_submits_create_one_run(
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir)}
     command = [sys.executable, "-m", "qorch", "submit", str(plan)]
     procs = [
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(3)
     ]
     outputs = [proc.communicate(timeout=120) for proc in procs]
@@ -145,9 +156,7 @@ def test_same_key_resumes_new_starts_fresh(
     assert after.stdout.strip() == ids[2], "a plain submit returns the latest run of the key"
 
 
-def test_changed_plan_under_same_key_is_refused(
-    make_plan: Callable[..., Path], qorch
-) -> None:
+def test_changed_plan_under_same_key_is_refused(make_plan: Callable[..., Path], qorch) -> None:
     plan = make_plan(SLOW_PLAN.replace("DELAY", "0"))
     assert qorch("submit", str(plan), "-k", "nightly").returncode == 0
     plan.write_text(plan.read_text().replace("shots: 200", "shots: 300"))

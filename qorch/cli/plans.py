@@ -119,8 +119,16 @@ def compile_(
         emit_json({"bundle": str(directory), **manifest})
     else:
         rows = [
-            (j["index"], j["circuit"], j["target"], j["shots"], j["num_qubits"], j["depth"],
-             j["two_qubit_gates"], f"${j['cost_usd']:.2f}")
+            (
+                j["index"],
+                j["circuit"],
+                j["target"],
+                j["shots"],
+                j["num_qubits"],
+                j["depth"],
+                j["two_qubit_gates"],
+                f"${j['cost_usd']:.2f}",
+            )
             for j in manifest["jobs"]
         ]
         columns = ("#", "circuit", "target", "shots", "qubits", "depth", "2q gates", "cost")
@@ -143,15 +151,19 @@ def backends(
     from qorch import registry
 
     names = [provider] if provider else registry.provider_names()
-    report = []
+    report: list[dict[str, Any]] = []
     for name in names:
         plugin = registry.load(name)
-        creds = plugin.credentials()
+        found = plugin.credentials()
         devices = [device.to_dict() for device in plugin.devices()]
         report.append(
             {
                 "provider": name,
-                "credentials": {"found": creds.found, "source": creds.source, "detail": creds.detail},
+                "credentials": {
+                    "found": found.found,
+                    "source": found.source,
+                    "detail": found.detail,
+                },
                 "devices": devices,
             }
         )
@@ -160,14 +172,14 @@ def backends(
         return
     rows = []
     for entry in report:
-        creds = entry["credentials"]
-        message(
-            f"{entry['provider']}: credentials "
-            f"{'found (' + creds['source'] + ')' if creds['found'] else 'not found'}"
-            + (f" — {creds['detail']}" if creds["detail"] else "")
-        )
+        creds: dict[str, Any] = entry["credentials"]
+        state = f"found ({creds['source']})" if creds["found"] else "not found"
+        detail = f" — {creds['detail']}" if creds["detail"] else ""
+        message(f"{entry['provider']}: credentials {state}{detail}")
         for device in entry["devices"]:
             kind = "simulator" if device["simulator"] else "QPU"
             where = "local" if device["local"] else "cloud"
-            rows.append((device["target"], device["num_qubits"], kind, where, device["description"]))
+            rows.append(
+                (device["target"], device["num_qubits"], kind, where, device["description"])
+            )
     emit_table(("target", "qubits", "kind", "runs", "description"), rows)

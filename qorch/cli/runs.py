@@ -36,7 +36,9 @@ StateDirOption = Annotated[
     ),
 ]
 RunArgument = Annotated[str, typer.Argument(help="Run id, a unique prefix of it, or 'latest'.")]
-SourceArgument = Annotated[Path, typer.Argument(help="A plan file, or a compiled bundle directory.")]
+SourceArgument = Annotated[
+    Path, typer.Argument(help="A plan file, or a compiled bundle directory.")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -203,7 +205,9 @@ def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
     else:
         _job_table(data, counts=True)
     if not finished:
-        pending = sum(1 for job in data["jobs"] if job["status"] not in ("done", "failed", "cancelled"))
+        pending = sum(
+            1 for job in data["jobs"] if job["status"] not in ("done", "failed", "cancelled")
+        )
         message(
             f"run {data['run_id']}: {pending} jobs not finished; run the same command again, or "
             f"'qorch results {data['run_id']}', to collect them"
@@ -224,7 +228,9 @@ def _job_table(data: dict[str, Any], counts: bool) -> None:
     for job in data["jobs"]:
         row = [job["index"], job["circuit"], job["target"], job["status"], job["shots"]]
         if counts:
-            row.append(_top_outcomes(job["counts"], job["shots"]) if job["counts"] else job["message"])
+            row.append(
+                _top_outcomes(job["counts"], job["shots"]) if job["counts"] else job["message"]
+            )
         else:
             row.append(job["job_id"] or "-")
         rows.append(row)
