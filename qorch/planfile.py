@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from qorch.errors import PlanError, QorchError
-from qorch.plan import KINDS, PLAN_ADAPTER, CircuitsPlan
+from qorch.plan import KINDS, NAME_PATTERN, PLAN_ADAPTER, TARGET_PATTERN, CircuitsPlan
 
 PathKey = tuple[str | int, ...]
 
@@ -174,6 +174,10 @@ def _message(err: Any, data: Any, key: PathKey) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == TARGET_PATTERN:
+        return f"{err['input']!r} is not of the form provider:device (e.g. local:aer)"
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NAME_PATTERN:
+        return f"{err['input']!r} is not a valid name (letters, digits, '_', '.', '-')"
     text = str(err["msg"])
     text = text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return text[:1].lower() + text[1:]
