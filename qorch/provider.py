@@ -253,7 +253,9 @@ class Provider(ABC):
         """Find the job a crashed earlier ``submit`` of this request may have created.
 
         Returns its handle, or None if the provider has no trace of it (then
-        it is safe to submit). The default knows of no trace.
+        it is safe to submit). A provider whose submission is idempotent by
+        token (Braket's client token) may recover by submitting again. The
+        default knows of no trace.
         """
         return None
 
@@ -263,7 +265,11 @@ class Provider(ABC):
 
     @abstractmethod
     def result(self, handle: Handle) -> Counts:
-        """Counts of a finished job in Qiskit's bit order."""
+        """Counts of a finished job in Qiskit's bit order.
+
+        Only the handle is given, so a handle carries whatever normalising
+        the counts needs (e.g. the payload's ``num_clbits``).
+        """
 
     def cancel(self, handle: Handle) -> None:
         """Cancel the job. Raises CancelUnsupportedError if it cannot."""
