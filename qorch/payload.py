@@ -21,11 +21,22 @@ NON_GATES = frozenset({"measure", "barrier", "delay"})
 
 
 def to_qpy(circuit: QuantumCircuit) -> bytes:
-    """Serialise one circuit to QPY bytes (deterministic for a named circuit)."""
-    from qiskit import qpy
+    """Serialise one circuit to QPY bytes, the same bytes on every run.
 
+    Qiskit 2.x's Rust QPY writer (format ≥ 17) writes a transpiled circuit's
+    layout registers (``q``, ``ancilla``) in hash-map order, which changes
+    from process to process; so this writes the last format version that
+    uses the deterministic Python writer, which every QPY reader loads.
+    """
+    from qiskit import qpy
+    from qiskit.qpy import common
+
+    version = common.QPY_VERSION
+    rust_from = getattr(common, "QPY_RUST_WRITE_MIN_VERSION", None)
+    if rust_from is not None and rust_from - 1 >= common.QPY_COMPATIBILITY_VERSION:
+        version = rust_from - 1
     buffer = io.BytesIO()
-    qpy.dump(circuit, buffer)
+    qpy.dump(circuit, buffer, version=version)
     return buffer.getvalue()
 
 

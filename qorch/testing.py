@@ -17,6 +17,8 @@ and handles survive a round trip through the state store.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -143,11 +145,22 @@ class ProviderConformance:
 
     def test_translate_is_deterministic(self, provider: Provider) -> None:
         options = TargetOptions(extra=dict(self.options))
-        first = provider.translate(ghz_circuit(3), self.device, options, seed=5)
-        second = provider.translate(ghz_circuit(3), self.device, options, seed=5)
-        assert first.data == second.data
+        payloads = [
+            provider.translate(ghz_circuit(3), self.device, options, seed=5) for _ in range(5)
+        ]
+        assert len({payload.data for payload in payloads}) == 1
+        first = payloads[0]
         assert first.num_qubits >= 3 and first.num_clbits == 3
         assert first.two_qubit_gates >= 2
+        script = (
+            "import sys; from qorch import registry; from qorch.provider import TargetOptions; "
+            "from qorch.testing import ghz_circuit; "
+            f"p = registry.load({self.provider_name!r}); "
+            f"o = TargetOptions(extra={dict(self.options)!r}); "
+            f"sys.stdout.buffer.write(p.translate(ghz_circuit(3), {self.device!r}, o, seed=5).data)"
+        )
+        other = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
+        assert other.stdout == first.data, "translation differs in a fresh process"
 
     def test_cost_estimate_is_non_negative(self, provider: Provider) -> None:
         payload = provider.translate(bell_circuit(), self.device, TargetOptions(), seed=1)

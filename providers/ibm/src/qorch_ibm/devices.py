@@ -1,0 +1,182 @@
+"""IBM devices: the fake backends shipped with qiskit-ibm-runtime, and real QPUs.
+
+Fake backends (``fake_brisbane``, ``fake_manila``, ...) carry a snapshot of a
+real device's target and calibration; qorch runs them locally, as noisy
+simulations, through the Sampler's local testing mode. Real devices
+(``ibm_torino``, ``ibm_fez``, ...) are looked up on the service when used.
+
+:func:`fake_names` lists the fake backends from the installed package's files,
+without importing qiskit-ibm-runtime, so that ``qorch validate`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import statistics
+import warnings
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qorch.provider import Device, Payload, Price
+
+if TYPE_CHECKING:
+    from qiskit.providers import BackendV2
+    from qiskit.transpiler import Target
+
+FAKE_PREFIX = "fake_"
+REAL_NAME = re.compile(r"ibm_[a-z0-9_]+")
+
+PAYG_PRICE = Price(
+    per_second_usd=1.60,
+    as_of="2026-05-25",
+    source="IBM Quantum Pay-As-You-Go plan, US$96 per minute of QPU usage "
+    "(https://www.ibm.com/quantum/pricing)",
+)
+"""IBM's published pay-as-you-go rate: US$96 per minute = US$1.60 per QPU second."""
+
+JOB_OVERHEAD_S = 3.0
+"""Fixed QPU usage per job (loading, setup, readout streaming), in seconds.
+
+Calibrated on IBM's published usage example: a 2-qubit Bell circuit with
+4096 shots reports about 4.1 quantum seconds, of which about 1.05 s are the
+shots themselves (``4096 × (250 µs rep delay + gate and readout time)``).
+"""
+DEFAULT_REP_DELAY_S = 250e-6  # IBM's default repetition delay when a device does not say
+DEFAULT_TWO_QUBIT_S = 660e-9  # Eagle's ECR duration: a conservative default per layer
+DEFAULT_MEASURE_S = 4e-6
+
+
+@cache
+def fake_names() -> tuple[str, ...]:
+    """Names of the fake backends in the installed qiskit-ibm-runtime, without importing it.
+
+    Each lives in ``qiskit_ibm_runtime/fake_provider/backends/<name>/`` and is
+    called ``fake_<name>``. Empty if qiskit-ibm-runtime is not installed.
+    """
+    spec = importlib.util.find_spec("qiskit_ibm_runtime")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    root = Path(next(iter(spec.submodule_search_locations))) / "fake_provider" / "backends"
+    if not root.is_dir():
+        return ()
+    return tuple(
+        sorted(
+            FAKE_PREFIX + entry.name
+            for entry in root.iterdir()
+            if entry.is_dir() and (entry / "__init__.py").is_file()
+        )
+    )
+
+
+def is_fake(name: str) -> bool:
+    """True if ``name`` is a fake backend shipped with qiskit-ibm-runtime."""
+    return name in fake_names()
+
+
+def is_real_name(name: str) -> bool:
+    """True if ``name`` has the form of an IBM QPU name (``ibm_torino``)."""
+    return REAL_NAME.fullmatch(name) is not None
+
+
+@cache
+def _fake_provider() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "properties of fake_nighthawk are not typical"
+        from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
+
+        return FakeProviderForBackendV2()
+
+
+@cache
+def fake_backend(name: str) -> BackendV2:
+    """The fake backend called ``name`` (one instance per process: it caches its noise model)."""
+    backend: BackendV2 = _fake_provider().backend(name)
+    return backend
+
+
+def native_gates(target: Target) -> tuple[str, ...]:
+    """The gates a target runs natively (no measure, reset, delay or control flow)."""
+    from qiskit.circuit import Gate
+
+    return tuple(
+        sorted(
+            name
+            for name in target.operation_names
+            if isinstance(target.operation_from_name(name), Gate)
+        )
+    )
+
+
+def capabilities(
+    provider: str, name: str, backend: BackendV2, *, fake: bool, description: str
+) -> Device:
+    """A Device describing ``backend`` (from its target and configuration)."""
+    coupling = backend.coupling_map
+    edges = None if coupling is None else tuple(sorted({(int(a), int(b)) for a, b in coupling}))
+    return Device(
+        provider=provider,
+        name=name,
+        num_qubits=backend.num_qubits,
+        simulator=fake,
+        native_gates=native_gates(backend.target),
+        coupling=edges,
+        max_shots=config_value(backend, "max_shots"),
+        exact=False,
+        local=fake,
+        price=None if fake else PAYG_PRICE,
+        description=description,
+    )
+
+
+def fake_description(name: str) -> str:
+    """What a fake backend is, in one line."""
+    device = name.removeprefix(FAKE_PREFIX)
+    return f"noisy local simulation of IBM {device} (calibration snapshot from qiskit-ibm-runtime)"
+
+
+def qpu_seconds(backend: BackendV2, payload: Payload, shots: int) -> float:
+    """Estimated QPU usage of one job, in seconds.
+
+    ``JOB_OVERHEAD_S + shots × (rep_delay + depth × two-qubit gate time +
+    measurement time)``, with the device's default repetition delay and its
+    median two-qubit gate and measurement durations. Every layer is counted
+    at the two-qubit gate's duration, so deep single-qubit layers are
+    overestimated slightly; IBM bills the usage it measures, not this.
+    """
+    rep_delay = config_value(backend, "default_rep_delay") or DEFAULT_REP_DELAY_S
+    two_qubit = _median_duration(backend.target, 2) or DEFAULT_TWO_QUBIT_S
+    measure = _median_duration(backend.target, 0) or DEFAULT_MEASURE_S
+    per_shot = float(rep_delay) + payload.depth * two_qubit + measure
+    return JOB_OVERHEAD_S + shots * per_shot
+
+
+def _median_duration(target: Target, num_qubits: int) -> float | None:
+    """Median duration (s) of the target's two-qubit gates (2) or of ``measure`` (0)."""
+    if num_qubits == 0:
+        names = ["measure"] if "measure" in target.operation_names else []
+    else:
+        names = [
+            name
+            for name in native_gates(target)
+            if getattr(target.operation_from_name(name), "num_qubits", 0) == num_qubits
+        ]
+    durations = [
+        properties.duration
+        for name in names
+        for properties in target[name].values()
+        if properties is not None and properties.duration
+    ]
+    return float(statistics.median(durations)) if durations else None
+
+
+def config_value(backend: BackendV2, key: str) -> Any:
+    """A value of the backend's configuration, or None where it has none."""
+    configuration = getattr(backend, "configuration", None)
+    if configuration is None:
+        return None
+    try:
+        return getattr(configuration(), key, None)
+    except AttributeError:
+        return None

@@ -1,0 +1,200 @@
+"""The ``ibm`` provider: IBM Quantum devices for qorch.
+
+Devices:
+
+- ``fake_<name>`` (``fake_brisbane``, ``fake_manila``, ...): every fake backend
+  shipped with qiskit-ibm-runtime, run on this machine in the Sampler's local
+  testing mode — noisy simulations with a real device's calibration. Jobs run
+  in detached local workers (:mod:`qorch.localjob`), like cloud jobs.
+- ``ibm_<name>`` (``ibm_torino``, ``ibm_fez``, ...): real QPUs, looked up on
+  IBM Quantum when used; needs credentials (see :mod:`qorch_ibm.service`).
+
+This module imports neither qiskit-ibm-runtime nor qiskit-aer at load time,
+so listing and validating stay fast; they are imported when needed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from qorch import localjob, payload
+from qorch.errors import CancelUnsupportedError, OptionError, UnknownDeviceError
+from qorch.provider import (
+    Cost,
+    Counts,
+    Credentials,
+    Device,
+    Handle,
+    JobRequest,
+    JobStatus,
+    Payload,
+    Provider,
+    TargetOptions,
+)
+from qorch_ibm import devices, service
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+    from qiskit.providers import BackendV2
+
+
+class IBMProvider(Provider):
+    """IBM Quantum: fake backends locally, real QPUs through IBM Quantum Compute."""
+
+    name: ClassVar[str] = "ibm"
+
+    def device_names(self) -> list[str]:
+        """The fake backends (real ``ibm_*`` devices are found on the service when used)."""
+        return list(devices.fake_names())
+
+    def check_device(self, name: str) -> None:
+        """Accept fake backends, and names of the form ``ibm_<name>`` (checked when used)."""
+        if devices.is_fake(name) or devices.is_real_name(name):
+            return
+        close = difflib.get_close_matches(name, self.device_names(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownDeviceError(
+            f"provider 'ibm' has no device '{name}' (devices are fake_<name> simulations "
+            f"and real QPUs named ibm_<name>){hint}"
+        )
+
+    def device_is_local(self, name: str) -> bool:
+        return devices.is_fake(name)
+
+    def check_options(self, device: str, options: TargetOptions) -> None:
+        """Fake backends take ``queue_delay_s`` (seconds >= 0); QPUs take no extra option.
+
+        Raises OptionError, also for a ``noise`` option (IBM devices have their own).
+        """
+        super().check_options(device, options)
+        delay = options.extra.get("queue_delay_s", 0)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            raise OptionError("option 'queue_delay_s' must be a number of seconds >= 0")
+
+    def credentials(self) -> Credentials:
+        return service.find_credentials()
+
+    def device(self, name: str) -> Device:
+        """Capabilities of a fake backend (offline) or a real QPU (asks the service).
+
+        Raises UnknownDeviceError; for real devices also CredentialsError or NetworkError.
+        """
+        self.check_device(name)
+        backend = self._backend(name)
+        if devices.is_fake(name):
+            description = devices.fake_description(name)
+        else:
+            description = _real_description(name, backend)
+        return devices.capabilities(
+            self.name, name, backend, fake=devices.is_fake(name), description=description
+        )
+
+    def translate(
+        self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
+    ) -> Payload:
+        """An ISA circuit for ``device`` via the preset pass manager, as QPY.
+
+        Deterministic for a given circuit, device, options and ``seed``.
+        Raises CapabilityError if the circuit is too wide, uses an operation the
+        device cannot run, or has no classical register to read results from.
+        """
+        from qorch_ibm import translation
+
+        self.check_device(device)
+        backend = self._backend(device)
+        target = f"{self.name}:{device}"
+        return translation.translate(circuit, backend, target, options.optimization_level, seed)
+
+    def estimate_cost(self, device: str, payload: Payload, shots: int) -> Cost:
+        """Free for fake backends; for QPUs, estimated QPU seconds × IBM's pay-as-you-go rate."""
+        if devices.is_fake(device):
+            return Cost(0.0, "free: local simulation")
+        seconds = devices.qpu_seconds(self._backend(device), payload, shots)
+        price = devices.PAYG_PRICE
+        return Cost(
+            round(seconds * price.per_second_usd, 2),
+            f"~{seconds:.1f} s of QPU usage (estimate) at US${price.per_second_usd:.2f}/s, "
+            f"{price.source}, as of {price.as_of}; IBM bills the usage it measures",
+        )
+
+    def submit(self, request: JobRequest) -> Handle:
+        if devices.is_fake(request.device):
+            handle = localjob.submit(request, self.name)
+            return {**handle, "kind": "local", "backend": request.device}
+        from qorch_ibm import runtime
+
+        return runtime.submit(request, self._backend(request.device))
+
+    def recover(self, request: JobRequest) -> Handle | None:
+        if devices.is_fake(request.device):
+            handle = localjob.recover(request)
+            return (
+                None if handle is None else {**handle, "kind": "local", "backend": request.device}
+            )
+        from qorch_ibm import runtime
+
+        return runtime.recover(request)
+
+    def status(self, handle: Handle) -> JobStatus:
+        if _is_local(handle):
+            return localjob.status(handle)
+        from qorch_ibm import runtime
+
+        return runtime.status(handle)
+
+    def result(self, handle: Handle) -> Counts:
+        if _is_local(handle):
+            return localjob.result(handle)
+        from qorch_ibm import runtime
+
+        return runtime.result(handle)
+
+    def cancel(self, handle: Handle) -> None:
+        if _is_local(handle):
+            if not localjob.cancel(handle):
+                raise CancelUnsupportedError(
+                    f"job {handle['job_id']} has already finished; there is nothing to cancel"
+                )
+            return
+        from qorch_ibm import runtime
+
+        runtime.cancel(handle)
+
+    def execute(self, request: JobRequest) -> Counts:
+        """Run a fake-backend job here (called by the local job worker)."""
+        if not devices.is_fake(request.device):
+            raise UnknownDeviceError(f"ibm:{request.device} does not execute locally")
+        from qorch_ibm import sampling
+
+        circuit = payload.from_qpy(request.payload.data)
+        backend = devices.fake_backend(request.device)
+        tags = sampling.job_tags(request)
+        return sampling.run_local(backend, circuit, request.shots, request.seed, tags)
+
+    def qiskit_backend(self, device: str) -> BackendV2:
+        """The fake backend (target and noise model) of ``device``."""
+        if not devices.is_fake(device):
+            raise UnknownDeviceError(
+                f"ibm:{device} has no local model; use one of the fake_<name> backends"
+            )
+        return devices.fake_backend(device)
+
+    def _backend(self, name: str) -> Any:
+        if devices.is_fake(name):
+            return devices.fake_backend(name)
+        from qorch_ibm import runtime
+
+        return runtime.backend(name)
+
+
+def _is_local(handle: Handle) -> bool:
+    """True for a fake-backend job run by a local worker (its handle names a job directory)."""
+    return handle.get("kind", "local" if "dir" in handle else "runtime") == "local"
+
+
+def _real_description(name: str, backend: Any) -> str:
+    processor = devices.config_value(backend, "processor_type") or {}
+    family = processor.get("family") if isinstance(processor, dict) else None
+    kind = f"{family} QPU" if family else "QPU"
+    return f"IBM Quantum {kind} {name}"
