@@ -1,0 +1,69 @@
+"""Every plan in plans/ validates and runs end to end on local backends, with the right answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+PLANS = Path(__file__).resolve().parent.parent / "plans"
+
+
+def share(counts: dict[str, int], *outcomes: str) -> float:
+    return sum(counts.get(outcome, 0) for outcome in outcomes) / sum(counts.values())
+
+
+@pytest.mark.parametrize("plan", sorted(PLANS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_validates(qorch, plan: Path) -> None:
+    result = qorch("validate", str(plan))
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_example_has_a_run_test() -> None:
+    covered = {"ghz.yaml", "qft.yaml", "qasm.yaml"}
+    assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
+
+
+def run_plan(qorch, name: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    result = qorch("run", f"plans/{name}", "--json", "--poll", "0.2")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "completed"
+    return data  # type: ignore[no-any-return]
+
+
+def test_ghz_runs_on_four_backends_in_one_bit_order(qorch) -> None:
+    data = run_plan(qorch, "ghz.yaml")
+    targets = [job["target"] for job in data["jobs"]]
+    assert targets == ["local:statevector", "local:aer", "ibm:fake_kyiv", "braket:local"]
+    for job in data["jobs"]:
+        assert sum(job["counts"].values()) == 4000
+        assert all(len(bits) == 5 for bits in job["counts"])
+        assert share(job["counts"], "00000", "11111") >= 0.90, job
+        assert min(job["counts"]["00000"], job["counts"]["11111"]) > 1600, job
+    exact = data["jobs"][0]["counts"]
+    assert set(exact) == {"00000", "11111"}
+
+
+def test_qft_finds_the_value_on_ibm_and_braket(qorch) -> None:
+    data = run_plan(qorch, "qft.yaml")
+    by_key = {(job["circuit"], job["target"]): job["counts"] for job in data["jobs"]}
+    assert share(by_key[("qft5-value", "braket:local")], "10011") == 1.0
+    assert share(by_key[("qft5-value", "braket:local_dm")], "10011") == 1.0
+    noisy = by_key[("qft5-value", "ibm:fake_kyiv")]
+    assert max(noisy, key=lambda bits: noisy[bits]) == "10011" and share(noisy, "10011") > 0.5
+    uniform = by_key[("qft4", "braket:local")]
+    assert len(uniform) == 16 and max(uniform.values()) < 0.12 * 2000
+
+
+def test_qasm_files_give_the_documented_outcomes(qorch) -> None:
+    data = run_plan(qorch, "qasm.yaml")
+    for job in data["jobs"]:
+        counts = job["counts"]
+        if job["circuit"] == "bell":
+            assert set(counts) == {"00", "11"}
+        elif job["circuit"] == "swap3":
+            assert set(counts) == {"100", "101"}
+        else:
+            assert all(len(bits) == 6 for bits in counts)
