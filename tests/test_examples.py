@@ -67,3 +67,17 @@ def test_qasm_files_give_the_documented_outcomes(qorch) -> None:
             assert set(counts) == {"100", "101"}
         else:
             assert all(len(bits) == 6 for bits in counts)
+
+
+@pytest.mark.parametrize("name", ["ghz.yaml", "qft.yaml"])
+def test_compiling_an_example_twice_is_byte_identical(qorch, name: str, tmp_path: Path) -> None:
+    """QPY payloads for IBM and Aer, OpenQASM 3 for Braket: same bytes from two processes."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out in (one, two):
+        result = qorch("compile", f"plans/{name}", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    assert {p.suffix for p in files} >= {".json", ".qpy", ".qasm"}
+    for file in files:
+        assert (one / file).read_bytes() == (two / file).read_bytes(), file
