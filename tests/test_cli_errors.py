@@ -160,3 +160,18 @@ def test_validate_lists_every_problem(qorch, make_plan: Callable[..., Path]) -> 
         f"{plan}:3: shots: input should be greater than 0",
         f"{plan}:8: circuits[0].x: unknown field",
     ]
+
+
+def test_cost_budget_exceeded(qorch, make_plan: Callable[..., Path]) -> None:
+    """A priced QPU (Braket's shipped price table) against a $5 budget: refused at compile."""
+    text = GOOD.replace("  - local:aer", "  - braket:ionq_forte1\n  - braket:sv1")
+    plan = make_plan(text + "budget:\n  max_cost_usd: 5\n")
+    result = qorch("compile", str(plan), env={"QORCH_BRAKET_PRICE_REFRESH": "0"})
+    assert_one_line_error(
+        result,
+        str(plan),
+        12,
+        "budget.max_cost_usd",
+        r"costs an estimated \$\d+\.\d\d.*allows \$5\.00",
+    )
+    assert "braket:ionq_forte1" in result.stderr
