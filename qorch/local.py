@@ -26,6 +26,7 @@ from qorch.provider import (
     JobStatus,
     Payload,
     Provider,
+    Result,
     TargetOptions,
     normalise_counts,
 )
@@ -142,7 +143,7 @@ class LocalProvider(Provider):
     def status(self, handle: Handle) -> JobStatus:
         return localjob.status(handle)
 
-    def result(self, handle: Handle) -> Counts:
+    def result(self, handle: Handle) -> Result:
         return localjob.result(handle)
 
     def cancel(self, handle: Handle) -> None:
@@ -151,13 +152,16 @@ class LocalProvider(Provider):
         if not localjob.cancel(handle):
             raise CancelUnsupportedError(f"job {handle['job_id']} has already finished")
 
-    def execute(self, request: JobRequest) -> Counts:
+    def execute(self, request: JobRequest) -> Result:
         circuit = payload.from_qpy(request.payload.data)
+        circuits = bind_rows(circuit, request.parameter_values)
         if request.device == "statevector":
-            return _run_statevector(circuit, request.shots, request.seed)
-        if request.device == "aer":
-            return _run_aer(circuit, request.shots, request.seed, request.options.noise)
-        raise UnknownDeviceError(f"local has no device '{request.device}'")
+            results = _run_statevector(circuits, request.shots, request.seed)
+        elif request.device == "aer":
+            results = _run_aer(circuits, request.shots, request.seed, request.options.noise)
+        else:
+            raise UnknownDeviceError(f"local has no device '{request.device}'")
+        return results if request.parameter_values else results[0]
 
 
 def noise_backend(reference: str) -> BackendV2:
@@ -170,29 +174,54 @@ def noise_backend(reference: str) -> BackendV2:
     return provider.qiskit_backend(device)
 
 
+def bind_rows(circuit: QuantumCircuit, rows: tuple[tuple[float, ...], ...]) -> list[QuantumCircuit]:
+    """One bound copy of ``circuit`` per row of parameter values (columns in
+    ``circuit.parameters`` order); the circuit itself if there are no rows.
+
+    Binding before simulation also sidesteps Aer's wrong results for CRZ/CRX
+    whose angles arrive as runtime parameter values (qiskit-aer #2323, #2391).
+    """
+    if not rows:
+        return [circuit]
+    parameters = list(circuit.parameters)
+    for row in rows:
+        if len(row) != len(parameters):
+            raise ValueError(
+                f"a parameter set has {len(row)} values; the circuit has {len(parameters)}"
+            )
+    return [circuit.assign_parameters(dict(zip(parameters, row, strict=True))) for row in rows]
+
+
 def _check_statevector_program(circuit: QuantumCircuit) -> None:
     from qorch.statevector import UnsupportedOperation
     from qorch.statevector_qiskit import program_from_circuit
 
+    if circuit.parameters:
+        circuit = circuit.assign_parameters([0.0] * circuit.num_parameters)
     try:
         program_from_circuit(circuit)
     except UnsupportedOperation as error:
         raise CapabilityError(f"local:statevector cannot run '{circuit.name}': {error}") from None
 
 
-def _run_statevector(circuit: QuantumCircuit, shots: int, seed: int) -> Counts:
+def _run_statevector(circuits: list[QuantumCircuit], shots: int, seed: int) -> list[Counts]:
     import numpy as np
 
     from qorch.statevector import sample_counts
     from qorch.statevector_qiskit import program_from_circuit
 
-    program = program_from_circuit(circuit)
-    return sample_counts(program, shots, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    return [sample_counts(program_from_circuit(c), shots, rng) for c in circuits]
 
 
-def _run_aer(circuit: QuantumCircuit, shots: int, seed: int, noise: str | None) -> Counts:
+def _run_aer(
+    circuits: list[QuantumCircuit], shots: int, seed: int, noise: str | None
+) -> list[Counts]:
     from qiskit_aer import AerSimulator
 
     simulator = AerSimulator.from_backend(noise_backend(noise)) if noise else AerSimulator()
-    result = simulator.run(circuit, shots=shots, seed_simulator=seed).result()
-    return normalise_counts(result.get_counts(), circuit.num_clbits)
+    result = simulator.run(circuits, shots=shots, seed_simulator=seed).result()
+    return [
+        normalise_counts(result.get_counts(index), circuit.num_clbits)
+        for index, circuit in enumerate(circuits)
+    ]

@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from qorch.fsutil import read_json, write_bytes_atomic, write_json_atomic
-from qorch.provider import Counts, Handle, JobRequest, JobState, JobStatus, Payload, TargetOptions
+from qorch.provider import (
+    Handle,
+    JobRequest,
+    JobState,
+    JobStatus,
+    Payload,
+    Result,
+    TargetOptions,
+)
 
 STARTUP_GRACE_S = 120.0
 CANCEL_WAIT_S = 5.0
@@ -86,10 +94,12 @@ def status(handle: Handle) -> JobStatus:
     return _unclaimed_status(handle, directory)
 
 
-def result(handle: Handle) -> Counts:
-    """Counts of a finished job."""
-    record = read_json(Path(handle["dir"]) / "result.json")
-    return {str(k): int(v) for k, v in record["counts"].items()}
+def result(handle: Handle) -> Result:
+    """Counts of a finished job (a list of Counts for a job with parameter sets)."""
+    counts = read_json(Path(handle["dir"]) / "result.json")["counts"]
+    if isinstance(counts, list):
+        return [{str(k): int(v) for k, v in item.items()} for item in counts]
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 def cancel(handle: Handle) -> bool:
@@ -120,6 +130,7 @@ def load_request(directory: Path) -> tuple[JobRequest, str]:
         depth=payload_record["depth"],
         two_qubit_gates=payload_record["two_qubit_gates"],
         measured_clbits=tuple(payload_record["measured_clbits"]),
+        gate_counts=payload_record.get("gate_counts", {}),
     )
     options = TargetOptions(**record["options"])
     request = JobRequest(
@@ -131,6 +142,9 @@ def load_request(directory: Path) -> tuple[JobRequest, str]:
         options=options,
         tags=record["tags"],
         workdir=directory.parent,
+        group=record.get("group", ""),
+        group_size=record.get("group_size", 1),
+        parameter_values=tuple(tuple(row) for row in record.get("parameter_values", [])),
     )
     return request, record["provider"]
 
@@ -144,6 +158,9 @@ def _request_record(request: JobRequest, provider: str) -> dict[str, Any]:
         "seed": request.seed,
         "token": request.token,
         "tags": dict(request.tags),
+        "group": request.group,
+        "group_size": request.group_size,
+        "parameter_values": [list(row) for row in request.parameter_values],
         "options": {
             "optimization_level": request.options.optimization_level,
             "noise": request.options.noise,
@@ -158,6 +175,7 @@ def _request_record(request: JobRequest, provider: str) -> dict[str, Any]:
             "depth": payload.depth,
             "two_qubit_gates": payload.two_qubit_gates,
             "measured_clbits": list(payload.measured_clbits),
+            "gate_counts": dict(payload.gate_counts),
         },
         "created": time.time(),
     }

@@ -34,6 +34,10 @@ Counts = dict[str, int]
 """Bitstring → count. Bitstrings cover every classical bit, in Qiskit's order
 (clbit n-1 leftmost, clbit 0 rightmost), without spaces."""
 
+Result = Counts | list[Counts]
+"""A job's result: one Counts, or one per parameter set when the request had
+``parameter_values``."""
+
 Handle = dict[str, Any]
 """A JSON-serialisable reference to a submitted job; always has ``job_id``."""
 
@@ -61,6 +65,7 @@ class Device:
     coupling: tuple[tuple[int, int], ...] | None = None
     max_shots: int | None = None
     exact: bool = False  # exact probabilities (statevector) available
+    max_parameter_sets: int | None = None  # parameter sets per job; None: no limit
     local: bool = False  # executes on this machine
     price: Price | None = None
     description: str = ""
@@ -128,9 +133,14 @@ class JobRequest:
     ``token`` is qorch's idempotency token for the job: deterministic for a
     (run, job) pair, so a submission retried after a crash can be matched
     (Braket's client token, an IBM job tag, the local job directory name).
-    ``workdir`` is where locally executed jobs keep their files. ``group``
-    (the run id) and ``group_size`` (how many jobs the run sends to this
-    device) let a provider batch a run's jobs (IBM's Batch mode).
+    ``parameter_values`` runs one parameterised payload for many parameter
+    sets in one job (IBM: one Sampler PUB; Braket: a program set): one row per
+    set, columns in the order of the translated circuit's ``parameters``
+    (Qiskit's order: by name, vector elements by index). The result is then a
+    list of Counts, one per row. ``workdir`` is where locally executed jobs
+    keep their files. ``group`` (the run id) and ``group_size`` (how many jobs
+    the run sends to this device) let a provider batch a run's jobs (IBM's
+    Batch mode).
     """
 
     device: str
@@ -143,6 +153,12 @@ class JobRequest:
     workdir: Path = Path(".qorch/jobs")
     group: str = ""
     group_size: int = 1
+    parameter_values: tuple[tuple[float, ...], ...] = ()
+
+    @property
+    def parameter_sets(self) -> int:
+        """How many parameter sets the job runs (0: the payload has no parameters)."""
+        return len(self.parameter_values)
 
 
 class JobState(str, Enum):
@@ -264,8 +280,8 @@ class Provider(ABC):
         """The job's current state (re-attaching from the handle alone)."""
 
     @abstractmethod
-    def result(self, handle: Handle) -> Counts:
-        """Counts of a finished job in Qiskit's bit order.
+    def result(self, handle: Handle) -> Result:
+        """Counts of a finished job in Qiskit's bit order (a list: one per parameter set).
 
         Only the handle is given, so a handle carries whatever normalising
         the counts needs (e.g. the payload's ``num_clbits``).
@@ -275,7 +291,7 @@ class Provider(ABC):
         """Cancel the job. Raises CancelUnsupportedError if it cannot."""
         raise CancelUnsupportedError(f"provider '{self.name}' cannot cancel jobs")
 
-    def execute(self, request: JobRequest) -> Counts:
+    def execute(self, request: JobRequest) -> Result:
         """Run a job on this machine, in-process; used by the local job worker."""
         raise UnknownDeviceError(f"{self.name}:{request.device} does not execute locally")
 

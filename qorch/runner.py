@@ -28,7 +28,7 @@ from qorch.errors import (
 )
 from qorch.fsutil import read_json, write_json_atomic
 from qorch.lock import file_lock
-from qorch.provider import JobRequest, JobState, Payload
+from qorch.provider import JobRequest, JobState, Payload, Result
 from qorch.state import JOB_FINAL, JobRecord, NewJob, RunRecord, StateStore
 from qorch.targets import options_from_record
 
@@ -197,7 +197,7 @@ def refresh(ctx: RunContext) -> list[JobRecord]:
     return ctx.store.jobs(ctx.run.run_id)
 
 
-def _collect(ctx: RunContext, job: JobRecord, counts: dict[str, int]) -> None:
+def _collect(ctx: RunContext, job: JobRecord, counts: Result) -> None:
     path = result_path(ctx, job.idx)
     record = {
         "run_id": job.run_id,
@@ -206,11 +206,17 @@ def _collect(ctx: RunContext, job: JobRecord, counts: dict[str, int]) -> None:
         "target": job.target,
         "shots": job.shots,
         "job_id": (job.handle or {}).get("job_id"),
-        "counts": dict(sorted(counts.items())),
+        "counts": _sorted_counts(counts),
     }
     write_json_atomic(path, record)
     ctx.store.update_job(job.run_id, job.idx, "done", "", str(path))
     ctx.notify(f"{job.circuit} on {job.target}: done")
+
+
+def _sorted_counts(counts: Result) -> Any:
+    if isinstance(counts, list):
+        return [dict(sorted(item.items())) for item in counts]
+    return dict(sorted(counts.items()))
 
 
 def result_path(ctx: RunContext, idx: int) -> Path:

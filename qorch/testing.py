@@ -16,7 +16,9 @@ and handles survive a round trip through the state store.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import subprocess
 import sys
 import time
@@ -55,6 +57,18 @@ def ghz_circuit(num_qubits: int = 3) -> Any:
 
     circuit = ghz(num_qubits)
     circuit.name = f"ghz{num_qubits}"
+    return circuit
+
+
+def two_parameter_circuit() -> Any:
+    """RY(a) on qubit 0 and RY(b) on qubit 1, measured: (π, 0) gives '01', (0, π) '10'."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Parameter
+
+    circuit = QuantumCircuit(2, name="ry2")
+    circuit.ry(Parameter("a"), 0)
+    circuit.ry(Parameter("b"), 1)
+    circuit.measure_all()
     return circuit
 
 
@@ -117,7 +131,9 @@ class ProviderConformance:
         handle = provider.submit(self.request(provider, circuit, workdir))
         state = self.wait(provider, handle)
         assert state is JobState.DONE, provider.status(handle).message
-        return provider.result(handle)
+        counts = provider.result(handle)
+        assert isinstance(counts, dict), "a job without parameter sets returns one Counts"
+        return counts
 
     # capabilities ---------------------------------------------------------
 
@@ -207,7 +223,21 @@ class ProviderConformance:
         assert reloaded == json.loads(json.dumps(handle))
         assert reloaded is not None
         assert self.wait(provider, reloaded) is JobState.DONE
-        assert sum(provider.result(reloaded).values()) == self.shots
+        counts = provider.result(reloaded)
+        assert isinstance(counts, dict) and sum(counts.values()) == self.shots
+
+    def test_parameter_sets_run_in_one_job(self, provider: Provider, tmp_path: Path) -> None:
+        """One parameterised payload, three parameter sets, one job, results in row order."""
+        request = self.request(provider, two_parameter_circuit(), tmp_path)
+        rows = ((math.pi, 0.0), (0.0, math.pi), (math.pi, math.pi))
+        request = dataclasses.replace(request, parameter_values=rows)
+        handle = provider.submit(request)
+        assert self.wait(provider, handle) is JobState.DONE, provider.status(handle).message
+        results = provider.result(handle)
+        assert isinstance(results, list) and len(results) == 3
+        for counts, expected in zip(results, ("01", "10", "11"), strict=True):
+            assert sum(counts.values()) == self.shots
+            assert counts.get(expected, 0) / self.shots >= self.min_fidelity, (expected, counts)
 
     def test_recover_finds_the_submitted_job(self, provider: Provider, tmp_path: Path) -> None:
         request = self.request(provider, bell_circuit(), tmp_path)
