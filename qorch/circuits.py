@@ -30,12 +30,12 @@ def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
 
     Raises CircuitError located at the offending circuit's field.
     """
-    return [build_circuit(loaded, index) for index in range(len(loaded.plan.circuits))]
+    return [build_circuit(loaded, index) for index in range(len(loaded.circuits_plan.circuits))]
 
 
 def build_circuit(loaded: LoadedPlan, index: int) -> QuantumCircuit:
     """The plan's circuit number ``index``."""
-    spec = loaded.plan.circuits[index]
+    spec = loaded.circuits_plan.circuits[index]
     if isinstance(spec, QasmCircuit):
         path = (loaded.base_dir / spec.qasm).resolve()
         try:

@@ -49,7 +49,7 @@ def derive_seed(plan_seed: int, *parts: str) -> int:
 def plan_hash(loaded: LoadedPlan) -> str:
     """SHA-256 of the validated plan and the contents of the QASM files it reads."""
     digest = hashlib.sha256(loaded.canonical_hash().encode())
-    for spec in loaded.plan.circuits:
+    for spec in loaded.circuits_plan.circuits:
         if isinstance(spec, QasmCircuit):
             path = loaded.base_dir / spec.qasm
             digest.update(spec.qasm.encode() + b"\0" + path.read_bytes())
@@ -62,7 +62,7 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
     Raises PlanError, CircuitError, CapabilityError, ProviderError or
     BudgetError, located at the plan field responsible.
     """
-    plan = loaded.plan
+    plan = loaded.circuits_plan
     providers = check_targets(loaded)
     circuits = build_circuits(loaded)
     jobs: list[dict[str, Any]] = []
@@ -111,7 +111,7 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
 
 
 def _manifest(loaded: LoadedPlan, jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    plan = loaded.plan
+    plan = loaded.circuits_plan
     providers = sorted({job["provider"] for job in jobs})
     return {
         "format": BUNDLE_FORMAT,

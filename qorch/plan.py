@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -20,19 +19,18 @@ from pydantic import (
     model_validator,
 )
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-TARGET_PATTERN = r"^[a-z][a-z0-9_-]*:[A-Za-z0-9_./:-]+$"
-MAX_SHOTS = 10_000_000
-
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
-Shots = Annotated[int, Field(gt=0, le=MAX_SHOTS)]
-OptionValue = str | int | float | bool
-
-
-class Model(BaseModel):
-    """Base of every plan model: unknown fields are errors; instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from qorch.plan_base import (
+    MAX_SHOTS,
+    NAME_PATTERN,
+    TARGET_PATTERN,
+    Budget,
+    Model,
+    Name,
+    OptionValue,
+    Shots,
+    TargetSpec,
+    target_from_string,
+)
 
 
 class GhzCircuit(Model):
@@ -132,38 +130,6 @@ CircuitSpec = Annotated[
 ]
 
 
-class TargetSpec(Model):
-    """Where to run: ``provider:device`` with optional per-target options."""
-
-    target: str = Field(pattern=TARGET_PATTERN)
-    optimization_level: int = Field(default=1, ge=0, le=3)
-    noise: str | None = Field(default=None, pattern=TARGET_PATTERN)
-    shots: Shots | None = None
-    max_execution_time_s: int | None = Field(default=None, gt=0)
-    options: dict[str, OptionValue] = Field(default_factory=dict)
-
-    @property
-    def provider(self) -> str:
-        """The provider part of ``target``."""
-        return self.target.split(":", 1)[0]
-
-    @property
-    def device(self) -> str:
-        """The device part of ``target``."""
-        return self.target.split(":", 1)[1]
-
-
-def _target_from_string(value: Any) -> Any:
-    return {"target": value} if isinstance(value, str) else value
-
-
-class Budget(Model):
-    """Limits enforced at compile time, before anything is submitted or paid for."""
-
-    max_total_shots: int | None = Field(default=None, gt=0)
-    max_cost_usd: float | None = Field(default=None, ge=0)
-
-
 class CircuitsPlan(Model):
     """Run circuits on targets and collect counts."""
 
@@ -181,7 +147,7 @@ class CircuitsPlan(Model):
     @classmethod
     def _targets_from_strings(cls, value: Any) -> Any:
         if isinstance(value, list):
-            return [_target_from_string(item) for item in value]
+            return [target_from_string(item) for item in value]
         return value
 
     @field_validator("circuits")
@@ -199,9 +165,28 @@ class CircuitsPlan(Model):
         return target.shots if target.shots is not None else self.shots
 
 
-Plan = Annotated[CircuitsPlan, Field(discriminator="kind")]
-PLAN_ADAPTER: TypeAdapter[CircuitsPlan] = TypeAdapter(Plan)
-KINDS = ("circuits",)
+from qorch.qcnn.plan import QCNNPlan  # noqa: E402 - after the shared models it builds on
+
+AnyPlan = CircuitsPlan | QCNNPlan
+Plan = Annotated[AnyPlan, Field(discriminator="kind")]
+PLAN_ADAPTER: TypeAdapter[AnyPlan] = TypeAdapter(Plan)
+KINDS = ("circuits", "qcnn")
+__all__ = [
+    "KINDS",
+    "MAX_SHOTS",
+    "NAME_PATTERN",
+    "PLAN_ADAPTER",
+    "TARGET_PATTERN",
+    "AnyPlan",
+    "Budget",
+    "CircuitsPlan",
+    "Model",
+    "Name",
+    "OptionValue",
+    "QCNNPlan",
+    "Shots",
+    "TargetSpec",
+]
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from qorch.errors import PlanError, QorchError
-from qorch.plan import KINDS, NAME_PATTERN, PLAN_ADAPTER, TARGET_PATTERN, CircuitsPlan
+from qorch.plan import KINDS, NAME_PATTERN, PLAN_ADAPTER, TARGET_PATTERN, AnyPlan, CircuitsPlan
 
 PathKey = tuple[str | int, ...]
 
@@ -51,11 +51,19 @@ class PlanErrors(PlanError):
 class LoadedPlan:
     """A validated plan with where it came from, for errors and relative paths."""
 
-    plan: CircuitsPlan
+    plan: AnyPlan
     path: Path
     display: str  # the path as the user wrote it
     lines: dict[PathKey, int] = field(repr=False)
     text_sha256: str = ""
+
+    @property
+    def circuits_plan(self) -> CircuitsPlan:
+        """The plan, which must be of kind ``circuits``."""
+        if not isinstance(self.plan, CircuitsPlan):
+            kind = self.plan.kind
+            raise PlanError(f"{self.display}: expected a plan of kind circuits, not {kind}")
+        return self.plan
 
     @property
     def base_dir(self) -> Path:
@@ -137,7 +145,7 @@ def _construct(node: yaml.Node, key: PathKey, lines: dict[PathKey, int], file: s
         raise PlanErrors(file, [issue]) from None
 
 
-def validate(data: Any, lines: dict[PathKey, int], file: str) -> CircuitsPlan:
+def validate(data: Any, lines: dict[PathKey, int], file: str) -> AnyPlan:
     """Validate parsed data against the plan model; errors are located Issues."""
     if not isinstance(data, dict):
         raise PlanErrors(file, [Issue(1, "", "a plan must be a mapping of fields")])

@@ -6,7 +6,7 @@ from typing import Any
 
 from qorch import registry
 from qorch.errors import OptionError, ProviderError
-from qorch.plan import TargetSpec
+from qorch.plan import AnyPlan, CircuitsPlan, TargetSpec
 from qorch.planfile import LoadedPlan
 from qorch.provider import Provider, TargetOptions
 
@@ -41,20 +41,32 @@ def options_record(options: TargetOptions) -> dict[str, Any]:
     }
 
 
+Key = tuple[str | int, ...]
+
+
+def plan_targets(plan: AnyPlan) -> list[tuple[Key, TargetSpec]]:
+    """Every target a plan names, with the field path where it is written."""
+    if isinstance(plan, CircuitsPlan):
+        return [(("targets", i), spec) for i, spec in enumerate(plan.targets)]
+    found: list[tuple[Key, TargetSpec]] = []
+    if plan.evaluate is not None:
+        found += [(("evaluate", "targets", i), t) for i, t in enumerate(plan.evaluate.targets)]
+    if plan.fine_tune is not None:
+        found.append((("fine_tune", "target"), plan.fine_tune.target))
+    return found
+
+
 def check_targets(loaded: LoadedPlan) -> list[Provider]:
     """Every target's provider exists, its device exists and its options are accepted.
 
     Returns the providers in target order. Raises a located ProviderError.
     """
-    providers = []
-    for index, spec in enumerate(loaded.plan.targets):
-        providers.append(check_target(loaded, index, spec))
-    return providers
+    return [check_target(loaded, key, spec) for key, spec in plan_targets(loaded.plan)]
 
 
-def check_target(loaded: LoadedPlan, index: int, spec: TargetSpec) -> Provider:
-    """Check one target; errors are located at ``targets[index]``'s fields."""
-    key: tuple[str | int, ...] = ("targets", index, "target")
+def check_target(loaded: LoadedPlan, where: Key, spec: TargetSpec) -> Provider:
+    """Check one target; errors are located at the target's fields under ``where``."""
+    key: Key = (*where, "target")
     try:
         provider = registry.load(spec.provider)
         provider.check_device(spec.device)
@@ -65,10 +77,10 @@ def check_target(loaded: LoadedPlan, index: int, spec: TargetSpec) -> Provider:
             noise_provider, noise_device = registry.split_target(spec.noise)
             registry.load(noise_provider).check_device(noise_device)
         except ProviderError as error:
-            raise loaded.error(("targets", index, "noise"), error.message, type(error)) from None
+            raise loaded.error((*where, "noise"), error.message, type(error)) from None
     try:
         provider.check_options(spec.device, target_options(spec))
     except OptionError as error:
         field = "noise" if "noise" in error.message and spec.noise else "options"
-        raise loaded.error(("targets", index, field), error.message, OptionError) from None
+        raise loaded.error((*where, field), error.message, OptionError) from None
     return provider

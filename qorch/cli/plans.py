@@ -76,7 +76,7 @@ def validate(
         except QorchError as error:
             reports.append({"plan": str(path), "valid": False, "errors": [str(error)]})
             continue
-        jobs = len(circuits) * len(loaded.plan.targets)
+        jobs = len(circuits) * len(loaded.circuits_plan.targets)
         reports.append({"plan": str(path), "valid": True, "errors": [], "jobs": jobs})
     if json_out:
         emit_json(reports)

@@ -1,0 +1,1 @@
+"""QCNN: quantum convolutional neural networks for classical data."""

@@ -1,0 +1,165 @@
+"""The ``qcnn`` plan kind: data, model, train, baselines, sweep, evaluate, fine_tune.
+
+Defaults reproduce Hur, Kim & Park (QMI 2022): 8 qubits, the reference
+layout, SU(4) convolutions with the reference pooling, RY angle encoding of
+8 PCA features, cross-entropy, Nesterov momentum (lr 0.01, momentum 0.9),
+200 steps of batch 25 drawn with replacement.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from qorch.plan_base import Budget, Model, Name, Shots, TargetSpec, target_from_string
+
+Ansatz = Literal[
+    "ttn", "sim5", "sim6", "sim9", "sim13", "sim14", "sim15", "so4", "su4", "su4-exp"
+]  # fmt: skip
+Encoding = Literal["amplitude", "angle", "compact-angle", "hde", "hae", "iqp"]
+Loss = Literal["mse", "cross-entropy"]
+Optimizer = Literal["nesterov", "adam", "sgd", "spsa", "cobyla"]
+Compression = Literal["none", "pca", "resize", "autoencoder"]
+Baseline = Literal["logistic", "mlp", "cnn1d"]
+DATA_PATTERN = r"^(sklearn:(digits|breast_cancer|wine|iris)|csv:.+|npz:.+|openml:.+)$"
+
+
+def _default_classes() -> list[int | str]:
+    return [0, 1]
+
+
+def _default_baselines() -> list[Baseline]:
+    return ["logistic", "mlp"]
+
+
+class DataSpec(Model):
+    """Where the data comes from and how it is prepared (fitted on the training set only)."""
+
+    source: str = Field(default="sklearn:digits", pattern=DATA_PATTERN)
+    label_column: str | None = None
+    classes: list[int | str] | None = Field(default_factory=lambda: _default_classes())
+    test_size: float = Field(default=0.3, gt=0, lt=1)
+    compression: Compression = "pca"
+    width: int | None = Field(default=None, gt=0)  # default: what the encoding needs
+
+    @field_validator("classes")
+    @classmethod
+    def _at_least_two(cls, value: list[int | str] | None) -> list[int | str] | None:
+        if value is not None:
+            if len(value) < 2:
+                raise ValueError("select at least two classes")
+            if len(set(map(str, value))) != len(value):
+                raise ValueError("a class is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _csv_needs_label(self) -> DataSpec:
+        if self.source.startswith("csv:") and not self.label_column:
+            raise ValueError("a csv: source needs label_column (the column holding the labels)")
+        return self
+
+
+class ModelSpec(Model):
+    """The QCNN architecture."""
+
+    qubits: int = Field(default=8, ge=2, le=20)
+    layout: Literal["reference", "chain", "general"] = "reference"
+    ansatz: Ansatz = "su4"
+    pooling: Literal["reference", "measured"] = "reference"
+    encoding: Encoding = "angle"
+    share: bool | list[bool] = True  # parameter sharing inside a layer (per layer with a list)
+
+    @model_validator(mode="after")
+    def _reference_is_eight_qubits(self) -> ModelSpec:
+        if self.layout == "reference" and self.qubits != 8:
+            raise ValueError("the reference layout has 8 qubits; use layout general or chain")
+        return self
+
+
+class EarlyStopping(Model):
+    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` steps."""
+
+    patience: int = Field(default=20, gt=0)
+    min_delta: float = Field(default=1e-4, ge=0)
+
+
+class TrainSpec(Model):
+    """How the QCNN is trained on the built-in simulator."""
+
+    loss: Loss = "cross-entropy"
+    optimizer: Optimizer = "nesterov"
+    learning_rate: float = Field(default=0.01, gt=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    steps: int = Field(default=200, gt=0, le=1_000_000)
+    batch_size: int = Field(default=25, gt=0)
+    replacement: bool = True
+    early_stopping: EarlyStopping | None = None
+    checkpoint_every: int = Field(default=50, gt=0)
+
+
+class SweepSpec(Model):
+    """A grid over ansatz × encoding × loss × optimiser × seeds (unset axes: the plan's own)."""
+
+    ansatz: list[Ansatz] | None = Field(default=None, min_length=1)
+    encoding: list[Encoding] | None = Field(default=None, min_length=1)
+    loss: list[Loss] | None = Field(default=None, min_length=1)
+    optimizer: list[Optimizer] | None = Field(default=None, min_length=1)
+    seeds: int | list[int] = 3
+    workers: int | None = Field(default=None, gt=0)
+
+    def seed_list(self, base: int) -> list[int]:
+        """The seeds to run: the listed ones, or ``seeds`` consecutive from the plan seed."""
+        if isinstance(self.seeds, int):
+            return [base + offset for offset in range(self.seeds)]
+        return list(self.seeds)
+
+
+class EvaluateSpec(Model):
+    """Test-set inference of the trained model on provider targets, with shots."""
+
+    targets: list[TargetSpec] = Field(min_length=1)
+    shots: Shots = 2000
+    max_samples: int | None = Field(default=None, gt=0)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets_from_strings(cls, value: Any) -> Any:
+        return [target_from_string(v) for v in value] if isinstance(value, list) else value
+
+
+class FineTuneSpec(Model):
+    """Hardware-in-the-loop fine-tuning from the trained parameters against a target."""
+
+    target: TargetSpec
+    steps: int = Field(default=10, gt=0, le=10_000)
+    gradient: Literal["spsa", "parameter-shift"] = "spsa"
+    learning_rate: float = Field(default=0.05, gt=0)
+    shots: Shots = 1000
+    batch_size: int = Field(default=10, gt=0)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target(cls, value: Any) -> Any:
+        return target_from_string(value)
+
+
+class QCNNPlan(Model):
+    """Train, benchmark, sweep and evaluate a quantum convolutional neural network."""
+
+    version: Literal[1]
+    kind: Literal["qcnn"]
+    name: Name | None = None
+    description: str | None = None
+    seed: int = Field(default=0, ge=0)
+    data: DataSpec = Field(default_factory=DataSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    baselines: list[Baseline] = Field(default_factory=_default_baselines)
+    sweep: SweepSpec | None = None
+    evaluate: EvaluateSpec | None = None
+    fine_tune: FineTuneSpec | None = None
+    budget: Budget = Field(default_factory=Budget)
+
+
+QCNNPlanAnnotated = Annotated[QCNNPlan, Field(discriminator="kind")]
