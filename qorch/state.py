@@ -59,6 +59,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     result_file TEXT,
     PRIMARY KEY (run_id, idx)
 );
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id      TEXT NOT NULL REFERENCES runs(run_id),
+    name        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    result      TEXT,
+    updated     TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
 """
 
 JOB_FINAL = ("done", "failed", "cancelled")
@@ -295,6 +303,59 @@ class StateStore:
                 (status, message, finished, result_file, run_id, idx),
             )
 
+    # tasks (in-process work of a run: training, sweeps, baselines) --------
+
+    def tasks(self, run_id: str) -> dict[str, TaskRecord]:
+        """The run's tasks by name."""
+        rows = self._conn.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY name", (run_id,))
+        return {row["name"]: _task(row) for row in rows.fetchall()}
+
+    def set_task(
+        self, run_id: str, name: str, status: str, result: dict[str, Any] | None = None
+    ) -> None:
+        """Record a task's status (and result) — insert or replace."""
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO tasks (run_id, name, status, result, updated) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status,"
+                " result = excluded.result, updated = excluded.updated",
+                (run_id, name, status, _dumps(result), utc_now()),
+            )
+
+    def add_jobs_once(self, run_id: str, group: str, jobs: Sequence[NewJob]) -> bool:
+        """Append ``jobs`` to a run once per ``group`` name (atomic); False if added before."""
+        with self.write() as conn:
+            marker = f"jobs:{group}"
+            seen = conn.execute(
+                "SELECT 1 FROM tasks WHERE run_id = ? AND name = ?", (run_id, marker)
+            ).fetchone()
+            if seen is not None:
+                return False
+            start = conn.execute(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM jobs WHERE run_id = ?", (run_id,)
+            ).fetchone()[0]
+            for offset, job in enumerate(jobs):
+                idx = start + offset
+                conn.execute(
+                    "INSERT INTO jobs (run_id, idx, circuit, target, shots, payload, token,"
+                    " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                    (
+                        run_id,
+                        idx,
+                        job.circuit,
+                        job.target,
+                        job.shots,
+                        job.payload,
+                        job_token(run_id, idx),
+                    ),
+                )
+            conn.execute(
+                "INSERT INTO tasks (run_id, name, status, result, updated)"
+                " VALUES (?, ?, 'done', ?, ?)",
+                (run_id, marker, _dumps({"first_job": start, "jobs": len(jobs)}), utc_now()),
+            )
+        return True
+
 
 class _Writer:
     """The connection inside a write transaction."""
@@ -330,6 +391,26 @@ def default_state_dir(plan_path: Path | None) -> Path:
         return Path(override)
     base = plan_path.parent if plan_path is not None else Path.cwd()
     return base / ".qorch"
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A row of ``tasks``: in-process work of a run and its JSON result."""
+
+    run_id: str
+    name: str
+    status: str
+    result: dict[str, Any] | None
+    updated: str
+
+
+def _dumps(data: dict[str, Any] | None) -> str | None:
+    return None if data is None else json.dumps(data, sort_keys=True)
+
+
+def _task(row: sqlite3.Row) -> TaskRecord:
+    result = json.loads(row["result"]) if row["result"] else None
+    return TaskRecord(row["run_id"], row["name"], row["status"], result, row["updated"])
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
