@@ -33,6 +33,8 @@ RUNTIME_HANDLE = {
     "num_clbits": 2,
     "registers": [["c", [0, 1]]],
 }
+SETS_HANDLE = {**RUNTIME_HANDLE, "job_id": "d1sets", "parameter_sets": 3}
+"""A handle of a job with three parameter sets: re-attaching to it fails the same way."""
 
 
 @pytest.fixture
@@ -151,10 +153,12 @@ def test_refusal_by_the_runtime_api_is_a_credentials_error(
 ) -> None:
     seen = runtime_api(status)
     for call in (provider.status, provider.result, provider.cancel):
-        with pytest.raises(CredentialsError, match=f"HTTP {status}") as caught:
-            call(RUNTIME_HANDLE)
-        assert SECRET not in str(caught.value)
+        for handle in (RUNTIME_HANDLE, SETS_HANDLE):
+            with pytest.raises(CredentialsError, match=f"HTTP {status}") as caught:
+                call(handle)
+            assert SECRET not in str(caught.value)
     assert any(line.startswith("GET /experimental/jobs/d1abc") for line in seen)
+    assert any(line.startswith("GET /experimental/jobs/d1sets") for line in seen)
 
 
 def test_an_unknown_job_is_a_provider_error(

@@ -80,3 +80,25 @@ def test_a_circuit_without_classical_register_is_refused(provider: Provider) -> 
     circuit.h(0)
     with pytest.raises(CapabilityError, match="'silent' has no classical register"):
         provider.translate(circuit, "fake_manila", TargetOptions(), seed=1)
+
+
+@pytest.mark.parametrize("device", ["fake_brisbane", "fake_fez"])  # ecr and cz devices
+def test_translation_keeps_the_circuits_parameters(provider: Provider, device: str) -> None:
+    """Angles become expressions inside rz gates, but ``parameters`` lists the originals,
+    in Qiskit's order: parameter-set columns follow it."""
+    from qiskit.circuit import Parameter, ParameterVector
+
+    theta = ParameterVector("theta", 11)
+    circuit = QuantumCircuit(3, name="parameterised")
+    circuit.rx(Parameter("zz"), 0)
+    for index, element in enumerate(reversed(list(theta))):
+        circuit.ry(element, index % 3)
+    circuit.crz(Parameter("a"), 0, 1)
+    circuit.cx(1, 2)
+    circuit.measure_all()
+    payload = provider.translate(circuit, device, TargetOptions(), seed=2)
+    loaded = from_qpy(payload.data)
+    assert list(loaded.parameters) == list(circuit.parameters)
+    names = ["a", *(f"theta[{i}]" for i in range(11)), "zz"]
+    assert [parameter.name for parameter in loaded.parameters] == names
+    assert not {"crz", "rx", "ry"} & set(payload.gate_counts)

@@ -47,6 +47,15 @@ DEFAULT_REP_DELAY_S = 250e-6  # IBM's default repetition delay when a device doe
 DEFAULT_TWO_QUBIT_S = 660e-9  # Eagle's ECR duration: a conservative default per layer
 DEFAULT_MEASURE_S = 4e-6
 
+MAX_EXECUTIONS = 10_000_000
+"""IBM's limit on one Sampler job: shots × parameter sets (the circuits after the PUB
+is broadcast) may be at most 10 million. The job validation service enforces it
+(https://quantum.cloud.ibm.com/docs/guides/job-limits, read 2026-05); the SDK
+does not check it before submitting, and no longer reports it (``max_experiments``
+and ``max_circuits`` are obsolete), so qorch checks it at submission. Fake
+backends get the same limit, so that a plan tried on a fake fits the QPU.
+"""
+
 
 @cache
 def fake_names() -> tuple[str, ...]:
@@ -124,6 +133,8 @@ def capabilities(
         coupling=edges,
         max_shots=config_value(backend, "max_shots"),
         exact=False,
+        # the most sets a job can hold (at one shot each): shots × sets <= MAX_EXECUTIONS
+        max_parameter_sets=MAX_EXECUTIONS,
         local=fake,
         price=None if fake else PAYG_PRICE,
         description=description,
@@ -136,14 +147,21 @@ def fake_description(name: str) -> str:
     return f"noisy local simulation of IBM {device} (calibration snapshot from qiskit-ibm-runtime)"
 
 
+def max_parameter_sets(shots: int) -> int:
+    """How many parameter sets one job can hold at ``shots`` shots each (IBM's execution limit)."""
+    return MAX_EXECUTIONS // max(1, shots)
+
+
 def qpu_seconds(backend: BackendV2, payload: Payload, shots: int) -> float:
     """Estimated QPU usage of one job, in seconds.
 
     ``JOB_OVERHEAD_S + shots × (rep_delay + depth × two-qubit gate time +
     measurement time)``, with the device's default repetition delay and its
-    median two-qubit gate and measurement durations. Every layer is counted
-    at the two-qubit gate's duration, so deep single-qubit layers are
-    overestimated slightly; IBM bills the usage it measures, not this.
+    median two-qubit gate and measurement durations. For a job with parameter
+    sets, ``shots`` is the executions, shots × sets: the overhead is paid once
+    per job. Every layer is counted at the two-qubit gate's duration, so deep
+    single-qubit layers are overestimated slightly; IBM bills the usage it
+    measures, not this.
     """
     rep_delay = config_value(backend, "default_rep_delay") or DEFAULT_REP_DELAY_S
     two_qubit = _median_duration(backend.target, 2) or DEFAULT_TWO_QUBIT_S

@@ -9,6 +9,11 @@ Devices:
 - ``ibm_<name>`` (``ibm_torino``, ``ibm_fez``, ...): real QPUs, looked up on
   IBM Quantum when used; needs credentials (see :mod:`qorch_ibm.service`).
 
+A request with ``parameter_values`` runs as one job on either kind: one
+Sampler PUB with a row of values per set (see :mod:`qorch_ibm.sampling`);
+its result is a list of Counts, one per set. Shots × sets per job is limited
+to IBM's 10 million executions (:data:`qorch_ibm.devices.MAX_EXECUTIONS`).
+
 This module imports neither qiskit-ibm-runtime nor qiskit-aer at load time,
 so listing and validating stay fast; they are imported when needed.
 """
@@ -19,10 +24,9 @@ import difflib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qorch import localjob, payload
-from qorch.errors import CancelUnsupportedError, OptionError, UnknownDeviceError
+from qorch.errors import CancelUnsupportedError, OptionError, ProviderError, UnknownDeviceError
 from qorch.provider import (
     Cost,
-    Counts,
     Credentials,
     Device,
     Handle,
@@ -30,6 +34,7 @@ from qorch.provider import (
     JobStatus,
     Payload,
     Provider,
+    Result,
     TargetOptions,
 )
 from qorch_ibm import devices, service
@@ -106,11 +111,20 @@ class IBMProvider(Provider):
         target = f"{self.name}:{device}"
         return translation.translate(circuit, backend, target, options.optimization_level, seed)
 
-    def estimate_cost(self, device: str, payload: Payload, shots: int) -> Cost:
-        """Free for fake backends; for QPUs, estimated QPU seconds × IBM's pay-as-you-go rate."""
+    def estimate_cost(
+        self, device: str, payload: Payload, shots: int, parameter_sets: int = 0
+    ) -> Cost:
+        """Free for fake backends; for QPUs, estimated QPU seconds × IBM's pay-as-you-go rate.
+
+        For a job with parameter sets, give ``parameter_sets`` (or, with the
+        core's three-argument call, pass ``shots × sets`` as ``shots``): the
+        QPU time is one job overhead plus shots × sets executions, so the cost
+        of one set multiplied by the number of sets would overcount the overhead.
+        """
         if devices.is_fake(device):
             return Cost(0.0, "free: local simulation")
-        seconds = devices.qpu_seconds(self._backend(device), payload, shots)
+        executions = shots * max(1, parameter_sets)
+        seconds = devices.qpu_seconds(self._backend(device), payload, executions)
         price = devices.PAYG_PRICE
         return Cost(
             round(seconds * price.per_second_usd, 2),
@@ -119,9 +133,18 @@ class IBMProvider(Provider):
         )
 
     def submit(self, request: JobRequest) -> Handle:
+        """Submit one job; all its parameter sets go in that one job.
+
+        Raises CapabilityError (before any network call) if the parameter sets
+        do not fit the payload or IBM's per-job limit.
+        """
+        from qorch_ibm import sampling
+
+        circuit = payload.from_qpy(request.payload.data)
+        sampling.check_parameter_sets(request, circuit, f"{self.name}:{request.device}")
         if devices.is_fake(request.device):
             handle = localjob.submit(request, self.name)
-            return {**handle, "kind": "local", "backend": request.device}
+            return _local(handle, request)
         from qorch_ibm import runtime
 
         return runtime.submit(request, self._backend(request.device))
@@ -129,9 +152,7 @@ class IBMProvider(Provider):
     def recover(self, request: JobRequest) -> Handle | None:
         if devices.is_fake(request.device):
             handle = localjob.recover(request)
-            return (
-                None if handle is None else {**handle, "kind": "local", "backend": request.device}
-            )
+            return None if handle is None else _local(handle, request)
         from qorch_ibm import runtime
 
         return runtime.recover(request)
@@ -143,9 +164,10 @@ class IBMProvider(Provider):
 
         return runtime.status(handle)
 
-    def result(self, handle: Handle) -> Counts:
+    def result(self, handle: Handle) -> Result:
+        """Counts of a finished job; for a job with parameter sets, a list: one per set."""
         if _is_local(handle):
-            return localjob.result(handle)
+            return _checked(localjob.result(handle), handle)
         from qorch_ibm import runtime
 
         return runtime.result(handle)
@@ -161,16 +183,24 @@ class IBMProvider(Provider):
 
         runtime.cancel(handle)
 
-    def execute(self, request: JobRequest) -> Counts:
-        """Run a fake-backend job here (called by the local job worker)."""
+    def execute(self, request: JobRequest) -> Result:
+        """Run a fake-backend job here (called by the local job worker).
+
+        One Sampler call with one PUB for all the parameter sets; returns a
+        list of Counts (one per set) if the request has parameter sets.
+        """
         if not devices.is_fake(request.device):
             raise UnknownDeviceError(f"ibm:{request.device} does not execute locally")
         from qorch_ibm import sampling
 
         circuit = payload.from_qpy(request.payload.data)
+        sampling.check_parameter_sets(request, circuit, f"{self.name}:{request.device}")
         backend = devices.fake_backend(request.device)
         tags = sampling.job_tags(request)
-        return sampling.run_local(backend, circuit, request.shots, request.seed, tags)
+        counts = sampling.run_local(
+            backend, circuit, request.shots, request.seed, tags, request.parameter_values
+        )
+        return counts if request.parameter_values else counts[0]
 
     def qiskit_backend(self, device: str) -> BackendV2:
         """The fake backend (target and noise model) of ``device``."""
@@ -186,6 +216,31 @@ class IBMProvider(Provider):
         from qorch_ibm import runtime
 
         return runtime.backend(name)
+
+
+def _local(handle: Handle, request: JobRequest) -> Handle:
+    """A local job's handle: marked as such, naming its fake backend and how many sets it runs."""
+    return {
+        **handle,
+        "kind": "local",
+        "backend": request.device,
+        "parameter_sets": request.parameter_sets,
+    }
+
+
+def _checked(result: Result, handle: Handle) -> Result:
+    """``result``, if its form matches the parameter sets the handle recorded."""
+    sets = handle.get("parameter_sets")
+    if sets is None:  # a handle from before parameter sets: trust the job
+        return result
+    if (isinstance(result, list) and len(result) == sets) or (
+        not sets and isinstance(result, dict)
+    ):
+        return result
+    found = f"{len(result)} result(s)" if isinstance(result, list) else "one result"
+    raise ProviderError(
+        f"job {handle['job_id']} returned {found}; it ran {int(sets)} parameter set(s)"
+    )
 
 
 def _is_local(handle: Handle) -> bool:

@@ -6,6 +6,10 @@ process, closed once the run's last job is in). Each job is tagged with the
 run's qorch tags and the job's idempotency token, so :func:`recover` finds a
 job that a crashed submit created. Status, result and cancel re-attach from
 the handle alone with ``QiskitRuntimeService.job(job_id)``.
+
+A job with parameter sets is one PUB with a row of values per set (see
+:mod:`qorch_ibm.sampling`); its handle records ``parameter_sets``, and its
+result is a list of Counts, one per set, in row order.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 from qorch.errors import CancelUnsupportedError, ProviderError, QorchError, UnknownDeviceError
 from qorch.payload import from_qpy
-from qorch.provider import Counts, Handle, JobRequest, JobState, JobStatus
+from qorch.provider import Handle, JobRequest, JobState, JobStatus, Result
 from qorch_ibm import sampling
 from qorch_ibm.failures import scrub
 from qorch_ibm.service import connect, secrets, service_call
@@ -77,16 +81,21 @@ def map_status(status: Any, message: str = "") -> JobStatus:
 
 
 def submit(request: JobRequest, ibm_backend: Any) -> Handle:
-    """Submit one job to a real device; returns its handle."""
+    """Submit one job (one Sampler PUB, all its parameter sets) to a device; returns its handle.
+
+    Raises CapabilityError if the parameter sets do not fit the circuit or IBM's limits.
+    """
     circuit = from_qpy(request.payload.data)
+    sampling.check_parameter_sets(request, circuit, f"ibm:{request.device}")
     with service_call(f"submitting '{circuit.name}' to {request.device}"):
         mode, batch_id = _mode(request, ibm_backend)
         sampler = sampling.make_sampler(mode, request.shots, sampling.job_tags(request))
         sampler.options.max_execution_time = request.options.max_execution_time_s
-        job = sampler.run([circuit])
+        pub = sampling.sampler_pub(circuit, request.parameter_values, request.shots)
+        job = sampler.run([pub])
         job_id = str(job.job_id())
     _count_submission(request)
-    return _handle(job_id, request.device, circuit, batch_id)
+    return _handle(job_id, request.device, circuit, batch_id, request.parameter_sets)
 
 
 def recover(request: JobRequest) -> Handle | None:
@@ -97,7 +106,8 @@ def recover(request: JobRequest) -> Handle | None:
         if not jobs:
             return None
         job_id, batch_id = str(jobs[0].job_id()), jobs[0].session_id
-    return _handle(job_id, request.device, from_qpy(request.payload.data), batch_id)
+    circuit = from_qpy(request.payload.data)
+    return _handle(job_id, request.device, circuit, batch_id, request.parameter_sets)
 
 
 def status(handle: Handle) -> JobStatus:
@@ -111,13 +121,20 @@ def status(handle: Handle) -> JobStatus:
     return current
 
 
-def result(handle: Handle) -> Counts:
-    """Counts of a finished job over every clbit, in Qiskit's order."""
+def result(handle: Handle) -> Result:
+    """Counts of a finished job over every clbit, in Qiskit's order (a list: one per set)."""
     job = _job(handle)
     with service_call(f"fetching the result of job {handle['job_id']}"):
         primitive_result = job.result()
+    return result_from(primitive_result, handle)
+
+
+def result_from(primitive_result: Any, handle: Handle) -> Result:
+    """The job's Result from the Sampler's ``PrimitiveResult``, with what the handle recorded."""
     registers = sampling.registers_from_record(handle["registers"])
-    return sampling.counts_from_result(primitive_result, registers, int(handle["num_clbits"]))
+    sets = int(handle.get("parameter_sets") or 0)  # handles from before parameter sets: 0
+    counts = sampling.counts_of_pub(primitive_result[0], registers, int(handle["num_clbits"]), sets)
+    return counts if sets else counts[0]
 
 
 def cancel(handle: Handle) -> None:
@@ -182,7 +199,9 @@ def _count_submission(request: JobRequest) -> None:
             entry.batch.close()
 
 
-def _handle(job_id: str, device: str, circuit: Any, batch_id: str | None) -> Handle:
+def _handle(
+    job_id: str, device: str, circuit: Any, batch_id: str | None, parameter_sets: int
+) -> Handle:
     return {
         "job_id": job_id,
         "kind": "runtime",
@@ -190,6 +209,7 @@ def _handle(job_id: str, device: str, circuit: Any, batch_id: str | None) -> Han
         "batch_id": batch_id,
         "num_clbits": circuit.num_clbits,
         "registers": sampling.registers_record(sampling.registers_of(circuit)),
+        "parameter_sets": parameter_sets,
     }
 
 
