@@ -84,8 +84,12 @@ def error_code(error: Any) -> str:
 
 
 def error_message(error: Any) -> str:
-    """The AWS error message of a botocore ClientError."""
-    return str(error.response.get("Error", {}).get("Message", ""))
+    """The AWS error message of a botocore ClientError (with a program set's first failure)."""
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    failures = error.response.get("programSetValidationFailures")
+    if failures:
+        message += f" (first of {len(failures)} program-set validation failures: {failures[0]})"
+    return message
 
 
 def client_config(
@@ -132,16 +136,15 @@ def client_token(token: str) -> str:
 
 
 def create_task(
-    session: AwsSession, *, device_arn: str, source: str, shots: int, token: str,
+    session: AwsSession, *, device_arn: str, action: str, shots: int, token: str,
     tags: Mapping[str, str], bucket: str | None, prefix: str,
 ) -> str:  # fmt: skip
-    """Create one OpenQASM 3 task and return its ARN; idempotent per ``token``.
+    """Create one quantum task and return its ARN; idempotent per ``token``.
 
-    ``bucket`` None means the SDK's default ``amazon-braket-<region>-<account>``.
+    ``action`` is the task's action JSON: an OpenQASM program, or a program
+    set (then ``shots`` is the total over its executables, as Braket counts
+    them). ``bucket`` None means the SDK's default ``amazon-braket-<region>-<account>``.
     """
-    from braket.ir.openqasm import Program
-
-    action = Program(source=source).json()
     with aws_errors(f"creating a Braket task on {device_arn}"):
         try:
             output_bucket = bucket or session.default_bucket()
@@ -210,14 +213,97 @@ def task_counts(session: AwsSession, arn: str) -> tuple[dict[str, int], list[int
 
     task = AwsQuantumTask(arn, aws_session=session, quiet=True)
     with aws_errors(f"fetching the result of Braket task {arn}"):
-        metadata = task.metadata()
-        state = metadata.get("status")
-        if state != "COMPLETED":
-            reason = metadata.get("failureReason") or ""
-            raise ProviderError(f"Braket task {arn} is {state}, no result: {reason}".rstrip(": "))
+        _check_completed(arn, task.metadata())
         result = task.result()
     counts = {str(key): int(value) for key, value in result.measurement_counts.items()}
     return counts, [int(qubit) for qubit in result.measured_qubits]
+
+
+def program_set_counts(
+    session: AwsSession, arn: str, shots_per_executable: int
+) -> list[tuple[dict[str, int], list[int]]]:
+    """Raw counts and measured qubits of every executable of a COMPLETED program-set task.
+
+    Executables come in program order, and within a program by ``inputsIndex``
+    (row order). The result files are read from S3 with ``session``'s client
+    (the SDK's own reader opens a default-region client): ``results.json``
+    under the task's output directory, then the program and executable files
+    it names relative to its ``s3Location`` (or the same documents inline).
+    Raises ProviderError if the task did not complete or an executable failed.
+    """
+    from braket.aws import AwsQuantumTask
+
+    task = AwsQuantumTask(arn, aws_session=session, quiet=True)
+    with aws_errors(f"fetching the result of Braket task {arn}"):
+        metadata = task.metadata()
+        _check_completed(arn, metadata)
+        bucket = str(metadata["outputS3Bucket"])
+        directory = str(metadata["outputS3Directory"])
+        document = _parse(session.retrieve_s3_object_body(bucket, f"{directory}/results.json"))
+        if document.s3Location:
+            bucket, directory = document.s3Location
+        out: list[tuple[dict[str, int], list[int]]] = []
+        for program in document.programResults:
+            key = None
+            if isinstance(program, str):
+                key = f"{directory}/{program}"
+                program = _parse(session.retrieve_s3_object_body(bucket, key))
+            results = []
+            for executable in program.executableResults:
+                if isinstance(executable, str):
+                    base = key.removesuffix("/results.json") if key else directory
+                    executable = _parse(
+                        session.retrieve_s3_object_body(bucket, f"{base}/{executable}")
+                    )
+                results.append(executable)
+            results.sort(key=lambda found: int(found.inputsIndex))
+            out.extend(_executable_counts(arn, found, shots_per_executable) for found in results)
+    return out
+
+
+def _check_completed(arn: str, metadata: Mapping[str, Any]) -> None:
+    state = metadata.get("status")
+    if state != "COMPLETED":
+        reason = metadata.get("failureReason") or ""
+        raise ProviderError(f"Braket task {arn} is {state}, no result: {reason}".rstrip(": "))
+
+
+def _parse(text: str) -> Any:
+    from braket.schema_common import BraketSchemaBase
+
+    try:
+        return BraketSchemaBase.parse_raw_schema(text)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ProviderError(f"unreadable Braket result document: {error}") from None
+
+
+def _executable_counts(arn: str, result: Any, shots: int) -> tuple[dict[str, int], list[int]]:
+    """Counts and measured qubits of one executable result; ProviderError for a failure."""
+    from braket.tasks.measurement_utils import (
+        measurement_counts_from_measurements,
+        measurements_from_measurement_probabilities,
+    )
+
+    failure = getattr(result, "failureMetadata", None)
+    if failure is not None:
+        raise ProviderError(
+            f"Braket task {arn}: parameter set {result.inputsIndex} failed "
+            f"({failure.category.value}): {failure.failureReason}"
+        )
+    if result.measurements:
+        import numpy as np
+
+        counts = measurement_counts_from_measurements(np.asarray(result.measurements, dtype=int))
+    elif result.measurementProbabilities:
+        counts = measurement_counts_from_measurements(
+            measurements_from_measurement_probabilities(result.measurementProbabilities, shots)
+        )
+    else:
+        raise ProviderError(
+            f"Braket task {arn}: parameter set {result.inputsIndex} has no measurements"
+        )
+    qubits = [int(qubit) for qubit in result.measuredQubits or []]
+    return {str(key): int(value) for key, value in counts.items()}, qubits
 
 
 def cancel_task(session: AwsSession, arn: str) -> None:

@@ -14,6 +14,16 @@ Each device has two gate sets:
 - ``native``: the hardware's native set (``paradigm.nativeGateSet``), used
   only with the ``verbatim: true`` target option.
 
+Program sets (several executables in one quantum task, action
+``braket.ir.openqasm.program_set``) run on every gate-based QPU and on the
+LocalSimulator, not on the managed simulators SV1, DM1 and TN1 (Amazon Braket
+developer guide, "Running multiple programs"). A QPU's limits are in its
+GetDevice capabilities (``maximumExecutables``, ``maximumTotalShots``); the
+table uses 100 executables (Braket's published limit) and 200,000 total shots
+(the figure the SDK's simulators advertise), and AWS's own validation at task
+creation is final. The LocalSimulator advertises the same limits but does not
+enforce them, so local devices have none.
+
 Sources: the installed SDK's ``braket.devices.Devices`` enum (ARNs), the
 Amazon Braket developer guide (supported and verbatim gates, qubit counts)
 and ``LocalSimulator(...).properties`` (local simulators).
@@ -44,6 +54,10 @@ _RIGETTI_GATES = (
     "swap", "t", "tdg", "x", "y", "z",
 )  # fmt: skip
 
+PROGRAM_SET_ACTION = "braket.ir.openqasm.program_set"
+QPU_MAX_EXECUTABLES = 100
+QPU_MAX_TOTAL_SHOTS = 200_000
+
 KNOWN_GATES = frozenset({*_SIM_GATES, "r", "u", "gpi", "gpi2", "ms"})
 ARN_PATTERN = re.compile(r"^arn:aws:braket:([a-z0-9-]*)::device/(qpu|quantum-simulator)/[^/]+/.+$")
 
@@ -62,11 +76,19 @@ class DeviceSpec:
     all_to_all: bool = False  # every qubit pair can interact (verbatim needs no coupling map)
     max_shots: int | None = None
     description: str = ""
+    program_sets: bool = False  # runs program sets (many executables in one task)
+    max_executables: int | None = None  # per program set; None: no limit
+    max_total_shots: int | None = None  # shots summed over a program set's executables
 
     @property
     def local(self) -> bool:
         """True if the device runs on this machine (Braket's LocalSimulator)."""
         return self.arn is None
+
+    @property
+    def max_parameter_sets(self) -> int | None:
+        """Parameter sets one job can hold: a program set's executables, else one task's one set."""
+        return self.max_executables if self.program_sets else 1
 
     @property
     def price_key(self) -> str:
@@ -87,13 +109,16 @@ def _qpu(name: str, arn: str, qubits: int, gates: tuple[str, ...], native: tuple
         region=region.group(1) if region else None,
         all_to_all=all_to_all,
         description=description,
+        program_sets=True,
+        max_executables=QPU_MAX_EXECUTABLES,
+        max_total_shots=QPU_MAX_TOTAL_SHOTS,
     )
 
 
 _DEVICES: tuple[DeviceSpec, ...] = (
-    DeviceSpec("local", 26, _SIM_GATES, _SIM_GATES, True, all_to_all=True,
+    DeviceSpec("local", 26, _SIM_GATES, _SIM_GATES, True, all_to_all=True, program_sets=True,
                description="Braket LocalSimulator('braket_sv'): state vector, on this machine"),
-    DeviceSpec("local_dm", 13, _SIM_GATES, _SIM_GATES, True, all_to_all=True,
+    DeviceSpec("local_dm", 13, _SIM_GATES, _SIM_GATES, True, all_to_all=True, program_sets=True,
                description="Braket LocalSimulator('braket_dm'): density matrix, on this machine"),
     DeviceSpec("sv1", 34, _SIM_GATES, _SIM_GATES, True,
                "arn:aws:braket:::device/quantum-simulator/amazon/sv1", all_to_all=True,
@@ -190,6 +215,7 @@ def spec_from_capabilities(arn: str, info: dict[str, Any], region: str) -> Devic
     )
     connectivity = paradigm.get("connectivity", {})
     status = info.get("deviceStatus", "unknown status")
+    program_set = capabilities.get("action", {}).get(PROGRAM_SET_ACTION)
     return DeviceSpec(
         name=arn,
         num_qubits=int(paradigm.get("qubitCount", 0)),
@@ -201,4 +227,12 @@ def spec_from_capabilities(arn: str, info: dict[str, Any], region: str) -> Devic
         all_to_all=bool(connectivity.get("fullyConnected", False)),
         description=f"{info.get('providerName', '')} {info.get('deviceName', '')} "
         f"(from AWS GetDevice, {status})".strip(),
+        program_sets=program_set is not None,
+        max_executables=_limit(program_set, "maximumExecutables"),
+        max_total_shots=_limit(program_set, "maximumTotalShots"),
     )
+
+
+def _limit(action: dict[str, Any] | None, key: str) -> int | None:
+    value = (action or {}).get(key)
+    return int(value) if isinstance(value, int) and value > 0 else None

@@ -4,39 +4,76 @@ The LocalSimulator cannot be seeded: its samplers draw from a fresh
 ``numpy.random.default_rng()`` per run, and ``run`` takes no seed. So the
 request's seed is not used and repeated runs give different (equally
 distributed) counts.
+
+A request with parameter sets runs as one program set: the LocalSimulator
+accepts the ``braket.ir.openqasm.program_set`` action (both ``braket_sv``
+and ``braket_dm``), takes the total shots (shots × sets, split evenly over
+the executables) and returns one result per executable in order. It
+advertises AWS's limits (100 executables, 200,000 total shots) but does not
+enforce them, so a local job holds any number of sets.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
-from qorch.errors import UnknownDeviceError
-from qorch.provider import Counts, JobRequest
+from qorch.errors import ProviderError, UnknownDeviceError
+from qorch.provider import Counts, JobRequest, Result
+from qorch_braket import parameters
 from qorch_braket.devices import LOCAL_BACKENDS
 from qorch_braket.translate import counts_to_qiskit, qubit_clbits
 
 
-def run_local(request: JobRequest) -> Counts:
+def run_local(request: JobRequest) -> Result:
     """Run ``request`` on the LocalSimulator backend of its device; counts in Qiskit order.
 
-    Raises UnknownDeviceError if the device is not a local one.
+    With parameter sets, one program set runs and the result is one Counts
+    per set, in row order. Raises UnknownDeviceError if the device is not a
+    local one, CapabilityError if the parameter values do not fit the payload.
     """
     backend = LOCAL_BACKENDS.get(request.device)
     if backend is None:
         raise UnknownDeviceError(f"braket:{request.device} does not run on this machine")
-    from braket.devices import LocalSimulator
-    from braket.ir.openqasm import Program
+    program = parameters.read(request.payload.data.decode("utf-8"))
+    rows = request.parameter_values
+    parameters.check_rows(program, rows, f"braket:{request.device}")
+    if rows:
+        action = parameters.program_set_action(program, rows)
+        result = _run(backend, action, request.shots * len(rows))
+        executables = [entry for composite in result.entries for entry in composite.entries]
+        if len(executables) != len(rows):
+            raise ProviderError(
+                f"the LocalSimulator returned {len(executables)} results for {len(rows)} sets"
+            )
+        return [_counts(request, program.source, entry) for entry in executables]
+    return _counts(
+        request, program.source, _run(backend, parameters.program_action(program), request.shots)
+    )
 
-    source = request.payload.data.decode("utf-8")
+
+def _run(backend: str, action: Any, shots: int) -> Any:
+    from braket.devices import LocalSimulator
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You are running a noise-free circuit")
-        task = LocalSimulator(backend).run(Program(source=source), shots=request.shots)
-    result = task.result()
-    raw = {str(key): int(value) for key, value in result.measurement_counts.items()}
+        return LocalSimulator(backend).run(action, shots=shots).result()
+
+
+def _counts(request: JobRequest, source: str, result: Any) -> Counts:
+    """Qiskit-order counts of one executable (a GateModelQuantumTaskResult or MeasuredEntry)."""
+    raw = getattr(result, "measurement_counts", None)
+    if raw is None:
+        raw = getattr(result, "counts", None)
+    if raw is None:  # a ProgramSetExecutableFailure
+        reason = getattr(getattr(result, "failureMetadata", None), "failureReason", "")
+        raise ProviderError(f"the LocalSimulator failed a parameter set: {reason or result!r}")
+    measured_qubits: Sequence[int] = getattr(result, "measured_qubits", None) or []
     measured = request.payload.measured_clbits
     return counts_to_qiskit(
-        raw,
-        [int(qubit) for qubit in result.measured_qubits],
+        {str(key): int(value) for key, value in raw.items()},
+        [int(qubit) for qubit in measured_qubits],
         qubit_clbits(source, measured),
         request.payload.num_clbits,
         measured,

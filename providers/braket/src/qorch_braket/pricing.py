@@ -231,11 +231,13 @@ def device_price(spec: DeviceSpec, table: PriceTable) -> Price | None:
     )
 
 
-def estimate(spec: DeviceSpec, shots: int, table: PriceTable) -> Cost:
-    """Estimated USD for one task of ``shots`` shots on ``spec``'s device.
+def estimate(spec: DeviceSpec, shots: int, table: PriceTable, parameter_sets: int = 0) -> Cost:
+    """Estimated USD for one job of ``shots`` shots (per parameter set) on ``spec``'s device.
 
-    QPUs: per-task + per-shot × shots. Managed simulators bill runtime, which
-    is unknown before running: the estimate is the minimum billed duration.
+    QPUs: per-task + per-shot × shots × sets — a job is one task, a program
+    set included (Braket bills its per-task fee once and every executable's
+    shots). Managed simulators bill runtime, which is unknown before
+    running: the estimate is the minimum billed duration of the one task.
     A device the table does not list is priced at the table's highest rates.
     """
     if spec.local:
@@ -250,8 +252,13 @@ def estimate(spec: DeviceSpec, shots: int, table: PriceTable) -> Cost:
         usd = float(entry.get("per_minute_usd", 0.0)) / 60.0 * seconds
         note = f"; managed simulators bill runtime: this is the {seconds:g} s minimum per task"
         return Cost(round(usd, 6), table.basis() + note + bound)
-    usd = float(entry.get("per_task_usd", 0.0)) + float(entry.get("per_shot_usd", 0.0)) * shots
-    return Cost(round(usd, 6), table.basis() + bound)
+    sets = max(1, parameter_sets)
+    total = shots * sets
+    usd = float(entry.get("per_task_usd", 0.0)) + float(entry.get("per_shot_usd", 0.0)) * total
+    basis = table.basis() + bound
+    if parameter_sets:
+        basis += f"; one program-set task: {sets} sets × {shots} shots = {total} billed shots"
+    return Cost(round(usd, 6), basis)
 
 
 def _highest(table: PriceTable, simulator: bool) -> dict[str, float]:

@@ -15,6 +15,13 @@ Target options: ``queue_delay_s`` (local devices); ``s3_bucket`` and
 ``amazon-braket-<region>-<account>``), ``region`` (managed simulators;
 default: the AWS profile's region) and ``verbatim`` (IonQ QPUs: run the
 native gates as translated, without Braket's compiler).
+
+Parameter sets (``JobRequest.parameter_values``) run in one job: one program
+set on devices that run program sets (the LocalSimulator and every QPU),
+within the device's limits on executables and total shots; the managed
+simulators, which run no program sets, take one set per job (one task with
+the set's values as inputs) and refuse more with a CapabilityError rather
+than creating one task per set behind the caller's back.
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ from qorch import localjob
 from qorch.errors import CancelUnsupportedError, CapabilityError, OptionError, ProviderError
 from qorch.provider import (
     Cost,
-    Counts,
     Credentials,
     Device,
     Handle,
@@ -35,6 +41,7 @@ from qorch.provider import (
     JobStatus,
     Payload,
     Provider,
+    Result,
     TargetOptions,
 )
 from qorch_braket import devices
@@ -42,6 +49,8 @@ from qorch_braket.devices import DeviceSpec
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
+
+    from qorch_braket import parameters
 
 AWS_OPTIONS = frozenset({"s3_bucket", "s3_prefix", "region", "verbatim"})
 DEFAULT_PREFIX = "qorch-tasks"
@@ -85,6 +94,7 @@ class BraketProvider(Provider):
             simulator=spec.simulator,
             native_gates=spec.native,
             max_shots=spec.max_shots,
+            max_parameter_sets=spec.max_parameter_sets,
             local=spec.local,
             price=price,
             description=spec.description + compiled,
@@ -136,17 +146,30 @@ class BraketProvider(Provider):
             circuit, spec, f"{self.name}:{device}", options.optimization_level, seed, verbatim
         )
 
-    def estimate_cost(self, device: str, payload: Payload, shots: int) -> Cost:
+    def estimate_cost(
+        self, device: str, payload: Payload, shots: int, parameter_sets: int = 0
+    ) -> Cost:
+        """Estimated USD of one job: ``shots`` per parameter set, ``parameter_sets`` sets.
+
+        A program set is one task: the per-task fee is billed once and the
+        per-shot fee for every shot of every executable, so with the core's
+        three-argument call, passing ``shots × sets`` as ``shots`` gives the
+        same figure; multiplying a one-set estimate by the number of sets
+        would count the per-task fee once per set.
+        """
         from qorch_braket import pricing
 
         spec = self.spec(device)
         if spec.local:
             return Cost(0.0, "Braket LocalSimulator runs on this machine: free")
-        return pricing.estimate(spec, shots, pricing.current_table(refresh=True))
+        return pricing.estimate(
+            spec, shots, pricing.current_table(refresh=True), parameter_sets=parameter_sets
+        )
 
     def submit(self, request: JobRequest) -> Handle:
         spec = self.spec(request.device)
         if spec.local:
+            _check_parameter_sets(spec, request)
             return {**localjob.submit(request, self.name), "kind": "local"}
         return self._create(spec, request)
 
@@ -164,6 +187,7 @@ class BraketProvider(Provider):
         """
         spec = self.spec(request.device)
         if spec.local:
+            _check_parameter_sets(spec, request)
             found = localjob.recover(request)
             return None if found is None else {**found, "kind": "local"}
         return self._create(spec, request)
@@ -176,17 +200,37 @@ class BraketProvider(Provider):
         session = aws.make_session(str(handle["region"]))
         return aws.job_status(aws.task_metadata(session, str(handle["job_id"])))
 
-    def result(self, handle: Handle) -> Counts:
+    def result(self, handle: Handle) -> Result:
+        """Counts in Qiskit order; with parameter sets, a list in row order.
+
+        A program-set task's executables are read from S3 one by one and
+        mapped through the program's qubit → clbit table, each with the
+        qubits its own result says it measured.
+        """
         if handle.get("kind") != "aws":
             return localjob.result(handle)
         from qorch_braket import aws
         from qorch_braket.translate import counts_to_qiskit
 
         session = aws.make_session(str(handle["region"]))
-        raw, measured_qubits = aws.task_counts(session, str(handle["job_id"]))
+        arn = str(handle["job_id"])
         mapping = {int(qubit): int(clbit) for qubit, clbit in handle["qubit_clbits"]}
         measured = [int(clbit) for clbit in handle["measured_clbits"]]
-        return counts_to_qiskit(raw, measured_qubits, mapping, int(handle["num_clbits"]), measured)
+        num_clbits = int(handle["num_clbits"])
+        sets = int(handle.get("parameter_sets") or 0)  # handles from before parameter sets: 0
+        if sets and handle.get("program_set"):
+            found = aws.program_set_counts(session, arn, int(handle["shots"]))
+            if len(found) != sets:
+                raise ProviderError(
+                    f"Braket task {arn} returned {len(found)} results for {sets} parameter sets"
+                )
+            return [
+                counts_to_qiskit(raw, qubits, mapping, num_clbits, measured)
+                for raw, qubits in found
+            ]
+        raw, measured_qubits = aws.task_counts(session, arn)
+        counts = counts_to_qiskit(raw, measured_qubits, mapping, num_clbits, measured)
+        return [counts] if sets else counts
 
     def cancel(self, handle: Handle) -> None:
         if handle.get("kind") != "aws":
@@ -197,13 +241,13 @@ class BraketProvider(Provider):
 
         aws.cancel_task(aws.make_session(str(handle["region"])), str(handle["job_id"]))
 
-    def execute(self, request: JobRequest) -> Counts:
+    def execute(self, request: JobRequest) -> Result:
         from qorch_braket.localsim import run_local
 
         return run_local(request)
 
     def _create(self, spec: DeviceSpec, request: JobRequest) -> Handle:
-        from qorch_braket import aws
+        from qorch_braket import aws, parameters
         from qorch_braket.translate import qubit_clbits
 
         payload = request.payload
@@ -216,20 +260,28 @@ class BraketProvider(Provider):
             raise CapabilityError(
                 f"braket:{request.device} takes {limit} shots, not {request.shots}"
             )
+        program = _check_parameter_sets(spec, request)
+        rows = request.parameter_values
+        program_set = bool(rows) and spec.program_sets
+        if program_set:
+            action = parameters.program_set_action(program, rows).json()
+            shots = request.shots * len(rows)  # Braket counts a program set's total shots
+        else:
+            action = parameters.program_action(program, rows[0] if rows else None).json()
+            shots = request.shots
         region = spec.region or str(request.options.extra.get("region") or aws.default_region())
-        source = payload.data.decode("utf-8")
         arn = aws.create_task(
             aws.make_session(region),
             device_arn=str(spec.arn),
-            source=source,
-            shots=request.shots,
+            action=action,
+            shots=shots,
             token=request.token,
             tags=dict(request.tags),
             bucket=request.options.extra.get("s3_bucket"),
             prefix=str(request.options.extra.get("s3_prefix") or DEFAULT_PREFIX),
         )
-        mapping = qubit_clbits(source, payload.measured_clbits)
-        return {
+        mapping = qubit_clbits(program.source, payload.measured_clbits)
+        handle: Handle = {
             "job_id": arn,
             "kind": "aws",
             "region": region,
@@ -238,6 +290,46 @@ class BraketProvider(Provider):
             "measured_clbits": list(payload.measured_clbits),
             "qubit_clbits": sorted([qubit, clbit] for qubit, clbit in mapping.items()),
         }
+        if rows:  # results: one per set, executable k (by inputsIndex) being row k
+            handle.update(parameter_sets=len(rows), program_set=program_set, shots=request.shots)
+        return handle
+
+
+def _check_parameter_sets(spec: DeviceSpec, request: JobRequest) -> parameters.Program:
+    """The request's program; CapabilityError unless its parameter sets fit it and the device.
+
+    Beyond the payload's own checks (:func:`qorch_braket.parameters.check_rows`):
+    a device without program sets takes one set per job; a program set holds
+    at most the device's ``max_executables`` sets and ``max_total_shots``
+    shots summed over its sets.
+    """
+    from qorch_braket import parameters
+
+    target = f"braket:{request.device}"
+    program = parameters.read(request.payload.data.decode("utf-8"))
+    rows = request.parameter_values
+    parameters.check_rows(program, rows, target)
+    sets = len(rows)
+    if sets > 1 and not spec.program_sets:
+        raise CapabilityError(
+            f"{target} runs no program sets (Braket runs them on QPUs and the LocalSimulator "
+            f"only), so {sets} parameter sets would be {sets} tasks; it takes one set per "
+            "job: split the sets over jobs, or use a QPU or braket:local"
+        )
+    if spec.program_sets and spec.max_executables is not None and sets > spec.max_executables:
+        raise CapabilityError(
+            f"{target}: {sets} parameter sets, over Braket's limit of {spec.max_executables} "
+            "executables per program set; split the sets over several jobs"
+        )
+    total = request.shots * sets
+    if spec.program_sets and spec.max_total_shots is not None and total > spec.max_total_shots:
+        fit = spec.max_total_shots // max(1, request.shots)
+        raise CapabilityError(
+            f"{target}: {sets} parameter sets × {request.shots:,} shots = {total:,} shots, over "
+            f"Braket's limit of {spec.max_total_shots:,} per program set (at {request.shots:,} "
+            f"shots a job holds at most {fit} sets); split the sets or use fewer shots"
+        )
+    return program
 
 
 def _check_aws_option(target: str, spec: DeviceSpec | None, key: str, value: Any) -> None:

@@ -5,6 +5,9 @@ maintained converter: plain ``qiskit.qasm3.dumps`` output does not run on
 Braket), transpiling to the device's gate set, then Braket's own OpenQASM
 serialiser. Pure: no network, deterministic for a given seed.
 
+Parameters are renamed to safe OpenQASM input names first, and the payload
+records which column is which input (:mod:`qorch_braket.parameters`).
+
 Bit order. The converter emits one ``b[k] = measure q[j];`` per measured
 clbit, in ascending clbit order, so position ``k`` of a Braket bitstring is
 Qiskit clbit ``measured_clbits[k]`` (the k-th smallest measured clbit), what
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from qorch import payload as qpayload
 from qorch.errors import CapabilityError, ProviderError
 from qorch.provider import Counts, Payload, normalise_counts
+from qorch_braket import parameters
 from qorch_braket.devices import BRAKET_TO_QISKIT, DeviceSpec
 
 if TYPE_CHECKING:
@@ -32,7 +36,7 @@ if TYPE_CHECKING:
 CONTROL_FLOW = frozenset({"if_else", "while_loop", "for_loop", "switch_case", "box"})
 _MEASURE = re.compile(r"^b\[(\d+)\]\s*=\s*measure\s+(?:q\[(\d+)\]|\$(\d+))\s*;$")
 _QUBIT = re.compile(r"q\[(\d+)\]|\$(\d+)")
-_SKIP = ("OPENQASM", "bit[", "qubit[", "#pragma", "box", "}", "include")
+_SKIP = ("OPENQASM", "bit[", "qubit[", "#pragma", "box", "}", "include", "input ", "//")
 
 
 def translate(
@@ -49,13 +53,14 @@ def translate(
     qpayload.check_width(circuit, target, spec.num_qubits)
     check_expressible(circuit, target)
     basis = spec.native if verbatim else spec.gates
-    braket_circuit = _convert(circuit, target, basis, optimization_level, seed)
+    renamed, columns = parameters.rename(circuit)
+    braket_circuit = _convert(renamed, target, basis, optimization_level, seed)
     if verbatim:
         braket_circuit = _in_verbatim_box(braket_circuit)
     from braket.circuits.serialization import IRType
 
-    source = braket_circuit.to_ir(IRType.OPENQASM).source + "\n"
-    return describe(circuit, source, target)
+    source = braket_circuit.to_ir(IRType.OPENQASM).source
+    return describe(circuit, parameters.annotate(source, columns) + "\n", target)
 
 
 def check_expressible(circuit: QuantumCircuit, target: str) -> None:
