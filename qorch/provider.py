@@ -66,9 +66,17 @@ class Device:
     max_shots: int | None = None
     exact: bool = False  # exact probabilities (statevector) available
     max_parameter_sets: int | None = None  # parameter sets per job; None: no limit
+    max_total_shots: int | None = None  # shots summed over a job's parameter sets; None: no limit
     local: bool = False  # executes on this machine
     price: Price | None = None
     description: str = ""
+
+    def sets_per_job(self, shots: int) -> int:
+        """How many parameter sets of ``shots`` shots each one job can hold (at least 1)."""
+        limit = self.max_parameter_sets if self.max_parameter_sets is not None else 1 << 62
+        if self.max_total_shots is not None:
+            limit = min(limit, self.max_total_shots // max(1, shots))
+        return max(1, limit)
 
     @property
     def target(self) -> str:
@@ -253,12 +261,15 @@ class Provider(ABC):
         Raises CapabilityError if the device cannot run it.
         """
 
-    def estimate_cost(self, device: str, payload: Payload, shots: int) -> Cost:
-        """Estimated price of running ``payload`` with ``shots`` shots."""
+    def estimate_cost(
+        self, device: str, payload: Payload, shots: int, parameter_sets: int = 0
+    ) -> Cost:
+        """Estimated price of one job: ``shots`` shots for each of ``parameter_sets`` sets
+        (0: a payload without parameters, run once)."""
         price = self.device(device).price
         if price is None:
             return Cost(0.0, "free")
-        usd = price.per_task_usd + price.per_shot_usd * shots
+        usd = price.per_task_usd + price.per_shot_usd * shots * max(1, parameter_sets)
         return Cost(round(usd, 6), f"{price.source} ({price.as_of})".strip())
 
     @abstractmethod

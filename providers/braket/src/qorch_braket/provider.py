@@ -95,6 +95,7 @@ class BraketProvider(Provider):
             native_gates=spec.native,
             max_shots=spec.max_shots,
             max_parameter_sets=spec.max_parameter_sets,
+            max_total_shots=spec.max_total_shots if spec.program_sets else None,
             local=spec.local,
             price=price,
             description=spec.description + compiled,

@@ -135,6 +135,7 @@ def capabilities(
         exact=False,
         # the most sets a job can hold (at one shot each): shots × sets <= MAX_EXECUTIONS
         max_parameter_sets=MAX_EXECUTIONS,
+        max_total_shots=MAX_EXECUTIONS,
         local=fake,
         price=None if fake else PAYG_PRICE,
         description=description,
