@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from qorch.errors import PlanError, QorchError
 from qorch.plan import KINDS, NAME_PATTERN, PLAN_ADAPTER, TARGET_PATTERN, AnyPlan, CircuitsPlan
+from qorch.qcnn.plan import ENCODING_PATTERN
 
 PathKey = tuple[str | int, ...]
 
@@ -184,6 +185,11 @@ def _message(err: Any, data: Any, key: PathKey) -> str:
         return "required field is missing"
     if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == TARGET_PATTERN:
         return f"{err['input']!r} is not of the form provider:device (e.g. local:aer)"
+    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ENCODING_PATTERN:
+        return (
+            f"unknown encoding {err['input']!r} (amplitude, angle, compact-angle, hde[-k], "
+            "hae[-k], iqp[-reps])"
+        )
     if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NAME_PATTERN:
         return f"{err['input']!r} is not a valid name (letters, digits, '_', '.', '-')"
     text = str(err["msg"])

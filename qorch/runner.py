@@ -55,7 +55,17 @@ class RunContext:
 
     def job_spec(self, idx: int) -> dict[str, Any]:
         """The manifest record of job ``idx``."""
-        return dict(self.bundle.manifest["jobs"][idx])
+        jobs = self.bundle.manifest["jobs"]
+        if idx < len(jobs) and jobs[idx]["index"] == idx:
+            return dict(jobs[idx])
+        for job in jobs:
+            if job["index"] == idx:
+                return dict(job)
+        raise StateError(f"run {self.run.run_id}: no job {idx} in its bundles")
+
+    def add_bundle(self, extra: CompiledBundle) -> None:
+        """Merge a bundle of jobs added to the run after compile (e.g. QCNN evaluation)."""
+        self.bundle = merge_bundles(self.bundle, extra)
 
 
 def open_run(
@@ -95,9 +105,25 @@ def open_run(
 
 
 def attach(store: StateStore, run_id: str, notify: Notify = _quiet) -> RunContext:
-    """Re-open an existing run (and its bundle) by id or unique id prefix."""
+    """Re-open an existing run (and its bundles) by id or unique id prefix."""
     run = store.run(run_id)
-    return RunContext(store, run, read_bundle(Path(run.bundle_dir)), notify)
+    ctx = RunContext(store, run, read_bundle(Path(run.bundle_dir)), notify)
+    late = run_bundle_dir(store.directory, run.run_id)
+    if (late / "manifest.json").exists():
+        ctx.add_bundle(read_bundle(late))
+    return ctx
+
+
+def run_bundle_dir(state_dir: Path, run_id: str) -> Path:
+    """Where a run keeps the bundle of jobs it adds after compile (QCNN evaluation)."""
+    return state_dir / "runs" / run_id / "bundle"
+
+
+def merge_bundles(first: CompiledBundle, second: CompiledBundle) -> CompiledBundle:
+    """One bundle holding both bundles' jobs and payloads (the first's manifest otherwise)."""
+    manifest = dict(first.manifest)
+    manifest["jobs"] = [*first.manifest["jobs"], *second.manifest["jobs"]]
+    return CompiledBundle(manifest=manifest, payloads={**first.payloads, **second.payloads})
 
 
 def submit_pending(ctx: RunContext) -> int:
@@ -177,6 +203,7 @@ def _request(ctx: RunContext, job: JobRecord) -> JobRequest:
         workdir=ctx.state_dir / "jobs",
         group=ctx.run.run_id,
         group_size=same_target,
+        parameter_values=tuple(tuple(row) for row in spec.get("parameter_values", ())),
     )
 
 

@@ -22,7 +22,12 @@ def compile_to_dir(
 ) -> tuple[CompiledBundle, Path, bool]:
     """Load and compile a plan and write its bundle; returns (bundle, directory, written)."""
     loaded = load_plan(plan_path, str(plan_path))
-    bundle = compile_plan(loaded)
+    if loaded.plan.kind == "qcnn":
+        from qorch.qcnn.pipeline import compile_qcnn
+
+        bundle = compile_qcnn(loaded)[0]
+    else:
+        bundle = compile_plan(loaded)
     directory = output or bundle_dir_for(default_state_dir(plan_path), plan_path, bundle.plan_hash)
     written = write_bundle(bundle, directory)
     return bundle, directory, written

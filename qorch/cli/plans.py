@@ -69,6 +69,13 @@ def validate(
         try:
             loaded = load_plan(path, str(path))
             check_targets(loaded)
+            if loaded.plan.kind == "qcnn":
+                from qorch.qcnn.pipeline import compile_qcnn
+
+                qcnn_info = compile_qcnn(loaded)[0].manifest["qcnn"]
+                reports.append({"plan": str(path), "valid": True, "errors": [],
+                                "jobs": 0, "tasks": 1 + qcnn_info["sweep_tasks"]})  # fmt: skip
+                continue
             circuits = build_circuits(loaded)
         except PlanErrors as error:
             reports.append({"plan": str(path), "valid": False, "errors": error.lines()})
@@ -82,7 +89,9 @@ def validate(
         emit_json(reports)
     for report in reports:
         if report["valid"] and not json_out:
-            message(f"{report['plan']}: ok ({report['jobs']} jobs)")
+            what = f"{report['tasks']} training tasks" if "tasks" in report else "jobs"
+            count = "" if "tasks" in report else f"{report['jobs']} "
+            message(f"{report['plan']}: ok ({count}{what})")
         for line in report["errors"]:
             message(line)
     if not all(report["valid"] for report in reports):
@@ -117,6 +126,13 @@ def compile_(
     manifest = bundle.manifest
     if json_out:
         emit_json({"bundle": str(directory), **manifest})
+    elif manifest["plan"]["kind"] == "qcnn":
+        info = manifest["qcnn"]
+        emit_table(
+            ("QCNN parameters", "train samples", "test samples", "classes", "sweep tasks"),
+            [(info["n_params"], info["data"]["train"], info["data"]["test"],
+              ", ".join(map(str, info["classes"])), info["sweep_tasks"])],
+        )  # fmt: skip
     else:
         rows = [
             (

@@ -39,6 +39,17 @@ RunArgument = Annotated[str, typer.Argument(help="Run id, a unique prefix of it,
 SourceArgument = Annotated[
     Path, typer.Argument(help="A plan file, or a compiled bundle directory.")
 ]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="QCNN sweeps: a Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS, "
+        "else local processes).",
+    ),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", min=1, help="QCNN sweeps: local worker processes.")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -55,15 +66,24 @@ def submit(
     source: SourceArgument,
     idempotency_key: KeyOption = None,
     new: NewFlag = False,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Submit a plan's jobs and print the run id (idempotent; does not wait).
 
     Submitting the same plan (or key) again returns the existing run and
-    submits only what was not submitted yet.
+    submits only what was not submitted yet. A qcnn plan is trained (and
+    swept) first; its evaluation jobs are submitted without waiting.
     """
     from qorch import runner
+    from qorch.cli import qcnn
     from qorch.session import prepare_run
+
+    if qcnn.plan_kind(source) == "qcnn":
+        qcnn.run_plan(source, idem_key=idempotency_key, new=new, wait=False, timeout=None,
+                      poll=1.0, cluster=cluster, workers=workers, json_out=json_out)  # fmt: skip
+        return
 
     ctx, created = prepare_run(source, idem_key=idempotency_key, new=new, notify=message)
     _announce(ctx, created)
@@ -88,15 +108,24 @@ def run(
     poll: Annotated[
         float, typer.Option("--poll", help="Seconds between status checks.", min=0.05)
     ] = 2.0,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Compile, submit, wait and collect: the main job.
 
-    Killed or interrupted? Run the same command again: it resumes the same
-    run and never submits a job twice.
+    For a qcnn plan: train, run the baselines and the sweep, then evaluate on
+    the plan's targets. Killed or interrupted? Run the same command again: it
+    resumes the same run and never submits a job twice.
     """
     from qorch import runner
+    from qorch.cli import qcnn
     from qorch.session import prepare_run
+
+    if qcnn.plan_kind(source) == "qcnn":
+        qcnn.run_plan(source, idem_key=idempotency_key, new=new, wait=True, timeout=timeout,
+                      poll=poll, cluster=cluster, workers=workers, json_out=json_out)  # fmt: skip
+        return
 
     ctx, created = prepare_run(source, idem_key=idempotency_key, new=new, notify=message)
     _announce(ctx, created)
@@ -147,6 +176,11 @@ def results(
 
     ctx = _attach(run_id, state_dir)
     runner.refresh(ctx)
+    if ctx.run.kind == "qcnn":
+        from qorch.cli import qcnn
+
+        qcnn.finish(ctx, _final(ctx), json_out, None)
+        return
     _finish(ctx, _final(ctx), json_out)
 
 

@@ -82,11 +82,8 @@ def _check_resize(width: int, image_shape: tuple[int, int] | None) -> None:
         )
     if image_shape is None:
         raise DataError("resize needs image data (8×8 digits, 28×28 MNIST); use pca or autoencoder")
-    if side > min(image_shape):
-        height, wide = image_shape
-        raise DataError(
-            f"resize width {width} ({side}×{side}) is larger than the {height}×{wide} images"
-        )
+    # a side larger than the images upsamples bilinearly (e.g. 8×8 digits to the 16×16 = 256
+    # amplitudes an 8-qubit amplitude encoding takes), as tf.image.resize does
 
 
 def bilinear_weights(n_in: int, n_out: int) -> np.ndarray:

@@ -17,7 +17,9 @@ from qorch.plan_base import Budget, Model, Name, Shots, TargetSpec, target_from_
 Ansatz = Literal[
     "ttn", "sim5", "sim6", "sim9", "sim13", "sim14", "sim15", "so4", "su4", "su4-exp"
 ]  # fmt: skip
-Encoding = Literal["amplitude", "angle", "compact-angle", "hde", "hae", "iqp"]
+ENCODING_PATTERN = r"^(amplitude|angle|compact-angle|(hde|hae)(-[1-9][0-9]?)?|iqp(-[1-9][0-9]?)?)$"
+# hde-k / hae-k: blocks of k qubits (default 4); iqp-r: r repetitions (default 2)
+Encoding = Annotated[str, Field(pattern=ENCODING_PATTERN)]
 Loss = Literal["mse", "cross-entropy"]
 Optimizer = Literal["nesterov", "adam", "sgd", "spsa", "cobyla"]
 Compression = Literal["none", "pca", "resize", "autoencoder"]
@@ -41,7 +43,12 @@ class DataSpec(Model):
     classes: list[int | str] | None = Field(default_factory=lambda: _default_classes())
     test_size: float = Field(default=0.3, gt=0, lt=1)
     compression: Compression = "pca"
+    compression_for: dict[str, Compression] = Field(default_factory=dict)  # per encoding
     width: int | None = Field(default=None, gt=0)  # default: what the encoding needs
+
+    def compression_of(self, encoding: str) -> str:
+        """The compression used for ``encoding`` (its override, else ``compression``)."""
+        return self.compression_for.get(encoding, self.compression)
 
     @field_validator("classes")
     @classmethod
@@ -94,6 +101,8 @@ class TrainSpec(Model):
     steps: int = Field(default=200, gt=0, le=1_000_000)
     batch_size: int = Field(default=25, gt=0)
     replacement: bool = True
+    gradient: Literal["adjoint", "parameter-shift", "spsa"] = "adjoint"
+    reduction: Literal["reference", "sum", "mean"] = "reference"  # reference: CE summed, MSE mean
     early_stopping: EarlyStopping | None = None
     checkpoint_every: int = Field(default=50, gt=0)
 

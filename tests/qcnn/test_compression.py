@@ -50,7 +50,6 @@ def test_check_width_returns_the_width_or_all_features_for_none():
         (("pca", 0, None, 64, 12), "needs a width of at least 1, got 0"),
         (("pca", None, None, 64), "needs a width of at least 1, got None"),
         (("resize", 15, (8, 8), 64), "resize width 15 is not a perfect square"),
-        (("resize", 256, (8, 8), 64), "resize width 256 (16×16) is larger than the 8×8 images"),
         (("resize", 16, None, 30), "resize needs image data"),
         (("none", 8, None, 30), "compression none keeps all 30 features, not 8"),
         (("autoencoder", 31, None, 30), "autoencoder width 31 is more than the 30 input"),
@@ -207,3 +206,13 @@ def test_fit_transform_info_is_json_and_says_what_was_fitted(digits01):
     assert info["n_train"] == len(X_train) and info["scaling"] == "angle"
     assert info["notes"].startswith(f"pca and angle scaling fitted on the {len(X_train)} training")
     assert "clipped to [0, π]" in info["notes"]
+
+
+def test_resize_upsamples_digits_to_amplitude_width() -> None:
+    from qorch.qcnn.compression import check_width, resize_images
+
+    assert check_width("resize", 256, (8, 8), 64) == 256
+    image = np.arange(64.0).reshape(1, 64)
+    big = resize_images(image, (8, 8), 16).reshape(16, 16)
+    assert big.min() == 0.0 and big.max() == 63.0
+    assert np.all(np.diff(big, axis=1) >= 0)  # monotone rows stay monotone

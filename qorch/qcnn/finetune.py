@@ -1,0 +1,1 @@
+"""Hardware-in-the-loop fine-tuning: placeholder removed below."""
