@@ -60,7 +60,8 @@ def build_jobs(
             name = f"payloads/evaluate-{t_index:02d}-{_slug(spec.target)}.{translated.extension}"
             files[name] = translated.data
             cost = provider.estimate_cost(spec.device, translated, job_shots, len(chunk))
-            jobs.append(_job(index, spec, t_index, options, job_shots, seed, name, translated))
+            record = job_record(index, spec, t_index, options, job_shots, seed, name, translated)
+            jobs.append(record)
             jobs[-1].update(
                 cost_usd=cost.usd,
                 cost_basis=cost.basis,
@@ -71,7 +72,7 @@ def build_jobs(
     return CompiledBundle(manifest=manifest, payloads=files)
 
 
-def _job(
+def job_record(
     index: int, spec: TargetSpec, t_index: int, options: Any, shots: int, seed: int,
     file: str, translated: Any,
 ) -> dict[str, Any]:  # fmt: skip

@@ -101,6 +101,9 @@ def execute(
     from qorch.qcnn import steps
 
     plan = prep.qcnn_plan(loaded)
+    late = runner.run_bundle_dir(ctx.state_dir, ctx.run.run_id)
+    if (late / "manifest.json").exists() and not ctx.bundle.manifest["jobs"]:
+        ctx.add_bundle(read_bundle(late))
     lock = ctx.state_dir / "locks" / f"{ctx.run.run_id}.qcnn.lock"
     with file_lock(lock, on_wait=lambda pid: ctx.notify(f"run busy in process {pid}; waiting")):
         trained = steps.train_main(ctx, plan, prepared, progress)
@@ -111,9 +114,6 @@ def execute(
         if plan.fine_tune is not None:
             steps.fine_tune(loaded, ctx, plan, prepared, trained, progress)
     if ctx.store.jobs(ctx.run.run_id):
-        late = runner.run_bundle_dir(ctx.state_dir, ctx.run.run_id)
-        if (late / "manifest.json").exists() and not ctx.bundle.manifest["jobs"]:
-            ctx.add_bundle(read_bundle(late))
         runner.submit_pending(ctx)
         if not options.wait:
             return False
