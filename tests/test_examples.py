@@ -21,7 +21,9 @@ def test_every_example_validates(qorch, plan: Path) -> None:
 
 
 def test_every_example_has_a_run_test() -> None:
-    covered = {"ghz.yaml", "qft.yaml", "qasm.yaml"}
+    covered = {"ghz.yaml", "qft.yaml", "qasm.yaml", "qcnn-digits.yaml", "qcnn-sweep.yaml",
+               "qcnn-multiclass.yaml", "qcnn-csv.yaml"}  # fmt: skip
+    # qcnn-digits.yaml runs in tests/qcnn/test_cli_qcnn.py::test_reference_digits_plan
     assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
 
 
@@ -81,3 +83,30 @@ def test_compiling_an_example_twice_is_byte_identical(qorch, name: str, tmp_path
     assert {p.suffix for p in files} >= {".json", ".qpy", ".qasm"}
     for file in files:
         assert (one / file).read_bytes() == (two / file).read_bytes(), file
+
+
+def test_qcnn_sweep_grid_with_baselines(qorch) -> None:
+    """9 ansätze × 3 encodings × 2 losses × 5 seeds on digits 3 vs 8, baselines beside."""
+    data = run_plan(qorch, "qcnn-sweep.yaml")
+    rows = data["sweep"]
+    assert len(rows) == 9 * 3 * 2 and all(row["seeds"] == 5 for row in rows)
+    assert {row["ansatz"] for row in rows} == {
+        "ttn", "sim5", "sim6", "sim9", "sim13", "sim14", "sim15", "so4", "su4"
+    }  # fmt: skip
+    assert max(row["test_accuracy_mean"] for row in rows) > 0.9
+    assert {"logistic [angle]", "mlp [amplitude]"} <= data["sweep_baselines"].keys()
+    artifacts = Path(data["artifacts"])
+    for name in ("sweep.csv", "sweep.md", "sweep.png"):
+        assert (artifacts / name).stat().st_size > 0
+
+
+def test_qcnn_multiclass_reads_four_classes(qorch) -> None:
+    data = run_plan(qorch, "qcnn-multiclass.yaml")
+    assert data["metrics"]["test_accuracy"] > 0.6  # chance is 0.25
+
+
+def test_qcnn_csv_with_noisy_evaluation(qorch) -> None:
+    data = run_plan(qorch, "qcnn-csv.yaml")
+    report = data["evaluation"]["local:aer"]
+    assert report["samples"] == 60 and report["jobs"] == 1
+    assert abs(report["gap_points"]) <= 15
