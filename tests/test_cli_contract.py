@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from qorch import __version__
@@ -121,12 +122,13 @@ def test_compile_json_and_bundle_submit(
     assert qorch("submit", str(plan)).stdout == submitted.stdout, "same plan hash, same run"
 
 
-def test_init_writes_a_plan_that_validates(qorch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["circuits", "qcnn"])
+def test_init_writes_a_plan_that_validates(qorch, tmp_path: Path, kind: str) -> None:
     target = tmp_path / "starter.yaml"
-    assert qorch("init", "circuits", str(target)).returncode == 0
-    assert yaml.safe_load(target.read_text())["kind"] == "circuits"
+    assert qorch("init", kind, str(target)).returncode == 0
+    assert yaml.safe_load(target.read_text())["kind"] == kind
     assert qorch("validate", str(target)).returncode == 0
-    refused = qorch("init", "circuits", str(target))
+    refused = qorch("init", kind, str(target))
     assert refused.returncode == 1 and "--force" in refused.stderr
     assert qorch("init", "nonsense", str(tmp_path / "x.yaml")).returncode == 2
 

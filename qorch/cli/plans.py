@@ -12,7 +12,7 @@ from qorch.cli.output import emit_json, emit_table, fail, guarded, message
 from qorch.errors import ExitCode
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
-KINDS_AVAILABLE = ("circuits",)
+KINDS_AVAILABLE = ("circuits", "qcnn")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def init(
-    kind: Annotated[str, typer.Argument(help="Plan kind: circuits.")],
+    kind: Annotated[str, typer.Argument(help="Plan kind: circuits or qcnn.")],
     path: Annotated[
         Path | None, typer.Argument(help="Where to write it (default: KIND.yaml).")
     ] = None,

@@ -99,7 +99,12 @@ def render(data: dict[str, Any]) -> None:
     rows = [("qcnn", metrics.get("n_params"), metrics.get("test_accuracy"),
              metrics.get("train_accuracy"), metrics.get("train_seconds"))]  # fmt: skip
     for name, base in sorted((data.get("baselines") or {}).items()):
-        rows.append((name, base["n_params"], base["test_accuracy"], base["train_accuracy"], "-"))
+        if base.get("skipped"):
+            rows.append((name, "-", "skipped", "-", "-"))
+        else:
+            rows.append(
+                (name, base["n_params"], base["test_accuracy"], base["train_accuracy"], "-")
+            )
     emit_table(("model", "params", "test acc", "train acc", "train s"), rows,
                title=f"run {data['run_id']} ({data['status']}) — {data['plan']}")  # fmt: skip
     if data.get("sweep"):
