@@ -207,20 +207,7 @@ class StateStore:
                     now,
                 ),
             )
-            for idx, job in enumerate(jobs):
-                conn.execute(
-                    "INSERT INTO jobs (run_id, idx, circuit, target, shots, payload, token,"
-                    " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                    (
-                        run_id,
-                        idx,
-                        job.circuit,
-                        job.target,
-                        job.shots,
-                        job.payload,
-                        job_token(run_id, idx),
-                    ),
-                )
+            _insert_jobs(conn, run_id, 0, jobs)
         return self.run(run_id), True
 
     def run(self, run_id: str) -> RunRecord:
@@ -334,21 +321,7 @@ class StateStore:
             start = conn.execute(
                 "SELECT COALESCE(MAX(idx) + 1, 0) FROM jobs WHERE run_id = ?", (run_id,)
             ).fetchone()[0]
-            for offset, job in enumerate(jobs):
-                idx = start + offset
-                conn.execute(
-                    "INSERT INTO jobs (run_id, idx, circuit, target, shots, payload, token,"
-                    " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                    (
-                        run_id,
-                        idx,
-                        job.circuit,
-                        job.target,
-                        job.shots,
-                        job.payload,
-                        job_token(run_id, idx),
-                    ),
-                )
+            _insert_jobs(conn, run_id, start, jobs)
             conn.execute(
                 "INSERT INTO tasks (run_id, name, status, result, updated)"
                 " VALUES (?, ?, 'done', ?, ?)",
@@ -402,6 +375,16 @@ class TaskRecord:
     status: str
     result: dict[str, Any] | None
     updated: str
+
+
+def _insert_jobs(conn: _Writer, run_id: str, start: int, jobs: Sequence[NewJob]) -> None:
+    """Insert ``jobs`` as pending, numbered from ``start``, each with its token."""
+    for idx, job in enumerate(jobs, start=start):
+        conn.execute(
+            "INSERT INTO jobs (run_id, idx, circuit, target, shots, payload, token, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+            (run_id, idx, job.circuit, job.target, job.shots, job.payload, job_token(run_id, idx)),
+        )
 
 
 def _dumps(data: dict[str, Any] | None) -> str | None:

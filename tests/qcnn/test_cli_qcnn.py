@@ -202,3 +202,43 @@ def test_unreachable_dask_scheduler_is_one_line(qorch, make_plan: Callable[..., 
     assert result.returncode == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+LONG_TRAINING = """
+version: 1
+kind: qcnn
+seed: 9
+model: {ansatz: su4}
+train: {steps: 4000, checkpoint_every: 100}
+baselines: []
+"""
+
+
+def test_killed_training_resumes_from_its_checkpoint_to_the_same_parameters(
+    make_plan: Callable[..., Path], state_dir: Path, qorch
+) -> None:
+    plan = make_plan(LONG_TRAINING)
+    reference = json.loads(qorch("run", str(plan), "--json", "-k", "whole").stdout)
+    env = {**os.environ, "QORCH_STATE_DIR": str(state_dir)}
+    command = [sys.executable, "-m", "qorch", "run", str(plan), "-k", "killed"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpoints = state_dir / "runs"
+    deadline = time.monotonic() + 120
+    while not list(checkpoints.glob("*/checkpoints/train.json")) or _only_reference(state_dir):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = qorch("run", str(plan), "--json", "-k", "killed")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming training from the checkpoint at step" in resumed.stderr
+    data = json.loads(resumed.stdout)
+    model = json.loads((Path(data["artifacts"]) / "model.json").read_text())
+    expected = json.loads((Path(reference["artifacts"]) / "model.json").read_text())
+    assert model["params"] == expected["params"]
+    assert data["metrics"]["test_accuracy"] == reference["metrics"]["test_accuracy"]
+
+
+def _only_reference(state_dir: Path) -> bool:
+    """True while the only checkpoint is the finished reference run's."""
+    return len(list((state_dir / "runs").glob("*/checkpoints/train.json"))) < 2
