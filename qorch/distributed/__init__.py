@@ -1,0 +1,1 @@
+"""Distributed circuits: link physics, networks, partitioning, lowering, scheduling, execution."""

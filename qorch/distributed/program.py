@@ -1,0 +1,107 @@
+"""The distributed program: the contract between lowering, scheduling and simulation.
+
+A distributed program is one qiskit circuit (``combined``) over named registers,
+plus one circuit per node (``per_node``). The conventions every stage relies on:
+
+- Quantum registers are named ``data_<node>`` (a node's data qubits) and
+  ``comm_<node>`` (its communication qubits); ``<node>`` is the node's name in the
+  plan. Every qubit of ``combined`` belongs to exactly one such register, so the
+  node of any instruction is known from its qubits alone.
+- Entanglement between two nodes is created *only* by :class:`EPRGate`, an
+  instruction named ``"epr"`` on one communication qubit of each node
+  (``|Φ+⟩ = (|00⟩ + |11⟩)/√2`` from ``|00⟩``). No other instruction acts on
+  qubits of two different nodes. So the number of ``epr`` instructions is the
+  program's EPR cost, and every other two-qubit gate is local.
+- Classically controlled corrections use ``QuantumCircuit.if_test`` on
+  mid-circuit measurement bits (dynamic circuits); a correction on node B that is
+  conditioned on a bit measured on node A implies one classical message A → B.
+- The final measurement writes logical qubit ``i`` of the source circuit to bit
+  ``i`` of a classical register named ``meas`` (where the qubit lives at the end,
+  after any teleportation), so counts marginalised to ``meas`` compare directly
+  with the monolithic circuit's ``measure_all`` counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from qiskit.circuit import Gate, QuantumCircuit, Qubit
+
+EPR_NAME = "epr"
+DATA_PREFIX = "data_"
+COMM_PREFIX = "comm_"
+FINAL_REGISTER = "meas"
+
+
+class EPRGate(Gate):
+    """Create a Bell pair |Φ+⟩ between two communication qubits of different nodes.
+
+    Its definition (H, CX) makes the ideal program simulable anywhere; the
+    simulator swaps it for the noisy state the link model delivers.
+    """
+
+    def __init__(self, label: str | None = None) -> None:
+        super().__init__(EPR_NAME, 2, [], label=label)
+
+    def _define(self) -> None:
+        qc = QuantumCircuit(2, name=EPR_NAME)
+        qc.h(0)
+        qc.cx(0, 1)
+        self.definition = qc
+
+
+def node_of(circuit: QuantumCircuit, qubit: Qubit) -> str:
+    """The node that holds ``qubit``, read from its register name (``data_<n>``/``comm_<n>``)."""
+    loc = circuit.find_bit(qubit)
+    for register, _ in loc.registers:
+        for prefix in (DATA_PREFIX, COMM_PREFIX):
+            if register.name.startswith(prefix):
+                return register.name[len(prefix) :]
+    raise ValueError(f"qubit {loc.index} is in no data_/comm_ register")
+
+
+def is_comm(circuit: QuantumCircuit, qubit: Qubit) -> bool:
+    """Whether ``qubit`` is a communication qubit."""
+    return any(r.name.startswith(COMM_PREFIX) for r, _ in circuit.find_bit(qubit).registers)
+
+
+def count_epr_pairs(circuit: QuantumCircuit) -> Counter[tuple[str, str]]:
+    """EPR pairs in ``circuit`` per unordered node pair (names sorted), including inside control flow."""
+    pairs: Counter[tuple[str, str]] = Counter()
+
+    def visit(qc: QuantumCircuit, outer: QuantumCircuit, qubits: list[Qubit]) -> None:
+        for inst in qc.data:
+            mapped = [qubits[qc.find_bit(q).index] for q in inst.qubits]
+            if inst.operation.name == EPR_NAME:
+                a, b = sorted((node_of(outer, mapped[0]), node_of(outer, mapped[1])))
+                pairs[(a, b)] += 1
+            for block in getattr(inst.operation, "blocks", ()):
+                visit(block, outer, mapped)
+
+    visit(circuit, circuit, list(circuit.qubits))
+    return pairs
+
+
+@dataclass(frozen=True)
+class DistributedProgram:
+    """A lowered program: the combined circuit, one circuit per node, and its EPR bill.
+
+    ``nodes`` lists node names in plan order. ``epr_pairs_per_pair`` maps an
+    unordered node pair (names sorted) to the number of end-to-end EPR pairs the
+    program consumes between them; it always equals ``count_epr_pairs(combined)``.
+    ``teleports`` and ``cat_groups`` count how the cross-node gates were realised.
+    """
+
+    nodes: tuple[str, ...]
+    combined: QuantumCircuit
+    per_node: dict[str, QuantumCircuit]
+    epr_pairs_per_pair: dict[tuple[str, str], int]
+    cat_groups: int = 0
+    teleports: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def epr_pairs(self) -> int:
+        """Total end-to-end EPR pairs consumed."""
+        return sum(self.epr_pairs_per_pair.values())
