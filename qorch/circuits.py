@@ -36,23 +36,31 @@ def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
 def build_circuit(loaded: LoadedPlan, index: int) -> QuantumCircuit:
     """The plan's circuit number ``index``."""
     spec = loaded.circuits_plan.circuits[index]
+    return build_spec(loaded, spec, ("circuits", index))
+
+
+def build_spec(loaded: LoadedPlan, spec: CircuitSpec, key: tuple[str | int, ...]) -> QuantumCircuit:
+    """The circuit of ``spec`` (written at field ``key``), measured at the end.
+
+    Raises CircuitError located at ``key``.
+    """
     if isinstance(spec, QasmCircuit):
         path = (loaded.base_dir / spec.qasm).resolve()
         try:
             circuit = load_qasm(path, spec.qasm)
         except CircuitError as error:
-            raise loaded.error(("circuits", index, "qasm"), error.message, CircuitError) from None
+            raise loaded.error((*key, "qasm"), error.message, CircuitError) from None
     else:
         try:
             circuit = generate(spec)
         except ValueError as error:
-            raise loaded.error(("circuits", index), str(error), CircuitError) from None
+            raise loaded.error(key, str(error), CircuitError) from None
     circuit.name = spec.name
     circuit.metadata = {}
     if circuit.parameters:
         names = ", ".join(sorted(p.name for p in circuit.parameters))
         message = f"circuit has unbound parameters ({names}); bind them in the QASM file"
-        raise loaded.error(("circuits", index), message, CircuitError)
+        raise loaded.error(key, message, CircuitError)
     if circuit.num_clbits == 0:
         circuit.measure_all()
     return circuit
@@ -63,7 +71,7 @@ def generate(spec: CircuitSpec) -> QuantumCircuit:
     if isinstance(spec, GhzCircuit):
         return generators.ghz(spec.qubits)
     if isinstance(spec, QftCircuit):
-        return generators.qft(spec.qubits, spec.value)
+        return generators.qft(spec.qubits, spec.value, swaps=spec.swaps)
     if isinstance(spec, RandomCircuit):
         return generators.random(spec.qubits, spec.depth, spec.seed, spec.max_operands)
     if isinstance(spec, QaoaMaxcutCircuit):

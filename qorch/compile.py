@@ -17,6 +17,7 @@ from qorch.circuits import build_circuits
 from qorch.errors import BudgetError, CapabilityError, OptionError, ProviderError
 from qorch.plan import QasmCircuit
 from qorch.planfile import LoadedPlan
+from qorch.provider import Cost, Payload, TargetOptions
 from qorch.targets import check_targets, options_record, target_options
 
 BUNDLE_FORMAT = "qorch-bundle/1"
@@ -79,35 +80,51 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
             except (CapabilityError, OptionError, ProviderError) as error:
                 key = ("targets", t_index, "target")
                 raise loaded.error(key, error.message, type(error)) from None
-            file = f"payloads/{index:03d}-{circuit.name}-{_slug(spec.target)}.{payload.extension}"
-            payloads[file] = payload.data
-            jobs.append(
-                {
-                    "index": index,
-                    "circuit": circuit.name,
-                    "target": spec.target,
-                    "target_index": t_index,
-                    "provider": spec.provider,
-                    "device": spec.device,
-                    "options": options_record(options),
-                    "shots": shots,
-                    "seed": seed,
-                    "payload": file,
-                    "payload_sha256": hashlib.sha256(payload.data).hexdigest(),
-                    "format": payload.format,
-                    "num_qubits": payload.num_qubits,
-                    "num_clbits": payload.num_clbits,
-                    "measured_clbits": list(payload.measured_clbits),
-                    "depth": payload.depth,
-                    "two_qubit_gates": payload.two_qubit_gates,
-                    "gate_counts": dict(payload.gate_counts),
-                    "cost_usd": cost.usd,
-                    "cost_basis": cost.basis,
-                }
-            )
+            jobs.append(job_record(index, circuit.name, spec.target, t_index, options, shots,
+                                   seed, payload, cost, payloads))  # fmt: skip
     manifest = _manifest(loaded, jobs)
     check_budget(loaded, manifest)
     return CompiledBundle(manifest=manifest, payloads=payloads)
+
+
+def job_record(
+    index: int,
+    circuit_name: str,
+    target: str,
+    target_index: int,
+    options: TargetOptions,
+    shots: int,
+    seed: int,
+    payload: Payload,
+    cost: Cost,
+    payloads: dict[str, bytes],
+) -> dict[str, Any]:
+    """The manifest record of one job; its payload is added to ``payloads``."""
+    provider, device = target.split(":", 1)
+    file = f"payloads/{index:03d}-{circuit_name}-{_slug(target)}.{payload.extension}"
+    payloads[file] = payload.data
+    return {
+        "index": index,
+        "circuit": circuit_name,
+        "target": target,
+        "target_index": target_index,
+        "provider": provider,
+        "device": device,
+        "options": options_record(options),
+        "shots": shots,
+        "seed": seed,
+        "payload": file,
+        "payload_sha256": hashlib.sha256(payload.data).hexdigest(),
+        "format": payload.format,
+        "num_qubits": payload.num_qubits,
+        "num_clbits": payload.num_clbits,
+        "measured_clbits": list(payload.measured_clbits),
+        "depth": payload.depth,
+        "two_qubit_gates": payload.two_qubit_gates,
+        "gate_counts": dict(payload.gate_counts),
+        "cost_usd": cost.usd,
+        "cost_basis": cost.basis,
+    }
 
 
 def _manifest(loaded: LoadedPlan, jobs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -26,14 +26,31 @@ def ghz(num_qubits: int) -> QuantumCircuit:
     return circuit
 
 
-def qft(num_qubits: int, value: int | None = None) -> QuantumCircuit:
+def qft(num_qubits: int, value: int | None = None, *, swaps: bool = True) -> QuantumCircuit:
     """The quantum Fourier transform on ``num_qubits`` qubits.
 
     With ``value``: prepare the Fourier state QFT|value⟩ with H and phase
     gates, then apply the inverse QFT, so the ideal outcome is ``value``.
+    With ``swaps=False`` (no ``value``): the bare H + controlled-phase ladder,
+    without the final qubit reversal — the usual distributed-computing benchmark.
     """
     circuit = QuantumCircuit(num_qubits, name="qft")
-    if value is None:
+    if not swaps:
+        from qiskit.synthesis import synth_qft_full
+
+        ladder = synth_qft_full(num_qubits, do_swaps=False)
+        if value is None:
+            circuit.compose(ladder, inplace=True)
+            circuit.measure_all()
+            return circuit
+        # The swap-free QFT of |value⟩ is the product state of QFT|value⟩ with the
+        # qubits in reverse order: prepare it, then undo the ladder.
+        for qubit in range(num_qubits):
+            angle = 2 * math.pi * value * 2 ** (num_qubits - 1 - qubit) / 2**num_qubits
+            circuit.h(qubit)
+            circuit.p(math.remainder(angle, 2 * math.pi), qubit)
+        circuit.compose(ladder.inverse(), inplace=True)
+    elif value is None:
         circuit.append(QFTGate(num_qubits), range(num_qubits))
     else:
         for qubit in range(num_qubits):

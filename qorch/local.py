@@ -39,7 +39,12 @@ STATEVECTOR_MAX_QUBITS = 28
 AER_MAX_QUBITS = 30
 AER_BASIS: tuple[str, ...] = ("id", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "sxdg")
 AER_BASIS += ("rx", "ry", "rz", "p", "u", "cx", "cy", "cz", "cp", "crx", "cry", "crz")
-AER_BASIS += ("swap", "rxx", "ryy", "rzz", "rzx", "ecr", "ccx", "cswap", "reset")
+AER_BASIS += ("swap", "rxx", "ryy", "rzz", "rzx", "ecr", "ccx", "cswap", "reset", "if_else")
+# A circuit may carry its own Aer noise model (NoiseModel.to_dict(serializable=True)) in its
+# metadata under this key; distributed plans use it for link and idle noise.
+NOISE_MODEL_KEY = "qorch_noise_model"
+# Aer simulation methods a local:aer target may ask for (option ``method``).
+AER_METHODS = ("automatic", "statevector", "density_matrix", "matrix_product_state", "stabilizer")
 
 
 class LocalProvider(Provider):
@@ -85,6 +90,10 @@ class LocalProvider(Provider):
         if options.noise is not None and device != "aer":
             raise OptionError(f"local:{device} does not take a noise model (local:aer does)")
         for key, value in options.extra.items():
+            if key == "method" and device == "aer":
+                if value not in AER_METHODS:
+                    raise OptionError(f"option 'method' must be one of {', '.join(AER_METHODS)}")
+                continue
             if key != "queue_delay_s":
                 raise OptionError(f"option '{key}' is not accepted by local:{device}")
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -158,7 +167,8 @@ class LocalProvider(Provider):
         if request.device == "statevector":
             results = _run_statevector(circuits, request.shots, request.seed)
         elif request.device == "aer":
-            results = _run_aer(circuits, request.shots, request.seed, request.options.noise)
+            method = str(request.options.extra.get("method", "automatic"))
+            results = _run_aer(circuits, request.shots, request.seed, request.options.noise, method)
         else:
             raise UnknownDeviceError(f"local has no device '{request.device}'")
         return results if request.parameter_values else results[0]
@@ -215,11 +225,28 @@ def _run_statevector(circuits: list[QuantumCircuit], shots: int, seed: int) -> l
 
 
 def _run_aer(
-    circuits: list[QuantumCircuit], shots: int, seed: int, noise: str | None
+    circuits: list[QuantumCircuit],
+    shots: int,
+    seed: int,
+    noise: str | None,
+    method: str = "automatic",
 ) -> list[Counts]:
     from qiskit_aer import AerSimulator
 
-    simulator = AerSimulator.from_backend(noise_backend(noise)) if noise else AerSimulator()
+    if noise:
+        simulator = AerSimulator.from_backend(noise_backend(noise), method=method)
+    else:
+        simulator = AerSimulator(method=method)
+    embedded = (circuits[0].metadata or {}).get(NOISE_MODEL_KEY) if circuits else None
+    if embedded is not None and noise is None:
+        import warnings
+
+        from qiskit_aer.noise import NoiseModel
+
+        with warnings.catch_warnings():  # from_dict is deprecated, with no successor yet
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = NoiseModel.from_dict(embedded)
+        simulator = AerSimulator(method=method, noise_model=model)
     result = simulator.run(circuits, shots=shots, seed_simulator=seed).result()
     return [
         normalise_counts(result.get_counts(index), circuit.num_clbits)

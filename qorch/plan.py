@@ -7,7 +7,7 @@ File loading, line numbers and error formatting live in :mod:`qorch.planfile`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -53,6 +53,7 @@ class QftCircuit(Model):
     generator: Literal["qft"]
     qubits: int = Field(ge=1, le=64)
     value: int | None = Field(default=None, ge=0)
+    swaps: bool = True
 
     @model_validator(mode="after")
     def _value_fits(self) -> QftCircuit:
@@ -165,12 +166,13 @@ class CircuitsPlan(Model):
         return target.shots if target.shots is not None else self.shots
 
 
+from qorch.distributed.plan import DistributedPlan  # noqa: E402 - after the shared models
 from qorch.qcnn.plan import QCNNPlan  # noqa: E402 - after the shared models it builds on
 
-AnyPlan = CircuitsPlan | QCNNPlan
+AnyPlan: TypeAlias = CircuitsPlan | QCNNPlan | DistributedPlan
 Plan = Annotated[AnyPlan, Field(discriminator="kind")]
 PLAN_ADAPTER: TypeAdapter[AnyPlan] = TypeAdapter(Plan)
-KINDS = ("circuits", "qcnn")
+KINDS = ("circuits", "qcnn", "distributed")
 __all__ = [
     "KINDS",
     "MAX_SHOTS",
@@ -180,6 +182,7 @@ __all__ = [
     "AnyPlan",
     "Budget",
     "CircuitsPlan",
+    "DistributedPlan",
     "Model",
     "Name",
     "OptionValue",

@@ -337,7 +337,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
                 "cost_usd": spec["cost_usd"],
             }
         )
-    return {
+    data: dict[str, Any] = {
         "run_id": run.run_id,
         "plan": run.plan_path,
         "plan_name": run.plan_name,
@@ -349,6 +349,11 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "state_dir": str(ctx.state_dir),
         "jobs": out_jobs,
     }
+    if "distributed" in ctx.bundle.manifest:
+        from qorch.distributed.report import results
+
+        data["distributed"] = results(ctx.bundle.manifest, out_jobs)
+    return data
 
 
 def write_summary(ctx: RunContext) -> Path:

@@ -26,6 +26,10 @@ def compile_to_dir(
         from qorch.qcnn.pipeline import compile_qcnn
 
         bundle = compile_qcnn(loaded)[0]
+    elif loaded.plan.kind == "distributed":
+        from qorch.distributed.pipeline import compile_distributed
+
+        bundle = compile_distributed(loaded)
     else:
         bundle = compile_plan(loaded)
     directory = output or bundle_dir_for(default_state_dir(plan_path), plan_path, bundle.plan_hash)

@@ -6,7 +6,7 @@ from typing import Any
 
 from qorch import registry
 from qorch.errors import OptionError, ProviderError
-from qorch.plan import AnyPlan, CircuitsPlan, TargetSpec
+from qorch.plan import AnyPlan, CircuitsPlan, DistributedPlan, TargetSpec
 from qorch.planfile import LoadedPlan
 from qorch.provider import Provider, TargetOptions
 
@@ -49,6 +49,9 @@ def plan_targets(plan: AnyPlan) -> list[tuple[Key, TargetSpec]]:
     if isinstance(plan, CircuitsPlan):
         return [(("targets", i), spec) for i, spec in enumerate(plan.targets)]
     found: list[tuple[Key, TargetSpec]] = []
+    if isinstance(plan, DistributedPlan):
+        return [(("nodes", i, "target"), TargetSpec(target=node.target, options=node.options))
+                for i, node in enumerate(plan.nodes)]  # fmt: skip
     if plan.evaluate is not None:
         found += [(("evaluate", "targets", i), t) for i, t in enumerate(plan.evaluate.targets)]
     if plan.fine_tune is not None:

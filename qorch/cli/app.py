@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from qorch import __version__
-from qorch.cli import plans, runs
+from qorch.cli import link, plans, runs
 
 HELP = """Compile declarative quantum plans into provider jobs, run them, collect results.
 
@@ -59,6 +59,7 @@ def _root(
 
 plans.register(app)
 runs.register(app)
+link.register(app)
 
 
 def main() -> None:

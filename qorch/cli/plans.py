@@ -12,7 +12,7 @@ from qorch.cli.output import emit_json, emit_table, fail, guarded, message
 from qorch.errors import ExitCode
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
-KINDS_AVAILABLE = ("circuits", "qcnn")
+KINDS_AVAILABLE = ("circuits", "qcnn", "distributed")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def init(
-    kind: Annotated[str, typer.Argument(help="Plan kind: circuits or qcnn.")],
+    kind: Annotated[str, typer.Argument(help="Plan kind: circuits, qcnn or distributed.")],
     path: Annotated[
         Path | None, typer.Argument(help="Where to write it (default: KIND.yaml).")
     ] = None,
@@ -76,6 +76,12 @@ def validate(
                 reports.append({"plan": str(path), "valid": True, "errors": [],
                                 "jobs": 0, "tasks": 1 + qcnn_info["sweep_tasks"]})  # fmt: skip
                 continue
+            if loaded.plan.kind == "distributed":
+                from qorch.distributed.pipeline import check_plan
+
+                reports.append({"plan": str(path), "valid": True, "errors": [],
+                                **check_plan(loaded)})  # fmt: skip
+                continue
             circuits = build_circuits(loaded)
         except PlanErrors as error:
             reports.append({"plan": str(path), "valid": False, "errors": error.lines()})
@@ -89,13 +95,19 @@ def validate(
         emit_json(reports)
     for report in reports:
         if report["valid"] and not json_out:
-            what = f"{report['tasks']} training tasks" if "tasks" in report else "jobs"
-            count = "" if "tasks" in report else f"{report['jobs']} "
-            message(f"{report['plan']}: ok ({count}{what})")
+            message(f"{report['plan']}: ok ({_what(report)})")
         for line in report["errors"]:
             message(line)
     if not all(report["valid"] for report in reports):
         raise typer.Exit(int(ExitCode.ERROR))
+
+
+def _what(report: dict[str, Any]) -> str:
+    if "tasks" in report:
+        return f"{report['tasks']} training tasks"
+    if "qubits" in report:
+        return f"{report['qubits']} qubits on {report['nodes']} nodes"
+    return f"{report['jobs']} jobs"
 
 
 @guarded
@@ -126,6 +138,8 @@ def compile_(
     manifest = bundle.manifest
     if json_out:
         emit_json({"bundle": str(directory), **manifest})
+    elif manifest["plan"]["kind"] == "distributed":
+        _partition_table(manifest, directory)
     elif manifest["plan"]["kind"] == "qcnn":
         info = manifest["qcnn"]
         emit_table(
@@ -154,6 +168,29 @@ def compile_(
             f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}"
         )
     message(f"bundle {'written to' if written else 'unchanged at'} {directory}")
+
+
+def _partition_table(manifest: dict[str, Any], directory: Path) -> None:
+    info = manifest["partition"]
+    per_node = ", ".join(f"{name}: {n}" for name, n in info["qubits_per_node"].items())
+    per_link = ", ".join(f"{k}: {v}" for k, v in info["epr_pairs_per_link"].items()) or "-"
+    rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"]),
+                                   ("EPR pairs per link", per_link)]  # fmt: skip
+    if info.get("sampling_overhead") is not None:
+        rows += [("cuts", info["cuts"]), ("sampling overhead", f"{info['sampling_overhead']:g}")]
+    else:
+        rows += [
+            ("cat-entanglements / teleports", f"{info['cat_groups']} / {info['teleports']}"),
+            ("makespan", f"{info['makespan_s'] * 1e3:.3f} ms"),
+            ("waiting for entanglement", f"{info['epr_wait_s'] * 1e3:.3f} ms"),
+            ("estimated fidelity", f"{info['estimated_fidelity']:.4f}"),
+        ]
+    emit_table(("partition", "value"), rows, title=f"{manifest['plan']['name']} (distributed)")
+    for warning in info.get("warnings", []):
+        message(f"warning: {warning}")
+    totals = manifest["totals"]
+    message(f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}; "
+            f"diagram: {directory / 'partition.png'}")  # fmt: skip
 
 
 @guarded

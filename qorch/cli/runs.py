@@ -238,6 +238,8 @@ def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
         emit_json(data)
     else:
         _job_table(data, counts=True)
+        if "distributed" in data:
+            _distributed_table(data["distributed"])
     if not finished:
         pending = sum(
             1 for job in data["jobs"] if job["status"] not in ("done", "failed", "cancelled")
@@ -247,6 +249,28 @@ def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
             f"'qorch results {data['run_id']}', to collect them"
         )
     _exit_for(data)
+
+
+def _distributed_table(info: dict[str, Any]) -> None:
+    simulation = info.get("simulation")
+    if simulation:
+        estimate = simulation["estimated_fidelity"]
+        emit_table(
+            ("TVD to monolithic", "measured fidelity", "estimated fidelity", "links"),
+            [(f"{simulation['tvd_to_monolithic']:.4f}", f"{simulation['measured_fidelity']:.4f}",
+              "-" if estimate is None else f"{estimate:.4f}",
+              "perfect" if simulation["perfect_links"] else "modelled")],
+            title="distributed simulation",
+        )  # fmt: skip
+    observables = info.get("observables")
+    if observables:
+        emit_table(
+            ("observable", "value", "std error", "exact", "|Δ|/σ"),
+            [(o["observable"], f"{o['value']:.4f}", f"{o['std_error']:.4f}", f"{o['exact']:.4f}",
+              f"{abs(o['value'] - o['exact']) / max(o['std_error'], 1e-12):.2f}")
+             for o in observables],
+            title="cut reconstruction",
+        )  # fmt: skip
 
 
 def _exit_for(data: dict[str, Any]) -> None:

@@ -67,7 +67,7 @@ def is_comm(circuit: QuantumCircuit, qubit: Qubit) -> bool:
 
 
 def count_epr_pairs(circuit: QuantumCircuit) -> Counter[tuple[str, str]]:
-    """EPR pairs in ``circuit`` per unordered node pair (names sorted), including inside control flow."""
+    """EPR pairs in ``circuit`` per unordered node pair (names sorted), control flow included."""
     pairs: Counter[tuple[str, str]] = Counter()
 
     def visit(qc: QuantumCircuit, outer: QuantumCircuit, qubits: list[Qubit]) -> None:

@@ -64,11 +64,14 @@ class IBMProvider(Provider):
             f"and real QPUs named ibm_<name>){hint}"
         )
 
+    local_options: ClassVar[frozenset[str]] = frozenset({"queue_delay_s", "ideal"})
+
     def device_is_local(self, name: str) -> bool:
         return devices.is_fake(name)
 
     def check_options(self, device: str, options: TargetOptions) -> None:
-        """Fake backends take ``queue_delay_s`` (seconds >= 0); QPUs take no extra option.
+        """Fake backends take ``queue_delay_s`` (seconds >= 0) and ``ideal`` (true: sample
+        the device's translated circuit without its noise model); QPUs take no extra option.
 
         Raises OptionError, also for a ``noise`` option (IBM devices have their own).
         """
@@ -76,6 +79,8 @@ class IBMProvider(Provider):
         delay = options.extra.get("queue_delay_s", 0)
         if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
             raise OptionError("option 'queue_delay_s' must be a number of seconds >= 0")
+        if not isinstance(options.extra.get("ideal", False), bool):
+            raise OptionError("option 'ideal' must be true or false")
 
     def credentials(self) -> Credentials:
         return service.find_credentials()
@@ -198,7 +203,13 @@ class IBMProvider(Provider):
         backend = devices.fake_backend(request.device)
         tags = sampling.job_tags(request)
         counts = sampling.run_local(
-            backend, circuit, request.shots, request.seed, tags, request.parameter_values
+            backend,
+            circuit,
+            request.shots,
+            request.seed,
+            tags,
+            request.parameter_values,
+            ideal=bool(request.options.extra.get("ideal", False)),
         )
         return counts if request.parameter_values else counts[0]
 

@@ -116,8 +116,11 @@ def run_local(
     seed: int,
     tags: Sequence[str],
     rows: Rows = (),
+    *,
+    ideal: bool = False,
 ) -> list[Counts]:
-    """Sample ``circuit`` in the Sampler's local testing mode (noisy on a fake backend, seeded).
+    """Sample ``circuit`` in the Sampler's local testing mode (noisy on a fake backend, seeded;
+    ``ideal``: with an empty noise model, so only the device's translation remains).
 
     One Sampler call, one PUB: returns one Counts per row of ``rows`` (one
     Counts if there are none), over every clbit. The same ``seed`` gives the
@@ -130,6 +133,10 @@ def run_local(
     rz/sx/x and ecr/cz/cx), but should one ever contain such a gate, each set
     is bound here first and run as its own PUB — still one Sampler call.
     """
+    if ideal:  # the executor Sampler takes no noise-model option: sample on ideal Aer
+        from qiskit_aer import AerSimulator
+
+        backend = AerSimulator()
     sampler = make_sampler(backend, shots, tags)
     sampler.options.simulator.seed_simulator = seed
     registers = registers_of(circuit)

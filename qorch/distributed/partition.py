@@ -1,0 +1,222 @@
+"""Partition a circuit over QPUs: placement, cat-entanglement groups, teleportations.
+
+:func:`partition_circuit` reduces the circuit to diagonal two-qubit gates
+(:mod:`hypergraph`), chooses a placement minimising the weighted EPR cost
+(:mod:`placement`, exact cost from :mod:`refine`), picks which segment serves each
+cross-node gate (a minimum vertex cover), and fits the resulting cat-entanglements
+into each node's communication qubits, splitting a group when a node runs out
+(furthest-next-use eviction). The :class:`Partition` it returns is a complete plan:
+lowering emits exactly ``epr_pairs`` EPR pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit import QuantumCircuit
+
+from qorch.distributed.hypergraph import Op, canonicalise
+from qorch.distributed.placement import (
+    block_assignment,
+    improve,
+    initial_sizes,
+    interaction_weights,
+    kl_assignment,
+)
+from qorch.distributed.refine import Gates, Teleport, pair_counts, placed, serving_sides
+from qorch.errors import CapabilityError, PlanError
+
+METHODS = ("auto", "blocks", "kl")
+__all__ = ["METHODS", "CatGroup", "Partition", "Teleport", "partition_circuit"]
+
+
+@dataclass(frozen=True)
+class CatGroup:
+    """One cat-entanglement: ``qubit`` (on ``source``) shared with ``target`` by one EPR pair.
+
+    It is opened just before op ``open_at``, serves the two-qubit ops ``gates`` (indices
+    into :attr:`Partition.ops`) on the target side, and is closed just before op
+    ``close_at``.
+    """
+
+    qubit: int
+    source: int
+    target: int
+    gates: tuple[int, ...]
+    open_at: int
+    close_at: int
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A distribution plan. Node indices follow ``capacities``; pairs are keyed (i, j), i < j."""
+
+    num_qubits: int
+    capacities: tuple[int, ...]
+    comm_qubits: tuple[int, ...]
+    assignment: tuple[int, ...]
+    ops: tuple[Op, ...]
+    cat_groups: tuple[CatGroup, ...]
+    teleports: tuple[Teleport, ...]
+    epr_pairs_per_pair: dict[tuple[int, int], int]
+    cost: float
+    method: str
+
+    @property
+    def epr_pairs(self) -> int:
+        """Total EPR pairs the plan consumes (cat-entanglements plus teleportations)."""
+        return sum(self.epr_pairs_per_pair.values())
+
+    @property
+    def final_assignment(self) -> tuple[int, ...]:
+        """Node of each logical qubit at the end, after teleportations."""
+        final = list(self.assignment)
+        for t in self.teleports:
+            final[t.qubit] = t.target
+        return tuple(final)
+
+
+def partition_circuit(
+    circuit: QuantumCircuit,
+    capacities: Sequence[int],
+    pair_cost: Sequence[Sequence[float]],
+    *,
+    comm_qubits: Sequence[int] | None = None,
+    seed: int = 0,
+    method: str = "auto",
+    node_names: Sequence[str] | None = None,
+    effort: int = 400,
+) -> Partition:
+    """Assign ``circuit``'s qubits to nodes and plan every cross-node gate.
+
+    ``capacities[i]``: data qubits of node i. ``pair_cost[i][j]``: cost of one EPR pair
+    between i and j (e.g. expected seconds per pair); ``math.inf`` = no quantum path.
+    ``comm_qubits[i]``: communication qubits of node i (default: ample). ``method``:
+    "auto" (best of all), "blocks" or "kl" for the initial split. ``effort``: exact cost
+    evaluations allowed in refinement. Raises CapabilityError when the network cannot
+    hold or connect the circuit, PlanError for malformed arguments.
+    """
+    names = list(node_names) if node_names is not None else [str(i) for i in range(len(capacities))]
+    costs = _validate(circuit, capacities, pair_cost, comm_qubits, method, names)
+    k, n = len(capacities), circuit.num_qubits
+    comm = tuple(comm_qubits) if comm_qubits is not None else (max(n, 1),) * k
+    canon = canonicalise(circuit)
+    gates = Gates.of(canon)
+    sizes = initial_sizes(n, capacities)
+
+    def evaluate(assign: np.ndarray) -> tuple[float, float]:
+        counts = pair_counts(gates, assign, (), k)
+        blocked = sum(c for (u, v), c in counts.items() if math.isinf(costs[u, v]))
+        finite = sum(c * costs[u, v] for (u, v), c in counts.items() if not math.isinf(costs[u, v]))
+        return (float(blocked), float(finite))
+
+    starts = []
+    if method in ("auto", "blocks"):
+        starts.append(block_assignment(n, sizes))
+    weights = interaction_weights(gates, n) if len(gates.index) else np.zeros((n, n))
+    if method in ("auto", "kl") and len(gates.index):
+        starts.append(kl_assignment(weights, sizes, seed))
+    if not starts:
+        starts.append(block_assignment(n, sizes))
+    best = min(starts, key=evaluate)
+    assign, score = improve(best, evaluate, weights, capacities, width=4 * n, budget=effort)
+    if score[0] > 0:
+        raise CapabilityError(
+            "circuit cannot be distributed: every placement needs EPR pairs between nodes "
+            "with no quantum path"
+        )
+    plans = [_schedule(canon.ops, gates, assign, k, comm, names, pref) for pref in (True, False)]
+    groups = min(plans, key=lambda g: (_cost(g, costs), len(g)))
+    return _build(canon.ops, n, capacities, comm, assign, groups, costs, method)
+
+
+def _validate(circuit, capacities, pair_cost, comm_qubits, method, names) -> np.ndarray:
+    k = len(capacities)
+    if method not in METHODS:
+        raise PlanError(f"unknown partition method '{method}'; choose one of {', '.join(METHODS)}")
+    if k == 0 or len(names) != k:
+        raise PlanError("partition needs one name and one capacity per node")
+    costs = np.asarray(pair_cost, dtype=float)
+    if costs.shape != (k, k) or not np.allclose(costs, costs.T, equal_nan=False):
+        raise PlanError(f"pair_cost must be a symmetric {k}×{k} matrix")
+    if comm_qubits is not None and (len(comm_qubits) != k or min(comm_qubits) < 0):
+        raise PlanError("comm_qubits needs one non-negative count per node")
+    if min(capacities) < 0:
+        raise PlanError("capacities must be non-negative")
+    if circuit.num_qubits > sum(capacities):
+        held = ", ".join(f"{nm}: {c}" for nm, c in zip(names, capacities, strict=True))
+        raise CapabilityError(
+            f"network too small: circuit needs {circuit.num_qubits} qubits, "
+            f"nodes hold {sum(capacities)} data qubits ({held})"
+        )
+    return costs
+
+
+def _cost(groups: list[CatGroup], costs: np.ndarray) -> float:
+    return float(sum(costs[g.source, g.target] for g in groups))
+
+
+def _schedule(ops, gates, assign, k, comm, names, prefer_left) -> list[CatGroup]:
+    """Cat groups from a minimum cover, split where a node's comm qubits run out."""
+    sides = serving_sides(gates, assign, (), k, prefer_left)
+    na, nb, ka, kb = placed(gates, assign, ())
+    serve: dict[int, tuple] = {}
+    uses: dict[tuple, deque[int]] = defaultdict(deque)
+    for pos, i in enumerate(gates.index.tolist()):
+        if i in sides:
+            s = sides[i]
+            key = (int(gates.a[pos]), int(ka[pos]), int(nb[pos]), int(na[pos]))
+            if s == 1:
+                key = (int(gates.b[pos]), int(kb[pos]), int(na[pos]), int(nb[pos]))
+            serve[i] = key
+            uses[key].append(i)
+    held: list[dict[tuple, list]] = [{} for _ in range(k)]
+    done: list[CatGroup] = []
+
+    def close(node: int, key: tuple, at: int) -> None:
+        rec = held[node].pop(key)
+        done.append(CatGroup(key[0], key[3], node, tuple(rec[1]), rec[0], at))
+
+    def make_room(node: int, at: int) -> None:
+        if comm[node] == 0:
+            raise CapabilityError(
+                f"node {names[node]} has no communication qubits for its EPR pairs"
+            )
+        if len(held[node]) >= comm[node]:
+            victim = max(held[node], key=lambda key: uses[key][0])
+            close(node, victim, at)
+
+    for i in sorted(serve):
+        key = serve[i]
+        _, _, target, source = key
+        if key not in held[target]:
+            make_room(target, i)
+            make_room(source, i)
+            held[target][key] = [i, []]
+        held[target][key][1].append(i)
+        uses[key].popleft()
+        if not uses[key]:
+            close(target, key, i + 1)
+    return sorted(done, key=lambda g: (g.open_at, g.close_at))
+
+
+def _build(ops, n, capacities, comm, assign, groups, costs, method) -> Partition:
+    per_pair: dict[tuple[int, int], int] = defaultdict(int)
+    for g in groups:
+        per_pair[(min(g.source, g.target), max(g.source, g.target))] += 1
+    return Partition(
+        num_qubits=n,
+        capacities=tuple(capacities),
+        comm_qubits=tuple(comm),
+        assignment=tuple(int(x) for x in assign),
+        ops=tuple(ops),
+        cat_groups=tuple(groups),
+        teleports=(),
+        epr_pairs_per_pair=dict(per_pair),
+        cost=_cost(groups, costs),
+        method=method,
+    )

@@ -1,0 +1,310 @@
+"""A distributed plan, end to end: network → partition → lower → schedule → bundle.
+
+``analyse`` is the pure part (every error located at the plan field responsible);
+``compile_distributed`` turns the analysis into a bundle of ordinary provider jobs:
+
+- ``simulate``: the combined program with its link and idle noise on ``local:aer``,
+  and the monolithic circuit beside it as the reference;
+- ``cut``: each partition's sub-experiments on its own node's target;
+- ``estimate``: no jobs, only the report.
+
+Post-processing of the collected counts lives in :mod:`qorch.distributed.report`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qorch import registry
+from qorch.compile import BUNDLE_FORMAT, CompiledBundle, check_budget, derive_seed, job_record
+from qorch.distributed.network import Network, NetworkError, PairLink, build_network
+from qorch.distributed.plan import DistributedPlan
+from qorch.errors import CapabilityError, PlanError, QorchError
+from qorch.planfile import LoadedPlan
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+    from qorch.distributed.cut import CutPlan
+    from qorch.distributed.partition import Partition
+    from qorch.distributed.program import DistributedProgram
+    from qorch.distributed.schedule import NodeTiming, Schedule
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything known about a distributed plan before anything runs."""
+
+    plan: DistributedPlan
+    circuit: QuantumCircuit
+    network: Network
+    links: dict[Pair, PairLink]
+    partition: Partition
+    program: DistributedProgram | None
+    schedule: Schedule | None
+    timings: dict[str, NodeTiming]
+    cut: CutPlan | None
+
+    def summary(self) -> dict[str, Any]:
+        """The ``partition`` block of the compile JSON contract."""
+        from qorch.distributed.report import partition_summary
+
+        return partition_summary(self)
+
+
+def distributed_plan(loaded: LoadedPlan) -> DistributedPlan:
+    """The plan, which must be of kind ``distributed``."""
+    if not isinstance(loaded.plan, DistributedPlan):
+        raise PlanError(f"{loaded.display}: expected a distributed plan, not {loaded.plan.kind}")
+    return loaded.plan
+
+
+def load_network(loaded: LoadedPlan) -> Network:
+    """The plan's network; errors located at the link field responsible."""
+    plan = distributed_plan(loaded)
+    try:
+        return build_network(plan.node_names, plan.links)
+    except NetworkError as error:
+        key = tuple(int(p) if p.isdigit() else p for p in (error.field or "links").split("."))
+        raise loaded.error(key, error.message) from None
+
+
+def pair_links(loaded: LoadedPlan, network: Network) -> dict[Pair, PairLink]:
+    """The best path between every pair of nodes; an unconnected pair is an error."""
+    names = distributed_plan(loaded).node_names
+    found: dict[Pair, PairLink] = {}
+    for a, b in itertools.combinations(names, 2):
+        try:
+            found[(a, b)] = network.pair_link(a, b)
+        except NetworkError as error:
+            raise loaded.error(("links",), error.message) from None
+    return found
+
+
+def pair_costs(names: list[str], links: dict[Pair, PairLink], objective: str) -> list[list[float]]:
+    """Cost of one EPR pair between each two nodes (``inf`` without a quantum path).
+
+    ``time``: expected seconds per delivered pair; ``fidelity``: −ln F of a
+    delivered pair (infidelity compounds); ``pairs``: 1 per pair.
+    """
+    size = len(names)
+    costs = [[0.0] * size for _ in range(size)]
+    for (a, b), link in links.items():
+        if link.classical_only:
+            cost = math.inf
+        elif objective == "time":
+            cost = 1.0 / link.rate_hz if link.rate_hz > 0 else math.inf
+        elif objective == "fidelity":
+            cost = -math.log(max(link.fidelity or 0.0, 1e-12))
+        else:
+            cost = 1.0
+        i, j = names.index(a), names.index(b)
+        costs[i][j] = costs[j][i] = cost
+    return costs
+
+
+def check_size(loaded: LoadedPlan, circuit: QuantumCircuit) -> None:
+    """The network must hold the circuit's qubits in its nodes' data qubits."""
+    plan = distributed_plan(loaded)
+    held = sum(node.data_qubits for node in plan.nodes)
+    if held < circuit.num_qubits:
+        parts = ", ".join(f"{node.name}: {node.data_qubits}" for node in plan.nodes)
+        raise loaded.error(
+            ("nodes",),
+            f"network too small: the circuit needs {circuit.num_qubits} qubits, the nodes hold "
+            f"{held} data qubits ({parts})",
+            CapabilityError,
+        )
+
+
+def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
+    """The cheap checks of ``qorch validate``: circuit, network, links, size (no partitioning)."""
+    from qorch.circuits import build_spec
+
+    plan = distributed_plan(loaded)
+    circuit = build_spec(loaded, plan.circuit, ("circuit",))
+    pair_links(loaded, load_network(loaded))
+    check_size(loaded, circuit)
+    return {"qubits": circuit.num_qubits, "nodes": len(plan.nodes), "jobs": None}
+
+
+def analyse(loaded: LoadedPlan) -> Analysis:
+    """Partition, lower, schedule (or cut) the plan's circuit; pure and deterministic."""
+    from qorch.circuits import build_spec
+    from qorch.distributed.partition import partition_circuit
+
+    plan = distributed_plan(loaded)
+    circuit = build_spec(loaded, plan.circuit, ("circuit",))
+    network = load_network(loaded)
+    links = pair_links(loaded, network)
+    check_size(loaded, circuit)
+    names = plan.node_names
+    cutting = plan.execute.mode == "cut"
+    objective = "pairs" if cutting else plan.strategy.objective
+    costs = pair_costs(names, links, objective)
+    if cutting:  # every pair may be cut, whatever its link
+        costs = [[0.0 if i == j else 1.0 for j in range(len(names))] for i in range(len(names))]
+    try:
+        partition = partition_circuit(
+            circuit,
+            [node.data_qubits for node in plan.nodes],
+            costs,
+            comm_qubits=None if cutting else [node.comm_qubits for node in plan.nodes],
+            seed=plan.strategy.seed,
+            method=plan.strategy.method,
+            node_names=names,
+        )
+    except CapabilityError as error:
+        raise loaded.error(("nodes",), _classical_hint(error.message, cutting)) from None
+    timings = node_timings(loaded)
+    if cutting:
+        return Analysis(
+            plan,
+            circuit,
+            network,
+            links,
+            partition,
+            None,
+            None,
+            timings,
+            _cut(loaded, circuit, partition),
+        )
+    from qorch.distributed.lower import lower
+    from qorch.distributed.schedule import schedule_program
+
+    program = lower(circuit, partition, names, [node.comm_qubits for node in plan.nodes])
+    schedule = schedule_program(program, timings, _pair_map(links))
+    return Analysis(plan, circuit, network, links, partition, program, schedule, timings, None)
+
+
+def _classical_hint(message: str, cutting: bool) -> str:
+    if cutting:
+        return message
+    return f"{message} (nodes joined only by classical links need 'execute: {{mode: cut}}')"
+
+
+def _pair_map(links: dict[Pair, PairLink]) -> dict[Pair, PairLink]:
+    """Links keyed both ways round, for lookups by sorted or plan-ordered names."""
+    out: dict[Pair, PairLink] = {}
+    for (a, b), link in links.items():
+        out[(a, b)] = link
+        out[(b, a)] = link
+    return out
+
+
+def _cut(loaded: LoadedPlan, circuit: QuantumCircuit, partition: Partition) -> CutPlan:
+    from qorch.distributed.cut import plan_cut
+
+    plan = distributed_plan(loaded)
+    names = plan.node_names
+    labels = [names[node] for node in partition.assignment]
+    observables = plan.execute.observables
+    if not observables:
+        raise loaded.error(("execute", "observables"), "cut mode needs at least one observable")
+    try:
+        return plan_cut(
+            _without_measurements(circuit),
+            labels,
+            observables,
+            max_sampling_overhead=plan.budget.max_sampling_overhead,
+        )
+    except QorchError as error:
+        key = ("budget", "max_sampling_overhead") if "overhead" in error.message else ("execute",)
+        raise loaded.error(key, error.message, type(error)) from None
+
+
+def _without_measurements(circuit: QuantumCircuit) -> QuantumCircuit:
+    bare = circuit.remove_final_measurements(inplace=False)
+    assert bare is not None
+    return bare
+
+
+def node_timings(loaded: LoadedPlan) -> dict[str, NodeTiming]:
+    """Gate durations and errors per node: from its backend's target, else defaults."""
+    from qorch.distributed.schedule import NodeTiming, timing_from_target
+
+    plan = distributed_plan(loaded)
+    timings: dict[str, NodeTiming] = {}
+    for index, node in enumerate(plan.nodes):
+        provider_name, device = node.target.split(":", 1)
+        target = None
+        try:
+            target = registry.load(provider_name).qiskit_backend(device).target
+        except (QorchError, NotImplementedError, AttributeError):
+            target = None
+        base = timing_from_target(target) if target is not None else NodeTiming()
+        try:
+            timings[node.name] = dataclasses.replace(base, **node.timing.overrides())
+        except PlanError as error:
+            raise loaded.error(("nodes", index, "timing"), error.message) from None
+    return timings
+
+
+def plan_digest(loaded: LoadedPlan) -> str:
+    """Hash of the plan and the QASM file it reads."""
+    plan = distributed_plan(loaded)
+    digest = hashlib.sha256(loaded.canonical_hash().encode())
+    qasm = getattr(plan.circuit, "qasm", None)
+    if qasm:
+        digest.update((loaded.base_dir / qasm).read_bytes())
+    return digest.hexdigest()
+
+
+def compile_distributed(loaded: LoadedPlan) -> CompiledBundle:
+    """The bundle of a distributed plan: jobs, payloads, the partition report and diagram."""
+    from qorch.distributed import jobs as job_builder
+    from qorch.distributed.diagram import network_png
+    from qorch.targets import check_targets
+
+    check_targets(loaded)
+    analysis = analyse(loaded)
+    plan = analysis.plan
+    payloads: dict[str, bytes] = {}
+    records: list[dict[str, Any]] = []
+    for spec in job_builder.job_specs(analysis):
+        seed = derive_seed(plan.seed, spec.name, spec.target)
+        payload, cost, options = job_builder.translate(loaded, spec, seed)
+        records.append(
+            job_record(
+                len(records),
+                spec.name,
+                spec.target,
+                spec.node_index,
+                options,
+                plan.execute.shots,
+                seed,
+                payload,
+                cost,
+                payloads,
+            )
+            | {"role": spec.role, "label": spec.label, "meas_clbits": list(spec.meas_clbits)}
+        )
+    payloads["partition.png"] = network_png(analysis)
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "plan": {
+            "file": loaded.path.name,
+            "name": plan.name or loaded.path.stem,
+            "kind": "distributed",
+            "hash": plan_digest(loaded),
+            "seed": plan.seed,
+        },
+        "versions": registry.versions(sorted({r["provider"] for r in records} | {"local"})),
+        "partition": analysis.summary(),
+        "distributed": job_builder.post_processing(analysis),
+        "totals": {
+            "jobs": len(records),
+            "shots": sum(r["shots"] for r in records),
+            "cost_usd": round(sum(r["cost_usd"] for r in records), 6),
+        },
+        "jobs": records,
+    }
+    check_budget(loaded, manifest)
+    return CompiledBundle(manifest=manifest, payloads=payloads)

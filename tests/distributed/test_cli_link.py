@@ -1,0 +1,94 @@
+"""``qorch link`` end to end: JSON contract, tables, sweeps with a PNG, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+Result = subprocess.CompletedProcess[str]
+Runner = Callable[..., Result]
+CONTRACT = ("transmissivity", "latency_s", "p_success", "rate_hz", "fidelity", "plob_ebits_per_use")
+
+
+def assert_one_line_error(result: Result, code: int, words: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert words in lines[0], lines[0]
+    assert result.stdout == ""
+
+
+def test_json_has_contract_keys_and_acceptance_figures(qorch: Runner) -> None:
+    result = qorch("link", "--length-km", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(CONTRACT) <= set(data)
+    assert data["transmissivity"] == pytest.approx(0.631, abs=5e-4)
+    assert data["latency_s"] == pytest.approx(50e-6)
+    assert data["plob_ebits_per_use"] == pytest.approx(1.44, abs=5e-3)
+    assert data["params"]["length_km"] == 10
+
+
+def test_preset_table_and_overrides(qorch: Runner) -> None:
+    result = qorch("link", "--preset", "nv-centre", "--pairs", "10")
+    assert result.returncode == 0, result.stderr
+    assert "delivered pair rate" in result.stdout and "39" in result.stdout
+    settings = ("--set", "source_fidelity=0.9", "--set", "coherence_time_s=none")
+    purified = qorch(
+        "link", "--preset", "telecom-fibre", "--purification", "bbpssw", *settings, "--json"
+    )
+    data = json.loads(purified.stdout)
+    assert data["fidelity"] == pytest.approx(0.926, abs=5e-4)
+    assert data["purification_yield"] == pytest.approx(0.438, abs=1e-3)
+
+
+def test_negative_length_is_one_line(qorch: Runner) -> None:
+    assert_one_line_error(qorch("link", "--length-km", "-5"), 1, "length_km: must be ≥ 0")
+
+
+def test_efficiency_above_one_is_one_line(qorch: Runner) -> None:
+    result = qorch("link", "--preset", "telecom-fibre", "--set", "detection_efficiency=1.5")
+    assert_one_line_error(result, 1, "detection_efficiency: must be ≤ 1")
+
+
+def test_unknown_preset_lists_known_ones(qorch: Runner) -> None:
+    result = qorch("link", "--preset", "fusion")
+    assert_one_line_error(result, 1, "unknown link preset 'fusion' (known: trapped-ion")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--length-km", "1", "--bogus"), ("--length-km", "1", "--sweep", "length_km=1:5"),
+     ("--length-km", "1", "--plot", "x.png"), ("--scheme", "direct")],
+)  # fmt: skip
+def test_usage_errors_exit_2(qorch: Runner, args: tuple[str, ...]) -> None:
+    result = qorch("link", *args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sweep_writes_rows_and_a_png(qorch: Runner, tmp_path: Path) -> None:
+    plot = tmp_path / "plots" / "rate.png"
+    result = qorch("link", "--preset", "telecom-fibre", "--sweep", "length_km=1:100:25",
+                   "--plot", str(plot), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["rows"]
+    assert [row["length_km"] for row in rows][::24] == [1.0, 100.0]
+    assert len(rows) == 25
+    rates = [row["rate_hz"] for row in rows]
+    assert rates == sorted(rates, reverse=True)
+    assert all(set(CONTRACT) <= set(row) for row in rows)
+    data = plot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    import matplotlib.image
+
+    assert matplotlib.image.imread(plot).shape[0] > 100
+    assert sorted(p.name for p in plot.parent.iterdir()) == ["rate.png"]
+    table = qorch("link", "--preset", "telecom-fibre", "--sweep", "multiplexed_modes=1:10:4")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split()[:2] == ["multiplexed_modes", "transmissivity"]

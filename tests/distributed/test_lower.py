@@ -1,0 +1,240 @@
+"""Lowering: EPR bill equals the plan, and the program computes the same distribution."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit.random import random_circuit
+from qiskit.quantum_info import Operator, Statevector
+from qiskit.synthesis import synth_qft_full
+from qiskit_aer import AerSimulator
+
+from qorch.distributed.lower import EPR_HALF_NAME, lower
+from qorch.distributed.partition import Partition, Teleport, partition_circuit
+from qorch.distributed.program import EPR_NAME, count_epr_pairs, is_comm, node_of
+
+
+def _mesh(k: int) -> list[list[float]]:
+    return [[0.0 if i == j else 1.0 for j in range(k)] for i in range(k)]
+
+
+def _names(k: int) -> list[str]:
+    return ["alpha", "beta", "gamma", "delta"][:k]
+
+
+def _qaoa(n: int, seed: int) -> QuantumCircuit:
+    rng = np.random.default_rng(seed)
+    qc = QuantumCircuit(n)
+    qc.h(range(n))
+    for _ in range(2):
+        for a in range(n):
+            for b in range(a + 1, n):
+                if rng.random() < 0.4:
+                    qc.rzz(float(rng.uniform(0, np.pi)), a, b)
+        qc.rx(0.7, range(n))
+    return qc
+
+
+def _ghz(n: int) -> QuantumCircuit:
+    qc = QuantumCircuit(n)
+    qc.h(0)
+    for q in range(n - 1):
+        qc.cx(q, q + 1)
+    return qc
+
+
+def _exact_meas_distribution(qc: QuantumCircuit) -> dict[str, float]:
+    """Exact distribution of the ``meas`` register, branching on mid-circuit measurements.
+
+    Branches whose states coincide once their measured bits are no longer read are merged,
+    so a correct program stays at a handful of branches.
+    """
+    n = qc.num_qubits
+    last_read: dict = {}
+    for i, inst in enumerate(qc.data):
+        if inst.operation.name == "if_else":
+            last_read[inst.operation.condition[0]] = i
+    branches: list[tuple[float, np.ndarray, dict]] = [(1.0, _zero(n), {})]
+    final: dict[int, int] = {}
+    for i, inst in enumerate(qc.data):
+        qs = [qc.find_bit(q).index for q in inst.qubits]
+        name = inst.operation.name
+        if name == "measure" and qc.find_bit(inst.clbits[0]).registers[0][0].name == "meas":
+            final[qc.find_bit(inst.clbits[0]).registers[0][1]] = qs[0]
+            continue
+        nxt = []
+        for p, psi, bits in branches:
+            nxt.extend(_step(inst, qs, p, psi, bits))
+        branches = _merge(nxt, {b for b, last in last_read.items() if last > i})
+    dist: dict[str, float] = {}
+    m = len(final)
+    for p, psi, _ in branches:
+        probs = Statevector(psi.reshape(-1)).probabilities([final[b] for b in range(m)])
+        for idx, pr in enumerate(probs):
+            key = format(idx, f"0{m}b")
+            dist[key] = dist.get(key, 0.0) + p * float(pr)
+    return dist
+
+
+def _zero(n: int) -> np.ndarray:
+    psi = np.zeros(2**n, dtype=complex)
+    psi[0] = 1
+    return psi
+
+
+def _apply(psi: np.ndarray, mat: np.ndarray, qs: list[int]) -> np.ndarray:
+    sv = Statevector(psi)
+    return sv.evolve(Operator(mat), qs).data
+
+
+def _project(psi: np.ndarray, q: int, value: int) -> tuple[float, np.ndarray]:
+    idx = np.arange(len(psi))
+    mask = ((idx >> q) & 1) == value
+    out = np.where(mask, psi, 0)
+    p = float(np.vdot(out, out).real)
+    return p, (out / np.sqrt(p) if p > 1e-14 else out)
+
+
+def _step(inst, qs, p, psi, bits):
+    name = inst.operation.name
+    if name == "measure":
+        out = []
+        for v in (0, 1):
+            pv, phi = _project(psi, qs[0], v)
+            if pv > 1e-12:
+                out.append((p * pv, phi, {**bits, inst.clbits[0]: v}))
+        return out
+    if name == "reset":
+        out = []
+        for v in (0, 1):
+            pv, phi = _project(psi, qs[0], v)
+            if pv > 1e-12:
+                out.append(
+                    (p * pv, _apply(phi, np.array([[0, 1], [1, 0]]), qs) if v else phi, bits)
+                )
+        return out
+    if name == "if_else":
+        bit, val = inst.operation.condition
+        if bits.get(bit, 0) != val:
+            return [(p, psi, bits)]
+        body = inst.operation.blocks[0]
+        for sub in body.data:
+            sub_qs = [qs[body.find_bit(q).index] for q in sub.qubits]
+            psi = _apply(psi, Operator(sub.operation).data, sub_qs)
+        return [(p, psi, bits)]
+    return [(p, _apply(psi, Operator(inst.operation).data, qs), bits)]
+
+
+def _merge(branches, live):
+    merged: list[tuple[float, np.ndarray, dict]] = []
+    for p, psi, bits in branches:
+        bits = {b: v for b, v in bits.items() if b in live}
+        for j, (q, phi, other) in enumerate(merged):
+            if other == bits and abs(np.vdot(phi, psi)) > 1 - 1e-9:
+                merged[j] = (p + q, phi, other)
+                break
+        else:
+            merged.append((p, psi, bits))
+    return merged
+
+
+def _tvd(p: dict[str, float], q: dict[str, float]) -> float:
+    return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
+
+
+CIRCUITS = {
+    "qft10": lambda: synth_qft_full(10, do_swaps=False),
+    "ghz9": lambda: _ghz(9),
+    "qaoa8": lambda: _qaoa(8, 3),
+    "random10": lambda: random_circuit(10, 8, max_operands=2, seed=11),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CIRCUITS))
+@pytest.mark.parametrize("k", [2, 3])
+def test_emitted_epr_pairs_equal_reported_cost(name: str, k: int) -> None:
+    qc = CIRCUITS[name]()
+    caps = [-(-qc.num_qubits // k)] * k
+    part = partition_circuit(qc, caps, _mesh(k), comm_qubits=[2] * k, seed=1)
+    prog = lower(qc, part, _names(k))
+    counted = count_epr_pairs(prog.combined)
+    assert sum(counted.values()) == part.epr_pairs == prog.epr_pairs
+    assert dict(counted) == prog.epr_pairs_per_pair
+    assert part.cost == pytest.approx(part.epr_pairs)
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "k"), [(0, 8, 2), (1, 10, 2), (2, 12, 2), (3, 9, 3), (4, 12, 3)]
+)
+def test_distributed_program_matches_monolithic_distribution(seed: int, n: int, k: int) -> None:
+    qc = random_circuit(n, 6, max_operands=2, seed=seed)
+    caps = [-(-n // k)] * k
+    part = partition_circuit(qc, caps, _mesh(k), comm_qubits=[2] * k, seed=seed)
+    assert part.epr_pairs > 0
+    prog = lower(qc, part, _names(k))
+    exact = Statevector(qc).probabilities_dict()
+    assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6
+
+
+def test_teleportation_lowering_keeps_the_state() -> None:
+    qc = _qaoa(6, 5)
+    part = partition_circuit(qc, [4, 4], _mesh(2), comm_qubits=[1, 1])
+    src = part.final_assignment[0]
+    moved = dataclasses.replace(
+        part,
+        teleports=(Teleport(0, src, 1 - src, len(part.ops)),),
+        epr_pairs_per_pair={(0, 1): part.epr_pairs + 1},
+    )
+    prog = lower(qc, moved, ["A", "B"])
+    assert sum(count_epr_pairs(prog.combined).values()) == part.epr_pairs + 1
+    exact = Statevector(qc).probabilities_dict()
+    assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6
+
+
+def test_aer_simulation_of_qft_with_prepared_input_matches() -> None:
+    # Aer runs dynamic circuits shot by shot (~2 ms each), so keep this one small.
+    prep = QuantumCircuit(6)
+    prep.x([1, 3])
+    prep.h(4)
+    qc = prep.compose(synth_qft_full(6, do_swaps=False, inverse=True))
+    qc.compose(synth_qft_full(6, do_swaps=False), inplace=True)
+    part = partition_circuit(qc, [3, 3], _mesh(2), comm_qubits=[1, 1])
+    assert part.epr_pairs > 0
+    prog = lower(qc, part, ["A", "B"])
+    sim = AerSimulator(seed_simulator=7)
+    shots = 20_000
+    counts = sim.run(transpile(prog.combined, sim), shots=shots).result().get_counts()
+    dist: dict[str, float] = {}
+    for key, c in counts.items():
+        meas = key.split()[0]
+        dist[meas] = dist.get(meas, 0.0) + c / shots
+    assert _tvd(dist, Statevector(qc).probabilities_dict()) <= 0.02
+
+
+def test_program_follows_the_contract() -> None:
+    qc = synth_qft_full(9, do_swaps=False)
+    part = partition_circuit(qc, [3, 3, 3], _mesh(3), comm_qubits=[1, 2, 1])
+    prog = lower(qc, part, ["a", "b", "c"])
+    regs = {r.name: r.size for r in prog.combined.qregs}
+    assert regs == {"data_a": 3, "data_b": 3, "data_c": 3, "comm_a": 1, "comm_b": 2, "comm_c": 1}
+    for inst in prog.combined.data:
+        nodes = {node_of(prog.combined, q) for q in inst.qubits}
+        if inst.operation.name == EPR_NAME:
+            assert len(nodes) == 2 and all(is_comm(prog.combined, q) for q in inst.qubits)
+        else:
+            assert len(nodes) <= 1
+    halves = sum(
+        1 for c in prog.per_node.values() for i in c.data if i.operation.name == EPR_HALF_NAME
+    )
+    assert halves == 2 * prog.epr_pairs
+    assert [c.name for c in prog.combined.cregs][-1] == "meas"
+
+
+def test_partition_for_another_circuit_is_refused() -> None:
+    part = partition_circuit(_ghz(4), [2, 2], _mesh(2))
+    with pytest.raises(Exception, match="partition is for 4 qubits"):
+        lower(_ghz(5), part, ["A", "B"])
+    assert isinstance(part, Partition)

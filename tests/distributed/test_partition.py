@@ -1,0 +1,97 @@
+"""Partitioner: EPR counts on the QFT, capacities, comm limits, determinism, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit.random import random_circuit
+from qiskit.synthesis import synth_qft_full
+
+from qorch.distributed.partition import partition_circuit
+from qorch.errors import CapabilityError, PlanError
+
+
+def _mesh(k: int, cost: float = 1.0) -> list[list[float]]:
+    return [[0.0 if i == j else cost for j in range(k)] for i in range(k)]
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "spare", "pairs"),
+    [(16, 2, 0, 8), (32, 2, 0, 16), (16, 2, 1, 7), (16, 4, 1, 18), (32, 2, 1, 15), (32, 4, 1, 42)],
+)
+def test_qft_epr_pairs(n: int, k: int, spare: int, pairs: int) -> None:
+    """With one spare slot per QPU (DisQCO's setting) the counts match its published ones."""
+    qc = synth_qft_full(n, do_swaps=False)
+    part = partition_circuit(qc, [n // k + spare] * k, _mesh(k))
+    assert part.epr_pairs == pairs
+
+
+def test_cost_weights_pairs_by_link_cost() -> None:
+    qc = synth_qft_full(8, do_swaps=False)
+    cheap = partition_circuit(qc, [4, 4], _mesh(2, 1.0))
+    dear = partition_circuit(qc, [4, 4], _mesh(2, 2.5e-3))
+    assert dear.cost == pytest.approx(cheap.epr_pairs * 2.5e-3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_capacities_and_comm_limits_are_respected(seed: int) -> None:
+    qc = random_circuit(11, 10, max_operands=2, seed=seed)
+    caps, comm = [5, 3, 4], [1, 2, 1]
+    part = partition_circuit(qc, caps, _mesh(3), comm_qubits=comm, seed=seed)
+    for node, cap in enumerate(caps):
+        assert part.assignment.count(node) <= cap
+    for node, limit in enumerate(comm):
+        for i in range(len(part.ops)):
+            held = [g for g in part.cat_groups if g.target == node and g.open_at <= i < g.close_at]
+            assert len(held) <= limit
+    for g in part.cat_groups:
+        assert all(g.open_at <= i < g.close_at for i in g.gates)
+    ample = partition_circuit(qc, caps, _mesh(3), seed=seed)
+    assert ample.epr_pairs <= part.epr_pairs
+
+
+def test_deterministic_for_a_seed() -> None:
+    qc = random_circuit(10, 12, max_operands=2, seed=5)
+    runs = [partition_circuit(qc, [4, 3, 3], _mesh(3), seed=9) for _ in range(2)]
+    assert runs[0].assignment == runs[1].assignment
+    assert runs[0].cat_groups == runs[1].cat_groups
+
+
+def test_network_too_small_is_one_clear_line() -> None:
+    with pytest.raises(CapabilityError) as err:
+        partition_circuit(QuantumCircuit(12), [5, 5], _mesh(2), node_names=["A", "B"])
+    message = str(err.value)
+    assert message == (
+        "network too small: circuit needs 12 qubits, nodes hold 10 data qubits (A: 5, B: 5)"
+    )
+
+
+def test_unconnected_nodes_are_never_used_together() -> None:
+    qc = QuantumCircuit(4)
+    qc.cx(0, 1)
+    qc.cx(2, 3)
+    qc.cx(1, 0)
+    cost = [[0, math.inf], [math.inf, 0]]
+    part = partition_circuit(qc, [2, 2], cost)
+    assert part.epr_pairs == 0 and part.cost == 0
+    with pytest.raises(CapabilityError, match="no quantum path"):
+        partition_circuit(synth_qft_full(4, do_swaps=False), [2, 2], cost)
+
+
+def test_bad_arguments_are_plan_errors() -> None:
+    qc = synth_qft_full(4, do_swaps=False)
+    with pytest.raises(PlanError, match="unknown partition method"):
+        partition_circuit(qc, [2, 2], _mesh(2), method="magic")
+    with pytest.raises(PlanError, match="symmetric"):
+        partition_circuit(qc, [2, 2], [[0, 1], [2, 0]])
+
+
+def test_mid_circuit_measurement_is_refused() -> None:
+    qc = QuantumCircuit(2, 1)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.cx(0, 1)
+    with pytest.raises(CapabilityError, match="mid-circuit"):
+        partition_circuit(qc, [1, 1], _mesh(2))
