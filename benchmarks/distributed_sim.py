@@ -16,8 +16,9 @@ from qiskit import QuantumCircuit
 
 from qorch.distributed.lower import lower
 from qorch.distributed.partition import partition_circuit
-from qorch.distributed.schedule import NodeTiming, schedule_program
+from qorch.distributed.schedule import schedule_program
 from qorch.distributed.simulate import monolithic_counts, simulate, total_variation_distance
+from qorch.distributed.timing import NodeTiming
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Prints one JSON line ``{"rows": [...]}``. Each row: circuit, qubits, qpus, spare
 slots per QPU (0 = exactly n/k data qubits, the issue's setting; 1 = DisQCO's
 benchmark setting, ``qpu_info = n/k + 1``), epr_pairs, partitioning seconds, the
 published references (``disqco``, ``pytket_dqc``; null where none) and
-``beats_or_matches_best``.
+``beats_or_matches_best``, plus ``teleports`` (state teleportations among the pairs).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def _row(name: str, n: int, k: int, spare: int) -> dict:
         "qpus": k,
         "spare_per_qpu": spare,
         "epr_pairs": part.epr_pairs,
+        "teleports": len(part.teleports),
         "seconds": round(seconds, 3),
         "disqco": disqco,
         "pytket_dqc": pytket,

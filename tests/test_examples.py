@@ -22,13 +22,15 @@ def test_every_example_validates(qorch, plan: Path) -> None:
 
 def test_every_example_has_a_run_test() -> None:
     covered = {"ghz.yaml", "qft.yaml", "qasm.yaml", "qcnn-digits.yaml", "qcnn-sweep.yaml",
-               "qcnn-multiclass.yaml", "qcnn-csv.yaml"}  # fmt: skip
-    # qcnn-digits.yaml runs in tests/qcnn/test_cli_qcnn.py::test_reference_digits_plan
+               "qcnn-multiclass.yaml", "qcnn-csv.yaml", "distributed-qft.yaml",
+               "distributed-cut.yaml", "distributed-ions.yaml"}  # fmt: skip
+    # qcnn-digits.yaml runs in tests/qcnn/test_cli_qcnn.py::test_reference_digits_plan;
+    # the distributed-*.yaml plans in tests/distributed/test_cli_distributed.py
     assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
 
 
 def run_plan(qorch, name: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    result = qorch("run", f"plans/{name}", "--json", "--poll", "0.2")
+    result = qorch("run", f"plans/{name}", "--json", "--poll", "0.2", timeout=900)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["status"] == "completed"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qorch.cli.output import emit_json, emit_table, guarded, message
-from qorch.errors import UsageError
+from qorch.errors import PlanError, UsageError
+
+if TYPE_CHECKING:
+    from qorch.distributed.link import LinkParams
 
 SWEEP_COLUMNS = (
     "transmissivity",
@@ -46,6 +49,8 @@ Examples:
   qorch link --preset nv-centre --pairs 100 --json  time for 100 pairs, as JSON
   qorch link --preset telecom-fibre --purification dejmps --rounds 2
   qorch link --preset telecom-fibre --sweep length_km=1:100:25 --plot rate.png
+  qorch link --plan plans/distributed-qft.yaml --link 0 --length-km 20
+                                                     link 0 of a distributed plan, at 20 km
   qorch link --list-presets                          platforms and their sources
 
 \b
@@ -94,6 +99,14 @@ def link(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="With --sweep: write a PNG plot here.")
     ] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", metavar="FILE", help="Take the link from a distributed plan."),
+    ] = None,
+    link_index: Annotated[
+        int | None,
+        typer.Option("--link", metavar="N", help="With --plan: the link's index (from 0)."),
+    ] = None,
     list_presets: Annotated[
         bool, typer.Option("--list-presets", help="List platform presets and exit.")
     ] = False,
@@ -104,7 +117,8 @@ def link(
     Prints transmissivity, latency, success probability per attempt, Bell-pair rate,
     the time to make --pairs pairs (mean and 95th percentile), fidelity after the
     herald wait and after purification, the repeaterless (PLOB) bound and the
-    asymptotic BB84 key rate on the same fibre.
+    asymptotic BB84 key rate on the same fibre. With --plan and --link, start from
+    that link of the plan; the other flags override its values.
     """
     from qorch.distributed.presets import PRESETS
 
@@ -113,6 +127,10 @@ def link(
         return
     if plot is not None and sweep is None:
         raise UsageError("--plot needs --sweep")
+    if (plan is None) != (link_index is None):
+        raise UsageError("--plan and --link go together: --plan FILE --link N")
+    if plan is not None and preset is not None:
+        raise UsageError("--preset cannot be combined with --plan (the plan's link names its own)")
     flags = {
         "length_km": length_km,
         "scheme": scheme,
@@ -124,31 +142,90 @@ def link(
     }
     overrides = {key: value for key, value in flags.items() if value is not None}
     overrides.update(_parse_settings(settings or []))
-    if preset is None and "length_km" not in overrides:
-        raise UsageError("give --length-km or --preset (see qorch link --help)")
-    if sweep is None:
-        _show_one(preset, overrides, pairs, json_out)
+    if plan is not None and link_index is not None:
+        base, name = _plan_link(plan, link_index)
+    elif preset is not None:
+        base, name = _preset_link(preset), preset
+    elif "length_km" in overrides:
+        base, name = None, "custom"
     else:
-        _show_sweep(preset, overrides, pairs, sweep, plot, json_out)
+        raise UsageError("give --length-km, --preset or --plan (see qorch link --help)")
+    if sweep is None:
+        _show_one(base, name, overrides, pairs, json_out)
+    else:
+        _show_sweep(base, overrides, pairs, sweep, plot, json_out)
 
 
-def _show_one(preset: str | None, overrides: dict[str, Any], pairs: int, json_out: bool) -> None:
+def _preset_link(name: str) -> LinkParams:
+    """The parameters of preset ``name``; PlanError listing the known ones."""
+    from qorch.distributed.presets import get_preset
+
+    return get_preset(name).params
+
+
+def _plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
+    """Parameters and a display name of link ``index`` of a distributed plan file.
+
+    Raises PlanError located in the file (``FILE:LINE: field: message``) for a bad
+    plan, an index out of range, or a classical-only link.
+    """
+    from qorch.distributed.network import NetworkError, resolve
+    from qorch.distributed.pipeline import distributed_plan
+    from qorch.planfile import load_plan
+
+    loaded = load_plan(path, str(path))
+    links = distributed_plan(loaded).links
+    if not 0 <= index < len(links):
+        count = f"{len(links)} link{'s' * (len(links) != 1)}"
+        valid = f"0–{len(links) - 1}" if links else "none"
+        raise loaded.error(("links",), f"no link {index}: the plan has {count} (--link {valid})")
+    spec = links[index]
+    a, b = spec.between
+    if spec.classical:
+        raise loaded.error(
+            ("links", index, "classical"),
+            f"link {index} ({a}–{b}) is classical-only: it carries no entanglement to evaluate",
+        )
+    try:
+        params = resolve(spec, field=f"links.{index}")
+    except NetworkError as error:
+        key = tuple(int(p) if p.isdigit() else p for p in (error.field or "links").split("."))
+        raise loaded.error(key, error.message) from None
+    return params, f"{loaded.display} link {index} ({a}–{b})"
+
+
+def _params(base: LinkParams | None, overrides: dict[str, Any]) -> LinkParams:
+    """``base`` (None: the defaults) with ``overrides``; one-line PlanError if invalid."""
+    from pydantic import ValidationError
+
+    from qorch.distributed.link import LinkParams, describe_validation_error
+    from qorch.distributed.presets import merged_fields
+
+    try:
+        return LinkParams(**merged_fields(base, overrides))
+    except ValidationError as error:
+        where, text = describe_validation_error(error)
+        raise PlanError(f"{where}: {text}" if where else text) from None
+
+
+def _show_one(
+    base: LinkParams | None, name: str, overrides: dict[str, Any], pairs: int, json_out: bool
+) -> None:
     """Evaluate one link and print it (a quantity/value/unit table, or JSON)."""
     from qorch.distributed.link import evaluate
-    from qorch.distributed.presets import preset_params
 
-    params = preset_params(preset, **overrides)
+    params = _params(base, overrides)
     report = evaluate(params, pairs=pairs).as_dict()
     if json_out:
         emit_json({**report, "params": params.model_dump(mode="json")})
         return
-    title = f"link: {preset or 'custom'}, {params.length_km:g} km, {params.scheme}"
+    title = f"link: {name}, {params.length_km:g} km, {params.scheme}"
     rows = [(label, report[key], unit) for key, label, unit in SUMMARY]
     emit_table(("quantity", "value", "unit"), rows, title=title)
 
 
 def _show_sweep(
-    preset: str | None,
+    base: LinkParams | None,
     overrides: dict[str, Any],
     pairs: int,
     sweep: str,
@@ -157,12 +234,11 @@ def _show_sweep(
 ) -> None:
     """Evaluate the link at each sweep point; print rows, optionally write a PNG."""
     from qorch.distributed.link import evaluate
-    from qorch.distributed.presets import preset_params
 
     field, values = _parse_sweep(sweep)
     rows: list[dict[str, Any]] = []
     for value in values:
-        params = preset_params(preset, **{**overrides, field: value})
+        params = _params(base, {**overrides, field: value})
         rows.append({field: value, **evaluate(params, pairs=pairs).as_dict()})
     if plot is not None:
         _write_plot(plot, field, rows)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qorch.distributed.cut import CutPlan, Readout, reconstruct
+from qorch.distributed.cut import CutPlan, reconstruct
+from qorch.distributed.cut_runnable import Readout
 
 MAX_EXACT_QUBITS = 24
 """Exact expectation values are computed (by statevector) up to this width."""

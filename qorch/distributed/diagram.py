@@ -18,6 +18,8 @@ def network_png(analysis: Analysis) -> bytes:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    from qorch.distributed.network import resolve
+
     summary = analysis.summary()
     names = analysis.plan.node_names
     places = {
@@ -33,8 +35,9 @@ def network_png(analysis: Analysis) -> bytes:
         key = "-".join(sorted((a, b)))
         pairs = summary["epr_pairs_per_link"].get(key, 0)
         text = f"{'classical' if spec.classical else f'{pairs} EPR'}"
-        if spec.length_km is not None:
-            text += f"\n{spec.length_km:g} km"
+        length = spec.length_km if spec.classical else resolve(spec).length_km
+        if length is not None:
+            text += f"\n{length:g} km"
         axes.annotate(
             text,
             ((xa + xb) / 2, (ya + yb) / 2),

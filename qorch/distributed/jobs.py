@@ -59,7 +59,7 @@ def _simulate_specs(analysis: Analysis) -> list[JobSpec]:
         noisy.metadata = {}
     else:
         noisy, noise = noisy_program(program, schedule, analysis.timings, _both_ways(analysis))
-        noisy.metadata = {NOISE_MODEL_KEY: noise.to_dict(serializable=True)}
+        noisy.metadata = {NOISE_MODEL_KEY: stable_noise_dict(noise)}
     noisy.name = "distributed"
     monolithic = analysis.circuit.copy(name="monolithic")
     return [
@@ -84,6 +84,16 @@ def _simulate_specs(analysis: Analysis) -> list[JobSpec]:
             optimization_level=1,
         ),
     ]
+
+
+def stable_noise_dict(noise: Any) -> dict[str, Any]:
+    """``NoiseModel.to_dict`` with its random error ids replaced by their positions,
+    so that the same plan compiles to the same bytes."""
+    data: dict[str, Any] = noise.to_dict(serializable=True)
+    for position, error in enumerate(data.get("errors", [])):
+        if "id" in error:
+            error["id"] = f"error-{position}"
+    return data
 
 
 def _both_ways(analysis: Analysis) -> dict[tuple[str, str], Any]:

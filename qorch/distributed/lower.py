@@ -22,7 +22,7 @@ from qiskit.circuit import Gate, Qubit
 from qiskit.synthesis import OneQubitEulerDecomposer
 
 from qorch.distributed.hypergraph import ANTI1, DIAG2, Op
-from qorch.distributed.partition import CatGroup, Partition
+from qorch.distributed.partition import CatGroup, Partition, Teleport
 from qorch.distributed.program import (
     COMM_PREFIX,
     DATA_PREFIX,
@@ -97,25 +97,33 @@ class _Emitter:
         self.copies[g.qubit].remove(remote)
         self.give_comm(g.target, remote)
 
-    def teleport(self, q: int, source: int, target: int) -> None:
-        local, remote = self.take_comm(source), self.take_comm(target)
-        self.qc.append(EPRGate(), [local, remote])
-        data = self.slot[q]
-        self.qc.cx(data, local)
-        self.qc.h(data)
-        bz, bx = self.measure(data), self.measure(local)
-        with self.qc.if_test((bx, 1)):
-            self.qc.x(remote)
-        with self.qc.if_test((bz, 1)):
-            self.qc.z(remote)
-        dest = self.free_data[target].pop(0)
-        self.qc.cx(remote, dest)
-        self.qc.cx(dest, remote)
-        self.qc.reset(data)
-        self.free_data[source].append(data)
-        self.give_comm(source, local)
-        self.free_comm[target].append(remote)  # already |0> after the move
-        self.slot[q], self.node[q] = dest, target
+    def teleport(self, batch: Sequence[Teleport]) -> None:
+        """Teleport every qubit of ``batch`` into a target comm qubit, then into a data slot.
+
+        All Bell measurements come first, so a swap between two full nodes fits.
+        """
+        parked = []
+        for t in batch:
+            local, remote = self.take_comm(t.source), self.take_comm(t.target)
+            self.qc.append(EPRGate(), [local, remote])
+            data = self.slot[t.qubit]
+            self.qc.cx(data, local)
+            self.qc.h(data)
+            bz, bx = self.measure(data), self.measure(local)
+            with self.qc.if_test((bx, 1)):
+                self.qc.x(remote)
+            with self.qc.if_test((bz, 1)):
+                self.qc.z(remote)
+            self.qc.reset(data)
+            self.free_data[t.source].append(data)
+            self.give_comm(t.source, local)
+            parked.append((t, remote))
+        for t, remote in parked:
+            dest = self.free_data[t.target].pop(0)
+            self.qc.cx(remote, dest)
+            self.qc.cx(dest, remote)
+            self.free_comm[t.target].append(remote)  # already |0> after the move
+            self.slot[t.qubit], self.node[t.qubit] = dest, t.target
 
     def one_qubit(self, op: Op) -> None:
         q = op.qubits[0]
@@ -158,13 +166,16 @@ def lower(
         opens[g.open_at].append(g)
         closes.setdefault(g.close_at, []).append(g)
         serving.update((i, g) for i in g.gates)
+    batches: dict[int, list[Teleport]] = {}
+    for t in partition.teleports:
+        batches.setdefault(t.at, []).append(t)
     remotes: dict[CatGroup, Qubit] = {}
     n_ops = len(partition.ops)
     for i in range(n_ops + 1):
         for g in closes.get(i, ()):
             em.close(g, remotes.pop(g))
-        for t in (t for t in partition.teleports if t.at == i):
-            em.teleport(t.qubit, t.source, t.target)
+        if i in batches:
+            em.teleport(batches[i])
         for g in opens.get(i, ()):
             remotes[g] = em.open(g)
         if i == n_ops:

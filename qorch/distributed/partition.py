@@ -28,6 +28,7 @@ from qorch.distributed.placement import (
     kl_assignment,
 )
 from qorch.distributed.refine import Gates, Teleport, pair_counts, placed, serving_sides
+from qorch.distributed.teleport import batch_comm_peak, best_teleports
 from qorch.errors import CapabilityError, PlanError
 
 METHODS = ("auto", "blocks", "kl")
@@ -129,9 +130,20 @@ def partition_circuit(
             "circuit cannot be distributed: every placement needs EPR pairs between nodes "
             "with no quantum path"
         )
-    plans = [_schedule(canon.ops, gates, assign, k, comm, names, pref) for pref in (True, False)]
-    groups = min(plans, key=lambda g: (_cost(g, costs), len(g)))
-    return _build(canon.ops, n, capacities, comm, assign, groups, costs, method)
+    moves: list[tuple[np.ndarray, list[Teleport]]] = [(assign, [])]
+    if len(gates.index) and k > 1:
+        for start in [assign, *starts]:  # other starts only once moving paid off
+            planned = best_teleports(gates, start, capacities, comm, costs)
+            if not planned:
+                break
+            moves.append((start, planned))
+    plans = [
+        (start, _schedule(gates, start, tele, k, comm, names, pref), tele)
+        for start, tele in moves
+        for pref in (True, False)
+    ]
+    start, groups, tele = min(plans, key=lambda p: (_cost(p[1], p[2], costs), len(p[2]), len(p[1])))
+    return _build(canon.ops, n, capacities, comm, start, groups, tele, costs, method)
 
 
 def _validate(circuit, capacities, pair_cost, comm_qubits, method, names) -> np.ndarray:
@@ -156,14 +168,15 @@ def _validate(circuit, capacities, pair_cost, comm_qubits, method, names) -> np.
     return costs
 
 
-def _cost(groups: list[CatGroup], costs: np.ndarray) -> float:
-    return float(sum(costs[g.source, g.target] for g in groups))
+def _cost(groups: Sequence[CatGroup], teleports: Sequence[Teleport], costs: np.ndarray) -> float:
+    cats = sum(costs[g.source, g.target] for g in groups)
+    return float(cats + sum(costs[t.source, t.target] for t in teleports))
 
 
-def _schedule(ops, gates, assign, k, comm, names, prefer_left) -> list[CatGroup]:
+def _schedule(gates, assign, teleports, k, comm, names, prefer_left) -> list[CatGroup]:
     """Cat groups from a minimum cover, split where a node's comm qubits run out."""
-    sides = serving_sides(gates, assign, (), k, prefer_left)
-    na, nb, ka, kb = placed(gates, assign, ())
+    sides = serving_sides(gates, assign, teleports, k, prefer_left)
+    na, nb, ka, kb = placed(gates, assign, teleports)
     serve: dict[int, tuple] = {}
     uses: dict[tuple, deque[int]] = defaultdict(deque)
     for pos, i in enumerate(gates.index.tolist()):
@@ -181,16 +194,25 @@ def _schedule(ops, gates, assign, k, comm, names, prefer_left) -> list[CatGroup]
         rec = held[node].pop(key)
         done.append(CatGroup(key[0], key[3], node, tuple(rec[1]), rec[0], at))
 
-    def make_room(node: int, at: int) -> None:
-        if comm[node] == 0:
+    def make_room(node: int, at: int, need: int = 1) -> None:
+        if comm[node] < need:
             raise CapabilityError(
                 f"node {names[node]} has no communication qubits for its EPR pairs"
             )
-        if len(held[node]) >= comm[node]:
+        while len(held[node]) + need > comm[node]:
             victim = max(held[node], key=lambda key: uses[key][0])
             close(node, victim, at)
 
+    batches: dict[int, list[Teleport]] = defaultdict(list)
+    for t in teleports:
+        batches[t.at].append(t)
+    pending = deque(sorted(batches))
     for i in sorted(serve):
+        while pending and pending[0] <= i:
+            at = pending.popleft()
+            for node, need in enumerate(batch_comm_peak(batches[at], k)):
+                if need:
+                    make_room(node, at, need)
         key = serve[i]
         _, _, target, source = key
         if key not in held[target]:
@@ -204,10 +226,10 @@ def _schedule(ops, gates, assign, k, comm, names, prefer_left) -> list[CatGroup]
     return sorted(done, key=lambda g: (g.open_at, g.close_at))
 
 
-def _build(ops, n, capacities, comm, assign, groups, costs, method) -> Partition:
+def _build(ops, n, capacities, comm, assign, groups, teleports, costs, method) -> Partition:
     per_pair: dict[tuple[int, int], int] = defaultdict(int)
-    for g in groups:
-        per_pair[(min(g.source, g.target), max(g.source, g.target))] += 1
+    for u, v in [(g.source, g.target) for g in groups] + [(t.source, t.target) for t in teleports]:
+        per_pair[(min(u, v), max(u, v))] += 1
     return Partition(
         num_qubits=n,
         capacities=tuple(capacities),
@@ -215,8 +237,8 @@ def _build(ops, n, capacities, comm, assign, groups, costs, method) -> Partition
         assignment=tuple(int(x) for x in assign),
         ops=tuple(ops),
         cat_groups=tuple(groups),
-        teleports=(),
+        teleports=tuple(teleports),
         epr_pairs_per_pair=dict(per_pair),
-        cost=_cost(groups, costs),
+        cost=_cost(groups, teleports, costs),
         method=method,
     )

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from qorch.distributed.cut import CutPlan
     from qorch.distributed.partition import Partition
     from qorch.distributed.program import DistributedProgram
-    from qorch.distributed.schedule import NodeTiming, Schedule
+    from qorch.distributed.schedule import Schedule
+    from qorch.distributed.timing import NodeTiming
 
 Pair = tuple[str, str]
 
@@ -228,7 +229,7 @@ def _without_measurements(circuit: QuantumCircuit) -> QuantumCircuit:
 
 def node_timings(loaded: LoadedPlan) -> dict[str, NodeTiming]:
     """Gate durations and errors per node: from its backend's target, else defaults."""
-    from qorch.distributed.schedule import NodeTiming, timing_from_target
+    from qorch.distributed.timing import NodeTiming, timing_from_target
 
     plan = distributed_plan(loaded)
     timings: dict[str, NodeTiming] = {}

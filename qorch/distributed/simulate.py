@@ -39,12 +39,11 @@ from qiskit_aer.noise import (
 )
 
 from qorch.distributed.program import EPR_NAME, FINAL_REGISTER, DistributedProgram, node_of
-from qorch.distributed.schedule import (
-    IdleGap,
+from qorch.distributed.schedule import IdleGap, Schedule
+from qorch.distributed.timing import (
     NodeTiming,
     Pair,
     PairLinkLike,
-    Schedule,
     depolarizing_param,
     find_link,
     link_fidelity,

@@ -64,7 +64,8 @@ def test_unknown_preset_lists_known_ones(qorch: Runner) -> None:
 @pytest.mark.parametrize(
     "args",
     [("--length-km", "1", "--bogus"), ("--length-km", "1", "--sweep", "length_km=1:5"),
-     ("--length-km", "1", "--plot", "x.png"), ("--scheme", "direct")],
+     ("--length-km", "1", "--plot", "x.png"), ("--scheme", "direct"), ("--link", "0"),
+     ("--plan", "plans/distributed-qft.yaml", "--link", "0", "--preset", "nv-centre")],
 )  # fmt: skip
 def test_usage_errors_exit_2(qorch: Runner, args: tuple[str, ...]) -> None:
     result = qorch("link", *args)
@@ -92,3 +93,31 @@ def test_sweep_writes_rows_and_a_png(qorch: Runner, tmp_path: Path) -> None:
     table = qorch("link", "--preset", "telecom-fibre", "--sweep", "multiplexed_modes=1:10:4")
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split()[:2] == ["multiplexed_modes", "transmissivity"]
+
+
+def test_plan_link_with_overrides_and_sweep(qorch: Runner) -> None:
+    plan = ("--plan", "plans/distributed-qft.yaml", "--link", "0")
+    data = json.loads(qorch("link", *plan, "--json").stdout)
+    assert data["transmissivity"] == pytest.approx(0.631, abs=5e-4)
+    assert data["params"]["length_km"] == 10
+    longer = json.loads(qorch("link", *plan, "--length-km", "20", "--json").stdout)
+    assert longer["transmissivity"] == pytest.approx(0.398, abs=5e-4)
+    preset = qorch("link", "--preset", "telecom-fibre", "--length-km", "20", "--json")
+    assert longer == json.loads(preset.stdout)  # the plan's link is that preset
+    swept = qorch("link", *plan, "--sweep", "length_km=10:20:2", "--json")
+    assert swept.returncode == 0, swept.stderr
+    rows = json.loads(swept.stdout)["rows"]
+    assert [row["transmissivity"] for row in rows] == pytest.approx([0.631, 0.398], abs=5e-4)
+    ions = qorch("link", "--plan", "plans/distributed-ions.yaml", "--link", "1", "--json")
+    assert json.loads(ions.stdout)["params"]["length_km"] == pytest.approx(0.002)
+
+
+def test_plan_link_out_of_range_is_one_line(qorch: Runner) -> None:
+    result = qorch("link", "--plan", "plans/distributed-ions.yaml", "--link", "2")
+    assert_one_line_error(result, 1, "the plan has 2 links")
+    assert result.stderr.startswith("qorch: error: plans/distributed-ions.yaml:")
+
+
+def test_plan_classical_link_is_one_line(qorch: Runner) -> None:
+    result = qorch("link", "--plan", "plans/distributed-cut.yaml", "--link", "0")
+    assert_one_line_error(result, 1, "carries no entanglement")

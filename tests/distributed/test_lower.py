@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit, transpile
+from qiskit.circuit.library import quantum_volume
 from qiskit.circuit.random import random_circuit
 from qiskit.quantum_info import Operator, Statevector
 from qiskit.synthesis import synth_qft_full
@@ -238,3 +239,17 @@ def test_partition_for_another_circuit_is_refused() -> None:
     with pytest.raises(Exception, match="partition is for 4 qubits"):
         lower(_ghz(5), part, ["A", "B"])
     assert isinstance(part, Partition)
+
+
+@pytest.mark.parametrize(("n", "spare", "seed"), [(6, 0, 1), (6, 1, 2), (7, 0, 3)])
+def test_planned_teleportations_keep_the_distribution(n: int, spare: int, seed: int) -> None:
+    """Dense random blocks make the partitioner move qubits; swaps fill full nodes."""
+    qc = transpile(quantum_volume(n, depth=4, seed=seed), basis_gates=["u", "cx"])
+    caps = [-(-n // 2) + spare] * 2
+    part = partition_circuit(qc, caps, _mesh(2), comm_qubits=[2, 2], seed=seed)
+    assert part.teleports
+    prog = lower(qc, part, ["A", "B"])
+    assert sum(count_epr_pairs(prog.combined).values()) == part.epr_pairs
+    assert prog.teleports == len(part.teleports)
+    exact = Statevector(qc).probabilities_dict()
+    assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6

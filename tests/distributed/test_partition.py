@@ -1,15 +1,20 @@
-"""Partitioner: EPR counts on the QFT, capacities, comm limits, determinism, bad input."""
+"""Partitioner: EPR counts, teleportations, capacities, comm limits, determinism, bad input."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
-from qiskit import QuantumCircuit
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit.library import quantum_volume
 from qiskit.circuit.random import random_circuit
 from qiskit.synthesis import synth_qft_full
 
+from qorch.distributed.hypergraph import canonicalise
 from qorch.distributed.partition import partition_circuit
+from qorch.distributed.refine import Gates, pair_counts
+from qorch.distributed.teleport import batch_comm_peak
 from qorch.errors import CapabilityError, PlanError
 
 
@@ -95,3 +100,24 @@ def test_mid_circuit_measurement_is_refused() -> None:
     qc.cx(0, 1)
     with pytest.raises(CapabilityError, match="mid-circuit"):
         partition_circuit(qc, [1, 1], _mesh(2))
+
+
+@pytest.mark.parametrize(("spare", "comm"), [(0, None), (1, None), (0, [2, 2])])
+def test_teleportations_pay_and_respect_capacity(spare: int, comm: list[int] | None) -> None:
+    """Quantum volume: moving qubits beats cat-entanglement; no node ever overflows."""
+    qc = transpile(quantum_volume(12, seed=3), basis_gates=["u", "cx"])
+    caps = [6 + spare] * 2
+    part = partition_circuit(qc, caps, _mesh(2), comm_qubits=comm)
+    assert part.teleports
+    static = pair_counts(Gates.of(canonicalise(qc)), np.array(part.assignment), (), 2)
+    assert part.epr_pairs < sum(static.values())
+    loads = np.bincount(part.assignment, minlength=2)
+    for at in sorted({t.at for t in part.teleports}):
+        batch = [t for t in part.teleports if t.at == at]
+        for t in batch:
+            loads[t.source] -= 1
+            loads[t.target] += 1
+        assert all(loads <= caps)
+        if comm is not None:
+            assert all(p <= c for p, c in zip(batch_comm_peak(batch, 2), comm, strict=True))
+    assert part.epr_pairs == len(part.teleports) + len(part.cat_groups)

@@ -10,11 +10,10 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Qubit
 
 from qorch.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
-from qorch.distributed.schedule import (
+from qorch.distributed.schedule import Schedule, schedule_program
+from qorch.distributed.timing import (
     NodeTiming,
-    Schedule,
     pair_storage_penalty,
-    schedule_program,
     stored_pair_fidelity,
     timing_from_target,
 )

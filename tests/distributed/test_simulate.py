@@ -24,7 +24,7 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Qubit
 
 from qorch.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
-from qorch.distributed.schedule import NodeTiming, schedule_program
+from qorch.distributed.schedule import schedule_program
 from qorch.distributed.simulate import (
     classical_fidelity,
     marginal_final_counts,
@@ -33,6 +33,7 @@ from qorch.distributed.simulate import (
     simulate,
     total_variation_distance,
 )
+from qorch.distributed.timing import NodeTiming
 
 SHOTS = 20_000
 LONG_MEMORY = NodeTiming(t1_s=1.0, t2_s=1.0)

@@ -1,0 +1,160 @@
+"""Distributed plans through the real CLI: the compile contract, the EPR bill, the
+simulation against the monolithic circuit, cut reconstruction, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PLANS = sorted((REPO / "plans").glob("distributed-*.yaml"))
+SIMULATED = [p for p in PLANS if yaml.safe_load(p.read_text())["execute"]["mode"] == "simulate"]
+
+
+def variant(tmp_path: Path, plan: Path, **execute: Any) -> Path:
+    """A copy of ``plan`` with some ``execute`` fields changed."""
+    data = yaml.safe_load(plan.read_text())
+    data["execute"].update(execute)
+    path = tmp_path / plan.name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_json(qorch, *args: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    result = qorch(*args, "--json", timeout=900)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_compile_json_has_the_partition_contract_and_a_diagram(qorch, tmp_path: Path) -> None:
+    data = run_json(qorch, "compile", "plans/distributed-qft.yaml", "-o", str(tmp_path / "b"))
+    part = data["partition"]
+    for key in ("epr_pairs", "epr_pairs_per_link", "qubits_per_node", "makespan_s",
+                "estimated_fidelity"):  # fmt: skip
+        assert part[key] is not None, key
+    assert sum(part["qubits_per_node"].values()) == 16
+    assert part["epr_pairs"] == sum(part["epr_pairs_per_link"].values()) > 0
+    assert 0 < part["estimated_fidelity"] < 1 and part["makespan_s"] > 0
+    png = tmp_path / "b" / "partition.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cut = run_json(qorch, "compile", "plans/distributed-cut.yaml", "-o", str(tmp_path / "c"))
+    assert cut["partition"]["sampling_overhead"] == pytest.approx(9.0)
+    assert cut["partition"]["qubits_per_node"] == {"ibm": 4, "braket": 4}
+
+
+@pytest.mark.parametrize("plan", [p for p in PLANS if p in SIMULATED], ids=lambda p: p.name)
+def test_emitted_program_consumes_exactly_the_reported_pairs(qorch, tmp_path, plan) -> None:
+    """Count the EPR operations in the payload that will run, not in our own bookkeeping."""
+    from qorch.payload import from_qpy
+
+    out = tmp_path / "bundle"
+    data = run_json(qorch, "compile", str(plan), "-o", str(out))
+    job = next(j for j in data["jobs"] if j["role"] == "distributed")
+    circuit = from_qpy((out / job["payload"]).read_bytes())
+
+    def epr_ops(qc) -> int:  # type: ignore[no-untyped-def]
+        total = 0
+        for inst in qc.data:
+            label = inst.operation.label or ""
+            total += inst.operation.name == "cx" and label.startswith("epr:")
+            total += sum(epr_ops(block) for block in getattr(inst.operation, "blocks", ()))
+        return total
+
+    assert epr_ops(circuit) == data["partition"]["epr_pairs"]
+
+
+def test_compiling_a_distributed_plan_twice_is_byte_identical(qorch, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out in (one, two):
+        assert qorch("compile", "plans/distributed-ions.yaml", "-o", str(out)).returncode == 0
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    for file in files:
+        assert (one / file).read_bytes() == (two / file).read_bytes(), file
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("plan", SIMULATED, ids=lambda p: p.name)
+def test_perfect_links_reproduce_the_monolithic_distribution(qorch, tmp_path, plan) -> None:
+    data = run_json(qorch, "run", str(variant(tmp_path, plan, perfect_links=True)))
+    simulation = data["distributed"]["simulation"]
+    assert sum(simulation["counts"].values()) == 20_000
+    assert simulation["tvd_to_monolithic"] <= 0.02
+
+
+def test_noisy_links_lower_the_fidelity_as_estimated(qorch, tmp_path: Path) -> None:
+    """The ions plan (one right answer) with ever worse links: measured and estimated fall."""
+    base = yaml.safe_load((REPO / "plans" / "distributed-ions.yaml").read_text())
+    measured, estimated = [], []
+    for fidelity in (0.97, 0.9, 0.8):
+        plan = dict(base, execute={"mode": "simulate", "shots": 4000})
+        plan["links"] = [dict(link, source_fidelity=fidelity) for link in base["links"]]
+        path = tmp_path / f"ions-{fidelity}.yaml"
+        path.write_text(yaml.safe_dump(plan, sort_keys=False))
+        simulation = run_json(qorch, "run", str(path))["distributed"]["simulation"]
+        measured.append(simulation["measured_fidelity"])
+        estimated.append(simulation["estimated_fidelity"])
+    assert measured[0] > measured[1] > measured[2]
+    assert estimated[0] > estimated[1] > estimated[2]
+    # The estimate is the probability that no error happens at all; some errors do not
+    # change the answer, so the measured success probability is higher, never lower.
+    for m, e in zip(measured, estimated, strict=True):
+        assert e - 0.03 <= m <= e + 0.35, (measured, estimated)
+
+
+def test_cut_ghz8_on_ibm_and_braket_agrees_with_exact_values(qorch) -> None:
+    data = run_json(qorch, "run", "plans/distributed-cut.yaml")
+    targets = {job["target"] for job in data["jobs"]}
+    assert targets == {"ibm:fake_santiago", "braket:local"}
+    observables = data["distributed"]["observables"]
+    assert [o["observable"] for o in observables] == ["ZIIIIIIZ", "ZZZZZZZZ"]
+    for o in observables:
+        assert o["exact"] == pytest.approx(1.0)
+        assert 0 < o["std_error"] < 0.05
+        assert abs(o["value"] - o["exact"]) <= 3 * o["std_error"], o
+
+
+PLAN_HEAD = """\
+version: 1
+kind: distributed
+circuit: {generator: ghz, qubits: 6}
+"""
+NODES = """\
+nodes:
+  - {name: a, target: local:aer, capacity: 5, comm_qubits: 1}
+  - {name: b, target: local:aer, capacity: 5, comm_qubits: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "command", "expected"),
+    [
+        (NODES + "links:\n  - {between: [a, c], preset: telecom-fibre, length_km: 5}\n",
+         "validate", ":8: links[0].between: "),
+        (NODES + "links:\n  - {between: [a, b], length_km: -3}\n",
+         "validate", ":8: links[0].length_km: "),
+        (NODES + "links:\n  - {between: [a, b], length_km: 3, detection_efficiency: 1.2}\n",
+         "validate", ":8: links[0].detection_efficiency: "),
+        ("nodes:\n  - {name: a, target: local:aer, capacity: 3, comm_qubits: 1}\n"
+         "  - {name: b, target: local:aer, capacity: 3, comm_qubits: 1}\n"
+         "links:\n  - {between: [a, b], length_km: 1}\n", "validate", ": nodes: network too small"),
+        (NODES + "  - {name: c, target: local:aer, capacity: 5, comm_qubits: 1}\n"
+         "links:\n  - {between: [a, b], length_km: 1}\n", "validate", ": links: "),
+        (NODES + "links:\n  - {between: [a, b], classical: true, length_km: 1}\n"
+         "execute: {mode: cut, observables: [ZZZZZZ]}\nbudget: {max_sampling_overhead: 5}\n",
+         "compile", ": budget.max_sampling_overhead: cut overhead 9"),
+    ],
+    ids=["unknown-node", "negative-length", "efficiency-above-1", "too-small", "unreachable",
+         "cut-budget"],
+)  # fmt: skip
+def test_bad_input_gives_one_located_line(qorch, make_plan, body, command, expected) -> None:
+    path = make_plan(PLAN_HEAD + body)
+    result = qorch(command, str(path))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert expected in lines[0], lines[0]
