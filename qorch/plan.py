@@ -30,6 +30,7 @@ from qorch.plan_base import (
     Shots,
     TargetSpec,
     target_from_string,
+    unique_names,
 )
 
 
@@ -154,12 +155,7 @@ class CircuitsPlan(Model):
     @field_validator("circuits")
     @classmethod
     def _unique_circuit_names(cls, value: list[Any]) -> list[Any]:
-        seen: set[str] = set()
-        for circuit in value:
-            if circuit.name in seen:
-                raise ValueError(f"circuit name '{circuit.name}' is used twice")
-            seen.add(circuit.name)
-        return value
+        return unique_names(value, "circuit")
 
     def target_shots(self, target: TargetSpec) -> int:
         """Shots for jobs on ``target``: its override, else the plan's."""

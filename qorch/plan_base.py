@@ -42,6 +42,16 @@ class TargetSpec(Model):
         return self.target.split(":", 1)[1]
 
 
+def unique_names(items: list[Any], what: str) -> list[Any]:
+    """``items`` unchanged; ValueError if two of them have the same ``name``."""
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"{what} name '{item.name}' is used twice")
+        seen.add(item.name)
+    return items
+
+
 def target_from_string(value: Any) -> Any:
     """Accept ``provider:device`` as shorthand for ``{target: provider:device}``."""
     return {"target": value} if isinstance(value, str) else value

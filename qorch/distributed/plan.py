@@ -17,6 +17,7 @@ from qorch.plan_base import (
     Name,
     OptionValue,
     Shots,
+    unique_names,
 )
 
 PAULI_PATTERN = r"^[IXYZ]+$"
@@ -135,12 +136,7 @@ class DistributedPlan(Model):
     @field_validator("nodes")
     @classmethod
     def _unique_nodes(cls, value: list[NodeSpec]) -> list[NodeSpec]:
-        seen: set[str] = set()
-        for node in value:
-            if node.name in seen:
-                raise ValueError(f"node name '{node.name}' is used twice")
-            seen.add(node.name)
-        return value
+        return unique_names(value, "node")
 
     @property
     def node_names(self) -> list[str]:
