@@ -89,21 +89,35 @@ def pair_links(loaded: LoadedPlan, network: Network) -> dict[Pair, PairLink]:
     return found
 
 
-def pair_costs(names: list[str], links: dict[Pair, PairLink], objective: str) -> list[list[float]]:
-    """Cost of one EPR pair between each two nodes (``inf`` without a quantum path).
+def pair_costs(
+    names: list[str],
+    links: dict[Pair, PairLink],
+    objective: str,
+    timings: dict[str, NodeTiming] | None = None,
+) -> list[list[float]]:
+    """Cost of one EPR pair between each two nodes (``inf`` where none is usable).
 
-    ``time``: expected seconds per delivered pair; ``fidelity``: −ln F of a
-    delivered pair (infidelity compounds); ``pairs``: 1 per pair.
+    ``time``: expected seconds per delivered pair; ``fidelity``: −ln F of a pair
+    as it is used; ``pairs``: 1 per pair. With ``timings``, a pair is taken to be
+    used after one classical message (the link's latency) during which its far
+    half dephases with the node's T2; a pair that would fall to F ≤ 0.5 by then
+    cannot carry a gate, and costs ``inf`` — the partitioner must avoid it.
     """
+    from qorch.distributed.timing import stored_pair_fidelity
+
     size = len(names)
     costs = [[0.0] * size for _ in range(size)]
     for (a, b), link in links.items():
-        if link.classical_only:
+        fidelity = link.fidelity or 0.0
+        if timings is not None and not link.classical_only:
+            t2 = min(timings[a].t2_s, timings[b].t2_s)
+            fidelity = stored_pair_fidelity(fidelity, 0.0, link.latency_s, t2, t2)
+        if link.classical_only or fidelity <= 0.5:
             cost = math.inf
         elif objective == "time":
             cost = 1.0 / link.rate_hz if link.rate_hz > 0 else math.inf
         elif objective == "fidelity":
-            cost = -math.log(max(link.fidelity or 0.0, 1e-12))
+            cost = -math.log(fidelity)
         else:
             cost = 1.0
         i, j = names.index(a), names.index(b)
@@ -149,7 +163,8 @@ def analyse(loaded: LoadedPlan) -> Analysis:
     names = plan.node_names
     cutting = plan.execute.mode == "cut"
     objective = "pairs" if cutting else plan.strategy.objective
-    costs = pair_costs(names, links, objective)
+    timings = node_timings(loaded)
+    costs = pair_costs(names, links, objective, timings)
     if cutting:  # every pair may be cut, whatever its link
         costs = [[0.0 if i == j else 1.0 for j in range(len(names))] for i in range(len(names))]
     try:
@@ -164,7 +179,6 @@ def analyse(loaded: LoadedPlan) -> Analysis:
         )
     except CapabilityError as error:
         raise loaded.error(("nodes",), _classical_hint(error.message, cutting)) from None
-    timings = node_timings(loaded)
     if cutting:
         return Analysis(
             plan,
@@ -188,7 +202,11 @@ def analyse(loaded: LoadedPlan) -> Analysis:
 def _classical_hint(message: str, cutting: bool) -> str:
     if cutting:
         return message
-    return f"{message} (nodes joined only by classical links need 'execute: {{mode: cut}}')"
+    return (
+        f"{message} (a pair of nodes has no usable quantum path: joined only by classical "
+        "links, or its Bell pairs decohere below F = 0.5 before use; use 'execute: {mode: "
+        "cut}', shorter links or longer-lived memories)"
+    )
 
 
 def _pair_map(links: dict[Pair, PairLink]) -> dict[Pair, PairLink]:

@@ -147,9 +147,11 @@ nodes:
         (NODES + "links:\n  - {between: [a, b], classical: true, length_km: 1}\n"
          "execute: {mode: cut, observables: [ZZZZZZ]}\nbudget: {max_sampling_overhead: 5}\n",
          "compile", ": budget.max_sampling_overhead: cut overhead 9"),
+        (NODES + "links:\n  - {between: [a, b], preset: telecom-fibre, length_km: 100}\n",
+         "compile", "decohere below F = 0.5 before use"),
     ],
     ids=["unknown-node", "negative-length", "efficiency-above-1", "too-small", "unreachable",
-         "cut-budget"],
+         "cut-budget", "pairs-decohere"],
 )  # fmt: skip
 def test_bad_input_gives_one_located_line(qorch, make_plan, body, command, expected) -> None:
     path = make_plan(PLAN_HEAD + body)
