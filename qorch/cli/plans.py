@@ -172,6 +172,17 @@ def compile_(
 
 def _partition_table(manifest: dict[str, Any], directory: Path) -> None:
     info = manifest["partition"]
+    emit_table(("partition", "value"), partition_rows(info),
+               title=f"{manifest['plan']['name']} (distributed)")  # fmt: skip
+    for warning in info.get("warnings", []):
+        message(f"warning: {warning}")
+    totals = manifest["totals"]
+    message(f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}; "
+            f"diagram: {directory / 'partition.png'}")  # fmt: skip
+
+
+def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The rows of a distributed plan's partition summary, for a two-column table."""
     per_node = ", ".join(f"{name}: {n}" for name, n in info["qubits_per_node"].items())
     per_link = ", ".join(f"{k}: {v}" for k, v in info["epr_pairs_per_link"].items()) or "-"
     rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"]),
@@ -185,12 +196,7 @@ def _partition_table(manifest: dict[str, Any], directory: Path) -> None:
             ("waiting for entanglement", f"{info['epr_wait_s'] * 1e3:.3f} ms"),
             ("estimated fidelity", f"{info['estimated_fidelity']:.4f}"),
         ]
-    emit_table(("partition", "value"), rows, title=f"{manifest['plan']['name']} (distributed)")
-    for warning in info.get("warnings", []):
-        message(f"warning: {warning}")
-    totals = manifest["totals"]
-    message(f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}; "
-            f"diagram: {directory / 'partition.png'}")  # fmt: skip
+    return rows
 
 
 @guarded

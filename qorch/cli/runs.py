@@ -252,6 +252,9 @@ def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
 
 
 def _distributed_table(info: dict[str, Any]) -> None:
+    from qorch.cli.plans import partition_rows
+
+    emit_table(("partition", "value"), partition_rows(info["partition"]))
     simulation = info.get("simulation")
     if simulation:
         estimate = simulation["estimated_fidelity"]
@@ -283,12 +286,14 @@ def _exit_for(data: dict[str, Any]) -> None:
 
 def _job_table(data: dict[str, Any], counts: bool) -> None:
     rows = []
+    simulation = (data.get("distributed") or {}).get("simulation") or {}
     for job in data["jobs"]:
         row = [job["index"], job["circuit"], job["target"], job["status"], job["shots"]]
+        shown = job["counts"]
+        if job["circuit"] == "distributed" and simulation.get("counts"):
+            shown = simulation["counts"]  # the logical qubits, without mid-circuit bits
         if counts:
-            row.append(
-                _top_outcomes(job["counts"], job["shots"]) if job["counts"] else job["message"]
-            )
+            row.append(_top_outcomes(shown, job["shots"]) if shown else job["message"])
         else:
             row.append(job["job_id"] or "-")
         rows.append(row)

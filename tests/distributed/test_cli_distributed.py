@@ -160,3 +160,13 @@ def test_bad_input_gives_one_located_line(qorch, make_plan, body, command, expec
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert expected in lines[0], lines[0]
+
+
+def test_estimate_mode_reports_without_jobs_and_reruns_the_same_run(qorch, tmp_path) -> None:
+    plan = variant(tmp_path, REPO / "plans" / "distributed-qft.yaml", mode="estimate")
+    first = run_json(qorch, "run", str(plan))
+    assert first["jobs"] == [] and first["status"] == "completed"
+    part = first["distributed"]["partition"]
+    assert part["epr_pairs"] == 8 and part["qubits_per_node"] == {"alice": 8, "bob": 8}
+    again = run_json(qorch, "run", str(plan))
+    assert again["run_id"] == first["run_id"]
