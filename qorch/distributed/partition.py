@@ -5,8 +5,10 @@
 (:mod:`placement`, exact cost from :mod:`refine`), picks which segment serves each
 cross-node gate (a minimum vertex cover), and fits the resulting cat-entanglements
 into each node's communication qubits, splitting a group when a node runs out
-(furthest-next-use eviction). The :class:`Partition` it returns is a complete plan:
-lowering emits exactly ``epr_pairs`` EPR pairs.
+(furthest-next-use eviction). For two nodes it also weighs a layered plan
+(:mod:`layers`): ops in block-layer order, qubits swapped between layers so every block
+runs locally. The :class:`Partition` it returns is a complete plan: lowering emits
+exactly ``epr_pairs`` EPR pairs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from qorch.distributed.hypergraph import Op, canonicalise
+from qorch.distributed.layers import layer_order, layered_teleports
 from qorch.distributed.placement import (
     block_assignment,
     improve,
@@ -138,12 +141,24 @@ def partition_circuit(
                 break
             moves.append((start, planned))
     plans = [
-        (start, _schedule(gates, start, tele, k, comm, names, pref), tele)
+        (canon, start, _schedule(gates, start, tele, k, comm, names, pref), tele)
         for start, tele in moves
         for pref in (True, False)
     ]
-    start, groups, tele = min(plans, key=lambda p: (_cost(p[1], p[2], costs), len(p[2]), len(p[1])))
-    return _build(canon.ops, n, capacities, comm, start, groups, tele, costs, method)
+    if len(gates.index) and k == 2:  # every block local, ops in layer order (same circuit)
+        layered = layer_order(canon)
+        lgates = Gates.of(layered)
+        found = layered_teleports(lgates, assign, capacities, comm, costs, seed)
+        if found is not None:
+            lstart, ltele = found
+            plans.extend(
+                (layered, lstart, _schedule(lgates, lstart, ltele, k, comm, names, pref), ltele)
+                for pref in (True, False)
+            )
+    chosen, start, groups, tele = min(
+        plans, key=lambda p: (_cost(p[2], p[3], costs), len(p[3]), len(p[2]))
+    )
+    return _build(chosen.ops, n, capacities, comm, start, groups, tele, costs, method)
 
 
 def _validate(circuit, capacities, pair_cost, comm_qubits, method, names) -> np.ndarray:
