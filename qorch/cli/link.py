@@ -169,7 +169,7 @@ def _plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
     Raises PlanError located in the file (``FILE:LINE: field: message``) for a bad
     plan, an index out of range, or a classical-only link.
     """
-    from qorch.distributed.network import NetworkError, resolve
+    from qorch.distributed.network import TopologyError, resolve
     from qorch.distributed.pipeline import distributed_plan
     from qorch.planfile import load_plan
 
@@ -188,7 +188,7 @@ def _plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
         )
     try:
         params = resolve(spec, field=f"links.{index}")
-    except NetworkError as error:
+    except TopologyError as error:
         key = tuple(int(p) if p.isdigit() else p for p in (error.field or "links").split("."))
         raise loaded.error(key, error.message) from None
     return params, f"{loaded.display} link {index} ({a}–{b})"

@@ -51,7 +51,7 @@ from qorch.plan_base import Model, Name
 SPEC_ONLY_FIELDS = ("between", "preset", "classical")
 
 
-class NetworkError(PlanError):
+class TopologyError(PlanError):
     """A network is malformed, or a QPU pair cannot be served.
 
     ``field`` is a dotted path into the plan (``links.2.between``) so the plan loader
@@ -109,14 +109,14 @@ class LinkSpec(Model):
 
 
 def resolve(spec: LinkSpec, *, field: str | None = None) -> LinkParams:
-    """The spec's LinkParams (preset + overrides); NetworkError under ``field`` if invalid."""
+    """The spec's LinkParams (preset + overrides); TopologyError under ``field`` if invalid."""
     base = get_preset(spec.preset).params if spec.preset else None
     try:
         return LinkParams(**merged_fields(base, spec.overrides()))
     except ValidationError as error:
         where, text = describe_validation_error(error)
         path = ".".join(part for part in (field, where) if part) or None
-        raise NetworkError(text, field=path) from None
+        raise TopologyError(text, field=path) from None
 
 
 @dataclass(frozen=True)
@@ -167,13 +167,13 @@ class Network:
     def pair_link(self, a: str, b: str) -> PairLink:
         """The best way to share Bell pairs between QPUs ``a`` and ``b``.
 
-        Raises NetworkError for an unknown node, a == b, or no path at all.
+        Raises TopologyError for an unknown node, a == b, or no path at all.
         """
         for node in (a, b):
             if node not in self.nodes:
-                raise NetworkError(f"unknown node {node!r} (known: {', '.join(self.nodes)})")
+                raise TopologyError(f"unknown node {node!r} (known: {', '.join(self.nodes)})")
         if a == b:
-            raise NetworkError(f"a QPU pair needs two different nodes, got {a!r} twice")
+            raise TopologyError(f"a QPU pair needs two different nodes, got {a!r} twice")
         quantum = [link for link in self.links if math.isfinite(link.time_per_pair_s)]
         path = _best_quantum_path(a, b, quantum)
         if path is not None:
@@ -201,7 +201,7 @@ class Network:
             delay = link.params.length_km / link.params.fibre_speed_km_per_s
             graph.add_edge(*link.nodes, latency_s=delay)
         if not nx.has_path(graph, a, b):
-            raise NetworkError(
+            raise TopologyError(
                 f"QPUs {a!r} and {b!r} are not connected: no path of links joins them"
             )
         path = tuple(nx.shortest_path(graph, a, b, weight="latency_s"))
@@ -210,7 +210,7 @@ class Network:
 
 
 def build_network(nodes: Sequence[str], links: Sequence[LinkSpec]) -> Network:
-    """Resolve ``links`` between ``nodes``; NetworkError with a dotted field if malformed.
+    """Resolve ``links`` between ``nodes``; TopologyError with a dotted field if malformed.
 
     Errors: a duplicate node, a link to an unknown node (the message lists the known
     ones), a link from a node to itself, a duplicate link, an invalid parameter.
@@ -218,7 +218,7 @@ def build_network(nodes: Sequence[str], links: Sequence[LinkSpec]) -> Network:
     known: dict[str, int] = {}
     for i, node in enumerate(nodes):
         if node in known:
-            raise NetworkError(f"duplicate node {node!r}", field=f"nodes.{i}")
+            raise TopologyError(f"duplicate node {node!r}", field=f"nodes.{i}")
         known[node] = i
     seen: dict[frozenset[str], int] = {}
     resolved: list[NetworkLink] = []
@@ -228,7 +228,7 @@ def build_network(nodes: Sequence[str], links: Sequence[LinkSpec]) -> Network:
         key = frozenset(spec.between)
         if key in seen:
             a, b = spec.between
-            raise NetworkError(
+            raise TopologyError(
                 f"duplicate link between {a!r} and {b!r} (also links.{seen[key]})",
                 field=f"{where}.between",
             )
@@ -243,9 +243,11 @@ def _check_ends(between: tuple[str, str], known: Mapping[str, int], field: str) 
     for node in between:
         if node not in known:
             names = ", ".join(known) or "none"
-            raise NetworkError(f"link to unknown node {node!r} (known nodes: {names})", field=field)
+            raise TopologyError(
+                f"link to unknown node {node!r} (known nodes: {names})", field=field
+            )
     if between[0] == between[1]:
-        raise NetworkError(
+        raise TopologyError(
             f"a link needs two different nodes, got {between[0]!r} twice", field=field
         )
 

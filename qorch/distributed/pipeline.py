@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from qorch import registry
 from qorch.compile import BUNDLE_FORMAT, CompiledBundle, check_budget, derive_seed, job_record
-from qorch.distributed.network import Network, NetworkError, PairLink, build_network
+from qorch.distributed.network import Network, PairLink, TopologyError, build_network
 from qorch.distributed.plan import DistributedPlan
 from qorch.errors import CapabilityError, PlanError, QorchError
 from qorch.planfile import LoadedPlan
@@ -72,7 +72,7 @@ def load_network(loaded: LoadedPlan) -> Network:
     plan = distributed_plan(loaded)
     try:
         return build_network(plan.node_names, plan.links)
-    except NetworkError as error:
+    except TopologyError as error:
         key = tuple(int(p) if p.isdigit() else p for p in (error.field or "links").split("."))
         raise loaded.error(key, error.message) from None
 
@@ -84,7 +84,7 @@ def pair_links(loaded: LoadedPlan, network: Network) -> dict[Pair, PairLink]:
     for a, b in itertools.combinations(names, 2):
         try:
             found[(a, b)] = network.pair_link(a, b)
-        except NetworkError as error:
+        except TopologyError as error:
             raise loaded.error(("links",), error.message) from None
     return found
 

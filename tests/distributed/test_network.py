@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from qorch.distributed.link import LinkParams, werner_fidelity, werner_parameter
-from qorch.distributed.network import LinkSpec, NetworkError, build_network, resolve
+from qorch.distributed.network import LinkSpec, TopologyError, build_network, resolve
 from qorch.errors import PlanError
 
 
@@ -73,7 +73,7 @@ def test_classical_link_serves_a_pair_only_classically() -> None:
 
 
 def test_unknown_node_names_the_field_and_lists_known_nodes() -> None:
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(TopologyError) as caught:
         build_network(["a", "b"], [spec("a", "b", length_km=1), spec("a", "q", length_km=1)])
     assert caught.value.field == "links.1.between"
     assert str(caught.value) == "links.1.between: link to unknown node 'q' (known nodes: a, b)"
@@ -81,18 +81,18 @@ def test_unknown_node_names_the_field_and_lists_known_nodes() -> None:
 
 
 def test_self_link_and_duplicate_link_are_rejected() -> None:
-    with pytest.raises(NetworkError, match="two different nodes") as caught:
+    with pytest.raises(TopologyError, match="two different nodes") as caught:
         build_network(["a"], [spec("a", "a", length_km=1)])
     assert caught.value.field == "links.0.between"
-    with pytest.raises(NetworkError, match=r"duplicate link between 'b' and 'a' \(also links.0\)"):
+    with pytest.raises(TopologyError, match=r"duplicate link between 'b' and 'a' \(also links.0\)"):
         build_network(["a", "b"], [spec("a", "b", length_km=1), spec("b", "a", length_km=2)])
 
 
 def test_unreachable_pair_names_both_nodes() -> None:
     network = build_network(["a", "b", "c", "d"], [spec("a", "b", length_km=1)])
-    with pytest.raises(NetworkError, match="'a' and 'd' are not connected"):
+    with pytest.raises(TopologyError, match="'a' and 'd' are not connected"):
         network.pair_link("a", "d")
-    with pytest.raises(NetworkError, match=r"unknown node 'x' \(known: a, b, c, d\)"):
+    with pytest.raises(TopologyError, match=r"unknown node 'x' \(known: a, b, c, d\)"):
         network.pair_link("a", "x")
 
 
@@ -101,11 +101,11 @@ def test_invalid_override_points_at_its_field() -> None:
         spec("a", "b", length_km=-1)
     with pytest.raises(ValidationError, match="unknown link preset 'vacuum'"):
         spec("a", "b", preset="vacuum")
-    with pytest.raises(NetworkError) as caught:
+    with pytest.raises(TopologyError) as caught:
         build_network(["a", "b"], [spec("a", "b")])  # no preset, no length
     assert caught.value.field == "links.0.length_km"
     assert "required" in caught.value.message
-    with pytest.raises(NetworkError, match="shorter than the herald wait") as caught:
+    with pytest.raises(TopologyError, match="shorter than the herald wait") as caught:
         build_network(["a", "b"], [spec("a", "b", length_km=100, cutoff_s=1e-6)])
     assert caught.value.field == "links.0"
 
