@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
 
+from qorch.distributed.distribution import total_variation_distance
 from qorch.distributed.lower import lower
 from qorch.distributed.partition import partition_circuit
 from qorch.distributed.schedule import schedule_program
-from qorch.distributed.simulate import monolithic_counts, simulate, total_variation_distance
+from qorch.distributed.simulate import monolithic_counts, simulate
 from qorch.distributed.timing import NodeTiming
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qorch.distributed.pipeline import Analysis
 
 
-def network_png(analysis: Analysis) -> bytes:
-    """The diagram as PNG bytes (deterministic: no timestamps in the file)."""
+def network_png(analysis: Analysis, summary: dict[str, Any]) -> bytes:
+    """The diagram of ``analysis`` and its partition ``summary``, as PNG bytes
+    (deterministic: no timestamps in the file)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,7 +21,6 @@ def network_png(analysis: Analysis) -> bytes:
 
     from qorch.distributed.network import resolve
 
-    summary = analysis.summary()
     names = analysis.plan.node_names
     places = {
         name: (math.cos(2 * math.pi * i / len(names)), math.sin(2 * math.pi * i / len(names)))

@@ -58,7 +58,7 @@ def _simulate_specs(analysis: Analysis) -> list[JobSpec]:
         noisy = ideal_circuit(program)
         noisy.metadata = {}
     else:
-        noisy, noise = noisy_program(program, schedule, analysis.timings, _both_ways(analysis))
+        noisy, noise = noisy_program(program, schedule, analysis.timings, analysis.links)
         noisy.metadata = {NOISE_MODEL_KEY: stable_noise_dict(noise)}
     noisy.name = "distributed"
     monolithic = analysis.circuit.copy(name="monolithic")
@@ -94,13 +94,6 @@ def stable_noise_dict(noise: Any) -> dict[str, Any]:
         if "id" in error:
             error["id"] = f"error-{position}"
     return data
-
-
-def _both_ways(analysis: Analysis) -> dict[tuple[str, str], Any]:
-    out: dict[tuple[str, str], Any] = {}
-    for (a, b), link in analysis.links.items():
-        out[(a, b)] = out[(b, a)] = link
-    return out
 
 
 def _register_clbits(circuit: QuantumCircuit, name: str = "meas") -> tuple[int, ...]:

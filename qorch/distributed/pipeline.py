@@ -24,7 +24,13 @@ from qorch import registry
 from qorch.compile import BUNDLE_FORMAT, CompiledBundle, check_budget, derive_seed, job_record
 from qorch.distributed.network import Network, PairLink, TopologyError, build_network
 from qorch.distributed.plan import DistributedPlan
-from qorch.errors import CapabilityError, PlanError, QorchError
+from qorch.errors import (
+    BudgetError,
+    CapabilityError,
+    PlanError,
+    QorchError,
+    UnknownDeviceError,
+)
 from qorch.planfile import LoadedPlan
 
 if TYPE_CHECKING:
@@ -195,7 +201,7 @@ def analyse(loaded: LoadedPlan) -> Analysis:
     from qorch.distributed.schedule import schedule_program
 
     program = lower(circuit, partition, names, [node.comm_qubits for node in plan.nodes])
-    schedule = schedule_program(program, timings, _pair_map(links))
+    schedule = schedule_program(program, timings, links)
     return Analysis(plan, circuit, network, links, partition, program, schedule, timings, None)
 
 
@@ -207,15 +213,6 @@ def _classical_hint(message: str, cutting: bool) -> str:
         "links, or its Bell pairs decohere below F = 0.5 before use; use 'execute: {mode: "
         "cut}', shorter links or longer-lived memories)"
     )
-
-
-def _pair_map(links: dict[Pair, PairLink]) -> dict[Pair, PairLink]:
-    """Links keyed both ways round, for lookups by sorted or plan-ordered names."""
-    out: dict[Pair, PairLink] = {}
-    for (a, b), link in links.items():
-        out[(a, b)] = link
-        out[(b, a)] = link
-    return out
 
 
 def _cut(loaded: LoadedPlan, circuit: QuantumCircuit, partition: Partition) -> CutPlan:
@@ -235,7 +232,8 @@ def _cut(loaded: LoadedPlan, circuit: QuantumCircuit, partition: Partition) -> C
             max_sampling_overhead=plan.budget.max_sampling_overhead,
         )
     except QorchError as error:
-        key = ("budget", "max_sampling_overhead") if "overhead" in error.message else ("execute",)
+        budget = isinstance(error, BudgetError)
+        key = ("budget", "max_sampling_overhead") if budget else ("execute",)
         raise loaded.error(key, error.message, type(error)) from None
 
 
@@ -253,10 +251,9 @@ def node_timings(loaded: LoadedPlan) -> dict[str, NodeTiming]:
     timings: dict[str, NodeTiming] = {}
     for index, node in enumerate(plan.nodes):
         provider_name, device = node.target.split(":", 1)
-        target = None
-        try:
+        try:  # IBM fake backends have one; local and Braket devices raise UnknownDeviceError
             target = registry.load(provider_name).qiskit_backend(device).target
-        except (QorchError, NotImplementedError, AttributeError):
+        except UnknownDeviceError:
             target = None
         base = timing_from_target(target) if target is not None else NodeTiming()
         try:
@@ -305,7 +302,8 @@ def compile_distributed(loaded: LoadedPlan) -> CompiledBundle:
             )
             | {"role": spec.role, "label": spec.label, "meas_clbits": list(spec.meas_clbits)}
         )
-    payloads["partition.png"] = network_png(analysis)
+    summary = analysis.summary()
+    payloads["partition.png"] = network_png(analysis, summary)
     manifest = {
         "format": BUNDLE_FORMAT,
         "plan": {
@@ -316,7 +314,7 @@ def compile_distributed(loaded: LoadedPlan) -> CompiledBundle:
             "seed": plan.seed,
         },
         "versions": registry.versions(sorted({r["provider"] for r in records} | {"local"})),
-        "partition": analysis.summary(),
+        "partition": summary,
         "distributed": job_builder.post_processing(analysis),
         "totals": {
             "jobs": len(records),

@@ -3,10 +3,11 @@ results after collection (pure functions of the manifest and the counts)."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from qorch.distributed.distribution import classical_fidelity, marginal, total_variation_distance
 
 if TYPE_CHECKING:
     from qorch.distributed.pipeline import Analysis
@@ -79,29 +80,6 @@ def _program_summary(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def marginal(counts: Counts, clbits: Sequence[int], num_clbits: int) -> dict[str, int]:
-    """Counts over ``clbits`` only (Qiskit order: the first listed clbit rightmost)."""
-    out: Counter[str] = Counter()
-    for key, count in counts.items():
-        bits = key.zfill(num_clbits)
-        out["".join(bits[num_clbits - 1 - c] for c in reversed(clbits))] += count
-    return dict(sorted(out.items()))
-
-
-def total_variation(p: Counts, q: Counts) -> float:
-    """Total variation distance between two count distributions."""
-    np_, nq = sum(p.values()) or 1, sum(q.values()) or 1
-    keys = set(p) | set(q)
-    return 0.5 * sum(abs(p.get(k, 0) / np_ - q.get(k, 0) / nq) for k in keys)
-
-
-def classical_fidelity(p: Counts, q: Counts) -> float:
-    """Bhattacharyya fidelity (Σ √(p q))² between two count distributions."""
-    np_, nq = sum(p.values()) or 1, sum(q.values()) or 1
-    overlap = sum(math.sqrt(p.get(k, 0) / np_ * q.get(k, 0) / nq) for k in set(p) & set(q))
-    return overlap**2
-
-
 def results(manifest: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The ``distributed`` block of a run's results, from its manifest and collected jobs."""
     info = manifest["distributed"]
@@ -126,7 +104,7 @@ def _simulation(
     distributed = marginal(done[dist]["counts"], spec["meas_clbits"], spec["num_clbits"])
     monolithic = done[mono]["counts"]
     return {
-        "tvd_to_monolithic": total_variation(distributed, monolithic),
+        "tvd_to_monolithic": total_variation_distance(distributed, monolithic),
         "measured_fidelity": classical_fidelity(distributed, monolithic),
         "estimated_fidelity": info.get("estimated_fidelity"),
         "perfect_links": info.get("perfect_links", False),

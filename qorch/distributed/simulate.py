@@ -259,22 +259,3 @@ def monolithic_counts(circuit: QuantumCircuit, shots: int, seed: int) -> dict[st
     bare.measure_all()
     native = transpile(bare, AerSimulator(), optimization_level=0, seed_transpiler=seed)
     return _run(native, None, shots, seed)
-
-
-def _probabilities(counts: Mapping[str, float]) -> dict[str, float]:
-    total = float(sum(counts.values()))
-    if total <= 0:
-        raise ValueError("empty distribution")
-    return {key: value / total for key, value in counts.items()}
-
-
-def total_variation_distance(p: Mapping[str, float], q: Mapping[str, float]) -> float:
-    """½ Σ |p − q| over outcomes; counts or probabilities (normalised first)."""
-    pp, qq = _probabilities(p), _probabilities(q)
-    return 0.5 * sum(abs(pp.get(k, 0.0) - qq.get(k, 0.0)) for k in set(pp) | set(qq))
-
-
-def classical_fidelity(p: Mapping[str, float], q: Mapping[str, float]) -> float:
-    """Bhattacharyya fidelity (Σ √(p·q))² of two distributions (counts or probabilities)."""
-    pp, qq = _probabilities(p), _probabilities(q)
-    return sum(math.sqrt(pp[k] * qq[k]) for k in set(pp) & set(qq)) ** 2

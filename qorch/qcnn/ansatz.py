@@ -18,6 +18,7 @@ from prefix products ``P_g`` of the gate matrices and the suffixes ``U P_g†``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +75,7 @@ def _fixed(name: str, wires: tuple[int, ...]) -> np.ndarray:
     return matrix if wires == (0, 1) else _SWAP @ matrix @ _SWAP
 
 
-class Block:
+class Block(ABC):
     """A two-qubit block: ``n_params`` angles (radians) -> a 4x4 unitary on ``(a, b)``."""
 
     name: str
@@ -85,16 +86,16 @@ class Block:
         """``(..., n_params)`` angles -> ``(..., 4, 4)`` unitaries."""
         return self.derivatives(params)[0]
 
+    @abstractmethod
     def derivatives(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(..., n_params)`` angles -> unitaries ``(..., 4, 4)``, ``dU/dθ (..., k, 4, 4)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def append(self, circuit: Any, qubits: Sequence[Any], angles: Sequence[Any], **_: Any) -> None:
         """Append the block's gates to ``circuit`` on ``qubits = (a, b)``.
 
         ``angles``: floats (radians) or Qiskit ``Parameter``/``ParameterExpression``s.
         """
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

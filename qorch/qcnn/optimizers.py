@@ -17,6 +17,7 @@ checkpointed run resumes exactly.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,15 +38,15 @@ class Objective(Protocol):
     def value_and_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]: ...
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class: subclasses implement :meth:`step` and list their state in ``_state``."""
 
     name = "optimizer"
     _state: tuple[str, ...] = ()
 
+    @abstractmethod
     def step(self, params: Array, objective: Objective, rng: Generator) -> tuple[Array, float]:
         """One update: new parameters and the loss evaluated on the way."""
-        raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable state (arrays as lists of floats)."""

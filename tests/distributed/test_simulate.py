@@ -23,15 +23,14 @@ import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Qubit
 
+from qorch.distributed.distribution import classical_fidelity, total_variation_distance
 from qorch.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
 from qorch.distributed.schedule import schedule_program
 from qorch.distributed.simulate import (
-    classical_fidelity,
     marginal_final_counts,
     monolithic_counts,
     noisy_program,
     simulate,
-    total_variation_distance,
 )
 from qorch.distributed.timing import NodeTiming
 
