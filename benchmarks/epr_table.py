@@ -4,7 +4,10 @@ Prints one JSON line ``{"rows": [...]}``. Each row: circuit, qubits, qpus, spare
 slots per QPU (0 = exactly n/k data qubits, the issue's setting; 1 = DisQCO's
 benchmark setting, ``qpu_info = n/k + 1``), epr_pairs, partitioning seconds, the
 published references (``disqco``, ``pytket_dqc``; null where none) and
-``beats_or_matches_best``, plus ``teleports`` (state teleportations among the pairs).
+``beats_or_matches_best``, plus ``teleports`` (state teleportations among the pairs),
+``on_third_qpu`` (gates run on a QPU holding neither of their qubits, served by two
+cat copies) and ``comm_peak`` (most cat copies held at once on one QPU: the
+communication qubits the plan needs; the published counts assume as many as needed).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.circuit.library import quantum_volume
 from qiskit.synthesis import synth_qft_full
 
-from qorch.distributed.partition import partition_circuit
+from qorch.distributed.partition import Partition, partition_circuit
 
 # (circuit, qubits, qpus) -> (DisQCO, pytket-dqc)
 REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {
@@ -53,11 +56,18 @@ def _row(name: str, n: int, k: int, spare: int) -> dict:
         "spare_per_qpu": spare,
         "epr_pairs": part.epr_pairs,
         "teleports": len(part.teleports),
+        "on_third_qpu": len(_on_third_qpu(part)),
+        "comm_peak": part.comm_peak,
         "seconds": round(seconds, 3),
         "disqco": disqco,
         "pytket_dqc": pytket,
         "beats_or_matches_best": part.epr_pairs <= best,
     }
+
+
+def _on_third_qpu(part: Partition) -> set[int]:
+    served = [i for g in part.cat_groups for i in g.gates]
+    return {i for i in served if served.count(i) == 2}
 
 
 def main() -> None:

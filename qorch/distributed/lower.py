@@ -2,8 +2,8 @@
 
 Each cat group becomes one :class:`EPRGate` between communication qubits, a
 cat-entangler (CX data→comm, measure, X-correction on the remote comm qubit), the
-served gates controlled on the remote comm qubit, and a disentangler (H, measure,
-Z-correction on the data qubit). Each teleportation becomes one EPR pair, a Bell
+served gates with the remote comm qubit in the qubit's place (both places, for a gate
+run on a third node), and a disentangler (H, measure, Z-correction on the data qubit). Each teleportation becomes one EPR pair, a Bell
 measurement, X/Z corrections, and a local move onto a free data slot. Comm qubits are
 reset after use and reused, so node i never uses more than ``comm_qubits[i]``.
 
@@ -133,15 +133,13 @@ class _Emitter:
             for copy in self.copies.get(q, ()):
                 self.qc.x(copy)
 
-    def diagonal(self, op: Op, control: Qubit | None, side: int) -> None:
+    def diagonal(self, op: Op, copies: dict[int, Qubit]) -> None:
+        """The gate, each qubit in ``copies`` replaced by its remote copy."""
         a, b = op.qubits
         pa, pb, cphase = op.diag_phases()
         self.qc.p(pa, self.slot[a])
         self.qc.p(pb, self.slot[b])
-        pair = [self.slot[a], self.slot[b]]
-        if control is not None:
-            pair[side] = control
-        self.qc.cp(cphase, pair[0], pair[1])
+        self.qc.cp(cphase, copies.get(a, self.slot[a]), copies.get(b, self.slot[b]))
 
 
 def lower(
@@ -161,11 +159,12 @@ def lower(
     em = _Emitter(partition, node_names, comm)
     opens: dict[int, list[CatGroup]] = {g.open_at: [] for g in partition.cat_groups}
     closes: dict[int, list[CatGroup]] = {}
-    serving: dict[int, CatGroup] = {}
+    serving: dict[int, list[CatGroup]] = {}
     for g in partition.cat_groups:
         opens[g.open_at].append(g)
         closes.setdefault(g.close_at, []).append(g)
-        serving.update((i, g) for i in g.gates)
+        for i in g.gates:
+            serving.setdefault(i, []).append(g)
     batches: dict[int, list[Teleport]] = {}
     for t in partition.teleports:
         batches.setdefault(t.at, []).append(t)
@@ -183,19 +182,11 @@ def lower(
         op = partition.ops[i]
         if op.kind != DIAG2:
             em.one_qubit(op)
-        elif i in serving:
-            g = serving[i]
-            em.diagonal(op, remotes[g], _side(op, g))
         else:
-            em.diagonal(op, None, 0)
+            em.diagonal(op, {g.qubit: remotes[g] for g in serving.get(i, ())})
     for q in range(partition.num_qubits):
         em.qc.measure(em.slot[q], em.meas[q])
     return _program(em, partition, node_names)
-
-
-def _side(op: Op, g: CatGroup) -> int:
-    """Which position of ``op`` the remote copy replaces: the shared qubit's."""
-    return op.qubits.index(g.qubit)
 
 
 def _check(circuit, partition, names, comm) -> None:

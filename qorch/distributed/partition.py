@@ -2,8 +2,9 @@
 
 :func:`partition_circuit` reduces the circuit to diagonal two-qubit gates
 (:mod:`hypergraph`), chooses a placement minimising the weighted EPR cost
-(:mod:`placement`, exact cost from :mod:`refine`), picks which segment serves each
-cross-node gate (a minimum vertex cover), and fits the resulting cat-entanglements
+(:mod:`placement`, exact cost from :mod:`refine`), picks where each cross-node gate
+runs (on one of its qubits' nodes by a minimum vertex cover, or on a third node holding
+copies of both, :mod:`hub`), and fits the resulting cat-entanglements
 into each node's communication qubits, splitting a group when a node runs out
 (furthest-next-use eviction). For two nodes it also weighs a layered plan
 (:mod:`layers`): ops in block-layer order, qubits swapped between layers so every block
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit import QuantumCircuit
 
-from qorch.distributed.hypergraph import Op, canonicalise
+from qorch.distributed.hub import gate_nodes
+from qorch.distributed.hypergraph import CanonicalCircuit, Op, canonicalise
 from qorch.distributed.layers import layer_order, layered_teleports
 from qorch.distributed.placement import (
     block_assignment,
@@ -30,7 +32,7 @@ from qorch.distributed.placement import (
     interaction_weights,
     kl_assignment,
 )
-from qorch.distributed.refine import Gates, Teleport, pair_counts, placed, serving_sides
+from qorch.distributed.refine import Gates, Teleport, pair_counts, placed, serving_nodes
 from qorch.distributed.teleport import batch_comm_peak, best_teleports
 from qorch.errors import CapabilityError, PlanError
 
@@ -44,7 +46,8 @@ class CatGroup:
 
     It is opened just before op ``open_at``, serves the two-qubit ops ``gates`` (indices
     into :attr:`Partition.ops`) on the target side, and is closed just before op
-    ``close_at``.
+    ``close_at``. A gate listed by two groups runs on their common target, a node that
+    holds neither of its qubits.
     """
 
     qubit: int
@@ -74,6 +77,11 @@ class Partition:
     def epr_pairs(self) -> int:
         """Total EPR pairs the plan consumes (cat-entanglements plus teleportations)."""
         return sum(self.epr_pairs_per_pair.values())
+
+    @property
+    def comm_peak(self) -> int:
+        """Most cat copies held at once on one node: the comm qubits the plan keeps busy."""
+        return _comm_peak(self.cat_groups, len(self.capacities))
 
     @property
     def final_assignment(self) -> tuple[int, ...]:
@@ -140,11 +148,16 @@ def partition_circuit(
             if not planned:
                 break
             moves.append((start, planned))
-    plans = [
-        (canon, start, _schedule(gates, start, tele, k, comm, names, pref), tele)
-        for start, tele in moves
-        for pref in (True, False)
-    ]
+    plans: list[tuple[CanonicalCircuit, np.ndarray, list[CatGroup], list[Teleport]]] = []
+    for start, tele in moves:
+        wheres = [serving_nodes(gates, start, tele, k, pref) for pref in (True, False)]
+        hub = gate_nodes(gates, start, tele, costs, comm)
+        if hub is not None:
+            wheres.append(hub)
+        plans.extend(
+            (canon, start, _schedule(gates, start, tele, k, comm, names, where), tele)
+            for where in wheres
+        )
     if len(gates.index) and k == 2:  # every block local, ops in layer order (same circuit)
         layered = layer_order(canon)
         lgates = Gates.of(layered)
@@ -152,11 +165,13 @@ def partition_circuit(
         if found is not None:
             lstart, ltele = found
             plans.extend(
-                (layered, lstart, _schedule(lgates, lstart, ltele, k, comm, names, pref), ltele)
-                for pref in (True, False)
+                (layered, lstart, _schedule(lgates, lstart, ltele, k, comm, names, where), ltele)
+                for where in (
+                    serving_nodes(lgates, lstart, ltele, k, pref) for pref in (True, False)
+                )
             )
     chosen, start, groups, tele = min(
-        plans, key=lambda p: (_cost(p[2], p[3], costs), len(p[3]), len(p[2]))
+        plans, key=lambda p: (_cost(p[2], p[3], costs), len(p[3]), _comm_peak(p[2], k), len(p[2]))
     )
     return _build(chosen.ops, n, capacities, comm, start, groups, tele, costs, method)
 
@@ -188,19 +203,37 @@ def _cost(groups: Sequence[CatGroup], teleports: Sequence[Teleport], costs: np.n
     return float(cats + sum(costs[t.source, t.target] for t in teleports))
 
 
-def _schedule(gates, assign, teleports, k, comm, names, prefer_left) -> list[CatGroup]:
-    """Cat groups from a minimum cover, split where a node's comm qubits run out."""
-    sides = serving_sides(gates, assign, teleports, k, prefer_left)
+def _comm_peak(groups: Sequence[CatGroup], k: int) -> int:
+    held, peak = [0] * k, 0
+    # at one op, lowering closes groups before it opens new ones
+    for _, step, node in sorted(
+        (t, d, g.target) for g in groups for t, d in ((g.open_at, 1), (g.close_at, -1))
+    ):
+        held[node] += step
+        peak = max(peak, held[node])
+    return peak
+
+
+def _schedule(gates, assign, teleports, k, comm, names, where) -> list[CatGroup]:
+    """Cat groups serving each gate on its node ``where[op]``, split where comm qubits run out.
+
+    A gate running on node w needs a copy on w of each of its segments that lives
+    elsewhere: one, or two when w is a third node (see :mod:`hub`).
+    """
     na, nb, ka, kb = placed(gates, assign, teleports)
-    serve: dict[int, tuple] = {}
+    serve: dict[int, list[tuple]] = {}
     uses: dict[tuple, deque[int]] = defaultdict(deque)
     for pos, i in enumerate(gates.index.tolist()):
-        if i in sides:
-            s = sides[i]
-            key = (int(gates.a[pos]), int(ka[pos]), int(nb[pos]), int(na[pos]))
-            if s == 1:
-                key = (int(gates.b[pos]), int(kb[pos]), int(na[pos]), int(nb[pos]))
-            serve[i] = key
+        if i not in where:
+            continue
+        w = where[i]
+        keys = [
+            (int(q[pos]), int(key[pos]), w, int(node[pos]))
+            for q, key, node in ((gates.a, ka, na), (gates.b, kb, nb))
+            if node[pos] != w
+        ]
+        serve[i] = keys
+        for key in keys:
             uses[key].append(i)
     held: list[dict[tuple, list]] = [{} for _ in range(k)]
     done: list[CatGroup] = []
@@ -209,13 +242,15 @@ def _schedule(gates, assign, teleports, k, comm, names, prefer_left) -> list[Cat
         rec = held[node].pop(key)
         done.append(CatGroup(key[0], key[3], node, tuple(rec[1]), rec[0], at))
 
-    def make_room(node: int, at: int, need: int = 1) -> None:
-        if comm[node] < need:
+    def make_room(node: int, at: int, need: int = 1, keep: Sequence[tuple] = ()) -> None:
+        if comm[node] < need + len(keep):
             raise CapabilityError(
                 f"node {names[node]} has no communication qubits for its EPR pairs"
             )
         while len(held[node]) + need > comm[node]:
-            victim = max(held[node], key=lambda key: uses[key][0])
+            victim = max(
+                (key for key in held[node] if key not in keep), key=lambda key: uses[key][0]
+            )
             close(node, victim, at)
 
     batches: dict[int, list[Teleport]] = defaultdict(list)
@@ -228,16 +263,19 @@ def _schedule(gates, assign, teleports, k, comm, names, prefer_left) -> list[Cat
             for node, need in enumerate(batch_comm_peak(batches[at], k)):
                 if need:
                     make_room(node, at, need)
-        key = serve[i]
-        _, _, target, source = key
-        if key not in held[target]:
-            make_room(target, i)
-            make_room(source, i)
-            held[target][key] = [i, []]
-        held[target][key][1].append(i)
-        uses[key].popleft()
-        if not uses[key]:
-            close(target, key, i + 1)
+        keys = serve[i]
+        for key in keys:
+            _, _, target, source = key
+            if key not in held[target]:
+                make_room(target, i, keep=[o for o in keys if o != key and o in held[target]])
+                make_room(source, i)
+                held[target][key] = [i, []]
+        for key in keys:
+            held[key[2]][key][1].append(i)
+            uses[key].popleft()
+        for key in keys:
+            if not uses[key]:
+                close(key[2], key, i + 1)
     return sorted(done, key=lambda g: (g.open_at, g.close_at))
 
 

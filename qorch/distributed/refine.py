@@ -147,17 +147,18 @@ def min_cover(left: np.ndarray, right: np.ndarray, prefer_left: bool) -> tuple[s
     return cov_l, cov_r
 
 
-def serving_sides(
+def serving_nodes(
     gates: Gates, assign: np.ndarray, teleports: Sequence[Teleport], k: int, prefer_left: bool
 ) -> dict[int, int]:
-    """For each cross gate (op index): 0 if served from qubits[0]'s segment, 1 if qubits[1]'s."""
+    """For each cross gate (op index): the node it runs on — one of its own qubits' nodes."""
     na, nb, _, _ = placed(gates, assign, teleports)
-    sides: dict[int, int] = {}
+    where: dict[int, int] = {}
     for (_u, _v), (sel, left, right) in pair_edges(gates, assign, teleports, k).items():
         cov_l, cov_r = min_cover(left, right, prefer_left)
         for pos, lk, rk in zip(sel.tolist(), left.tolist(), right.tolist(), strict=True):
             from_left = lk in cov_l
             assert from_left or rk in cov_r
-            u_is_a = na[pos] < nb[pos]
-            sides[int(gates.index[pos])] = 0 if from_left == u_is_a else 1
-    return sides
+            # the covered segment is copied to the other qubit's node, where the gate runs
+            low, high = sorted((int(na[pos]), int(nb[pos])))
+            where[int(gates.index[pos])] = high if from_left else low
+    return where

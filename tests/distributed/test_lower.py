@@ -180,6 +180,26 @@ def test_distributed_program_matches_monolithic_distribution(seed: int, n: int, 
     assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6
 
 
+@pytest.mark.parametrize(("n", "k", "comm"), [(8, 4, 2), (6, 3, 3)])
+def test_gates_on_a_third_qpu_keep_the_distribution(n: int, k: int, comm: int) -> None:
+    prep = QuantumCircuit(n)
+    for q in range(n):
+        prep.ry(0.3 + 0.4 * q, q)
+    qc = prep.compose(synth_qft_full(n, do_swaps=False))
+    part = partition_circuit(qc, [n // k] * k, _mesh(k), comm_qubits=[comm] * k)
+    on_third = [
+        i
+        for g in part.cat_groups
+        for i in g.gates
+        if sum(i in h.gates for h in part.cat_groups) == 2
+    ]
+    assert on_third  # the plan uses hub gates, each served by two copies
+    prog = lower(qc, part, _names(k))
+    assert sum(count_epr_pairs(prog.combined).values()) == part.epr_pairs
+    exact = Statevector(qc).probabilities_dict()
+    assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6
+
+
 def test_teleportation_lowering_keeps_the_state() -> None:
     qc = _qaoa(6, 5)
     part = partition_circuit(qc, [4, 4], _mesh(2), comm_qubits=[1, 1])
