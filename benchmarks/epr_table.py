@@ -19,7 +19,7 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.circuit.library import quantum_volume
 from qiskit.synthesis import synth_qft_full
 
-from qorch.distributed.partition import Partition, partition_circuit
+from qorch.distributed.partition import partition_circuit
 
 # (circuit, qubits, qpus) -> (DisQCO, pytket-dqc)
 REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {
@@ -56,18 +56,13 @@ def _row(name: str, n: int, k: int, spare: int) -> dict:
         "spare_per_qpu": spare,
         "epr_pairs": part.epr_pairs,
         "teleports": len(part.teleports),
-        "on_third_qpu": len(_on_third_qpu(part)),
+        "on_third_qpu": part.third_node_gates,
         "comm_peak": part.comm_peak,
         "seconds": round(seconds, 3),
         "disqco": disqco,
         "pytket_dqc": pytket,
         "beats_or_matches_best": part.epr_pairs <= best,
     }
-
-
-def _on_third_qpu(part: Partition) -> set[int]:
-    served = [i for g in part.cat_groups for i in g.gates]
-    return {i for i in served if served.count(i) == 2}
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 Each cat group becomes one :class:`EPRGate` between communication qubits, a
 cat-entangler (CX data→comm, measure, X-correction on the remote comm qubit), the
 served gates with the remote comm qubit in the qubit's place (both places, for a gate
-run on a third node), and a disentangler (H, measure, Z-correction on the data qubit). Each teleportation becomes one EPR pair, a Bell
-measurement, X/Z corrections, and a local move onto a free data slot. Comm qubits are
-reset after use and reused, so node i never uses more than ``comm_qubits[i]``.
+run on a third node), and a disentangler (H, measure, Z-correction on the data
+qubit). Each teleportation becomes one EPR pair, a Bell measurement, X/Z corrections,
+and a local move onto a free data slot. Comm qubits are reset after use and reused,
+so node i never uses more than ``comm_qubits[i]``.
 
 Per-node circuits hold each node's own instructions over its ``data_``/``comm_``
 registers plus the shared classical registers (a bit measured on another node stands

@@ -15,7 +15,7 @@ exactly ``epr_pairs`` EPR pairs.
 from __future__ import annotations
 
 import math
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,9 +79,20 @@ class Partition:
         return sum(self.epr_pairs_per_pair.values())
 
     @property
+    def comm_use(self) -> tuple[int, ...]:
+        """Per node, the most cat copies it holds at once: the comm qubits the plan keeps busy."""
+        return _comm_use(self.cat_groups, len(self.capacities))
+
+    @property
     def comm_peak(self) -> int:
-        """Most cat copies held at once on one node: the comm qubits the plan keeps busy."""
-        return _comm_peak(self.cat_groups, len(self.capacities))
+        """The largest of :attr:`comm_use`."""
+        return max(self.comm_use, default=0)
+
+    @property
+    def third_node_gates(self) -> int:
+        """Gates run on a node that holds neither of their qubits (served by two copies)."""
+        served = Counter(i for g in self.cat_groups for i in g.gates)
+        return sum(1 for c in served.values() if c == 2)
 
     @property
     def final_assignment(self) -> tuple[int, ...]:
@@ -171,7 +182,13 @@ def partition_circuit(
                 )
             )
     chosen, start, groups, tele = min(
-        plans, key=lambda p: (_cost(p[2], p[3], costs), len(p[3]), _comm_peak(p[2], k), len(p[2]))
+        plans,
+        key=lambda p: (
+            _cost(p[2], p[3], costs),
+            len(p[3]),
+            max(_comm_use(p[2], k), default=0),
+            len(p[2]),
+        ),
     )
     return _build(chosen.ops, n, capacities, comm, start, groups, tele, costs, method)
 
@@ -203,15 +220,15 @@ def _cost(groups: Sequence[CatGroup], teleports: Sequence[Teleport], costs: np.n
     return float(cats + sum(costs[t.source, t.target] for t in teleports))
 
 
-def _comm_peak(groups: Sequence[CatGroup], k: int) -> int:
-    held, peak = [0] * k, 0
+def _comm_use(groups: Sequence[CatGroup], k: int) -> tuple[int, ...]:
+    held, peak = [0] * k, [0] * k
     # at one op, lowering closes groups before it opens new ones
     for _, step, node in sorted(
         (t, d, g.target) for g in groups for t, d in ((g.open_at, 1), (g.close_at, -1))
     ):
         held[node] += step
-        peak = max(peak, held[node])
-    return peak
+        peak[node] = max(peak[node], held[node])
+    return tuple(peak)
 
 
 def _schedule(gates, assign, teleports, k, comm, names, where) -> list[CatGroup]:

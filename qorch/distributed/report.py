@@ -32,6 +32,8 @@ def partition_summary(analysis: Analysis) -> dict[str, Any]:
         "epr_pairs_per_link": {},
         "cat_groups": 0,
         "teleports": 0,
+        "third_node_gates": analysis.partition.third_node_gates,
+        "comm_qubits_used": dict(zip(names, analysis.partition.comm_use, strict=True)),
         "makespan_s": None,
         "epr_wait_s": None,
         "estimated_fidelity": None,

@@ -164,18 +164,13 @@ def test_layer_order_keeps_the_circuit() -> None:
         assert layered.segments[layered.ops.index(canon.ops[i])] == seg
 
 
-def _on_third_qpu(part) -> set[int]:
-    """Gates served by two cat copies: they run on neither of their qubits' QPUs."""
-    served = [i for g in part.cat_groups for i in g.gates]
-    return {i for i in served if served.count(i) == 2}
-
-
 def test_gates_run_on_a_third_qpu_only_where_it_has_two_comm_qubits() -> None:
     qc = synth_qft_full(16, do_swaps=False)
     hub = partition_circuit(qc, [4] * 4, _mesh(4))
-    assert _on_third_qpu(hub) and hub.epr_pairs == 16
+    assert hub.third_node_gates and hub.epr_pairs == 16
     single = partition_circuit(qc, [4] * 4, _mesh(4), comm_qubits=[1] * 4)
-    assert not _on_third_qpu(single) and single.epr_pairs == 24
+    assert not single.third_node_gates and single.epr_pairs == 24
+    assert max(single.comm_use) == 1
     some = partition_circuit(qc, [4] * 4, _mesh(4), comm_qubits=[3] * 4)
-    assert 16 <= some.epr_pairs < 24
+    assert 16 <= some.epr_pairs < 24 and some.comm_peak <= 3
     assert all(len(g.gates) for g in some.cat_groups)
