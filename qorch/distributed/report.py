@@ -32,8 +32,8 @@ def partition_summary(analysis: Analysis) -> dict[str, Any]:
         "epr_pairs_per_link": {},
         "cat_groups": 0,
         "teleports": 0,
-        "third_node_gates": analysis.partition.third_node_gates,
-        "comm_qubits_used": dict(zip(names, analysis.partition.comm_use, strict=True)),
+        "third_node_gates": 0,
+        "comm_qubits_used": dict.fromkeys(names, 0),
         "makespan_s": None,
         "epr_wait_s": None,
         "estimated_fidelity": None,
@@ -74,6 +74,10 @@ def _program_summary(analysis: Analysis) -> dict[str, Any]:
         "epr_pairs_per_link": dict(sorted(per_link.items())),
         "cat_groups": program.cat_groups,
         "teleports": program.teleports,
+        "third_node_gates": analysis.partition.third_node_gates,
+        "comm_qubits_used": dict(
+            zip(analysis.plan.node_names, analysis.partition.comm_use, strict=True)
+        ),
         "makespan_s": schedule.makespan_s,
         "epr_wait_s": schedule.epr_wait_s,
         "estimated_fidelity": schedule.estimated_fidelity,

@@ -170,3 +170,26 @@ def test_estimate_mode_reports_without_jobs_and_reruns_the_same_run(qorch, tmp_p
     assert part["epr_pairs"] == 8 and part["qubits_per_node"] == {"alice": 8, "bob": 8}
     again = run_json(qorch, "run", str(plan))
     assert again["run_id"] == first["run_id"]
+
+
+def test_four_qpus_run_gates_on_a_third_qpu(qorch, tmp_path: Path) -> None:
+    """QFT-16 on a full mesh of four QPUs with four data qubits each: 16 pairs, not 24."""
+    data = yaml.safe_load((REPO / "plans" / "distributed-qft.yaml").read_text())
+    names = ["a", "b", "c", "d"]
+    data["nodes"] = [
+        {"name": n, "target": "local:aer", "capacity": 10, "comm_qubits": 6,
+         "timing": {"t1_s": 10.0, "t2_s": 1.0}}
+        for n in names
+    ]  # fmt: skip
+    data["links"] = [
+        {"between": [x, y], "preset": "telecom-fibre", "length_km": 10}
+        for i, x in enumerate(names)
+        for y in names[i + 1 :]
+    ]
+    data["execute"] = {"mode": "estimate"}
+    plan = tmp_path / "mesh4.yaml"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False))
+    part = run_json(qorch, "compile", str(plan), "-o", str(tmp_path / "b"))["partition"]
+    assert part["qubits_per_node"] == dict.fromkeys(names, 4)
+    assert part["epr_pairs"] == 16 and part["third_node_gates"] > 0
+    assert 2 <= max(part["comm_qubits_used"].values()) <= 6
