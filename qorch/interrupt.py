@@ -1,0 +1,46 @@
+"""Ctrl-C that is never lost: a flag that outlives a swallowed KeyboardInterrupt.
+
+Python delivers SIGINT as a ``KeyboardInterrupt`` raised wherever the main
+thread happens to be. Raised inside a finaliser or an import-time callback it
+is printed as "Exception ignored in …" and dropped, and the run would go on
+to submit jobs. The handler installed here also records the interrupt, and
+every step that is about to do something costly (submit a job, start a
+training task, wait again) calls :func:`raise_if_interrupted` first, so an
+interrupt is acted on at the next step even if its exception was swallowed.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+_interrupted = threading.Event()
+
+
+def install() -> None:
+    """Record SIGINT in a flag and raise KeyboardInterrupt (main thread only; idempotent)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    """True once Ctrl-C was pressed in this process."""
+    return _interrupted.is_set()
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first exception was lost."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
+
+
+def reset() -> None:
+    """Forget an earlier interrupt (tests; an in-process caller that handled it)."""
+    _interrupted.clear()
