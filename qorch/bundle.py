@@ -10,9 +10,11 @@ import tempfile
 from pathlib import Path
 
 from qorch.compile import BUNDLE_FORMAT, CompiledBundle, manifest_bytes
-from qorch.errors import StateError
+from qorch.errors import QorchError, StateError
 
 MANIFEST = "manifest.json"
+BUNDLE_EXTRAS = frozenset({"partition.png"})  # artefacts a bundle holds beside its payloads
+BUNDLE_DIRS = frozenset({"payloads"})
 
 
 def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
@@ -23,8 +25,10 @@ def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
     """
     if _same_bundle(bundle, directory):
         return False
+    check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a bundle follows the umask
     try:
         for name, data in bundle.payloads.items():
             path = staging / name
@@ -36,6 +40,38 @@ def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return True
+
+
+def check_replaceable(directory: Path) -> None:
+    """Raise QorchError unless ``directory`` is absent, empty, or provably a qorch bundle.
+
+    A bundle is proved by its manifest: every file under the directory must be
+    the manifest, a payload it lists, or a known bundle artefact. Anything
+    else (a user's files, a regular file, a symlink) is never replaced.
+    """
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise QorchError(
+            f"{directory} exists and is not a directory; choose a new or empty directory "
+            "for the bundle"
+        )
+    if not directory.exists():
+        return
+    files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*"))
+    if not files:
+        return
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        listed = {MANIFEST, *BUNDLE_EXTRAS, *(str(job["payload"]) for job in manifest["jobs"])}
+        is_bundle = str(manifest["format"]).startswith("qorch-bundle/")
+    except (OSError, ValueError, KeyError, TypeError):
+        is_bundle, listed = False, set()
+    foreign = [name for name in files if name not in listed and name not in BUNDLE_DIRS]
+    if not is_bundle or foreign:
+        shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+        raise QorchError(
+            f"{directory} is not an empty directory or a qorch bundle (it holds {shown}); "
+            "qorch will not replace it — choose a new or empty directory"
+        )
 
 
 def read_bundle(directory: Path) -> CompiledBundle:
@@ -81,3 +117,17 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
     os.replace(directory, retired / "bundle")
     os.replace(staging, directory)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux), else by setting it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old

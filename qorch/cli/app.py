@@ -12,6 +12,8 @@ import typer
 
 from qorch import __version__
 from qorch.cli import link, plans, runs
+from qorch.cli.output import emit_json
+from qorch.errors import ExitCode
 
 HELP = """Compile declarative quantum plans into provider jobs, run them, collect results.
 
@@ -62,6 +64,29 @@ runs.register(app)
 link.register(app)
 
 
+def run(args: list[str]) -> int:
+    """Run the command line ``args``; returns the exit code.
+
+    Usage errors are printed by Click (exit 2); under ``--json`` they are also
+    one JSON error document on stdout, as every other error is.
+    """
+    try:
+        code = app(args=args, prog_name="qorch", standalone_mode=False)
+    except typer.Abort:
+        return int(ExitCode.INTERRUPTED)
+    except typer.TyperException as error:  # Click's usage errors, as Typer vendors them
+        error.show()  # type: ignore[attr-defined]
+        exit_code = int(getattr(error, "exit_code", ExitCode.USAGE))
+        if "--json" in args:
+            text = error.format_message()
+            emit_json({"error": {"message": text, "file": None, "line": None, "field": None},
+                       "exit_code": exit_code})  # fmt: skip
+        return exit_code
+    return code if isinstance(code, int) else 0
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="qorch")
+    """Console-script entry point (``qorch.cli.entry`` installs the Ctrl-C handler first)."""
+    import sys
+
+    sys.exit(run(sys.argv[1:]))

@@ -7,8 +7,11 @@ one line with a defined exit code.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
+from qorch import interrupt
 from qorch.errors import ExitCode, QorchError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,10 +38,56 @@ def message(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def fail(text: str, code: int = ExitCode.ERROR) -> NoReturn:
-    """Print ``qorch: error: TEXT`` on stderr and exit with ``code``."""
+_json_errors = False  # the running command was given --json: errors go to stdout as JSON too
+
+
+def fail(text: str, code: int = ExitCode.ERROR, detail: dict[str, Any] | None = None) -> NoReturn:
+    """Print ``qorch: error: TEXT`` on stderr and exit with ``code``.
+
+    Under ``--json`` the error is also one JSON document on stdout:
+    ``{"error": {"message", "file", "line", "field"}, "exit_code": N}``.
+    """
     print(f"qorch: error: {text}", file=sys.stderr, flush=True)
+    if _json_errors:
+        error = {"message": text, "file": None, "line": None, "field": None, **(detail or {})}
+        emit_json({"error": error, "exit_code": int(code)})
     raise typer.Exit(int(code))
+
+
+_LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?:: (?P<field>[^\s:]+))?$")
+
+
+def error_detail(error: QorchError) -> dict[str, Any]:
+    """The file, line, field and bare message of an error, as far as it knows them."""
+    issues = getattr(error, "issues", None)
+    if issues:  # PlanErrors: every issue is located
+        first = issues[0]
+        return {"message": first.message, "file": getattr(error, "file", None),
+                "line": first.line, "field": first.field or None}  # fmt: skip
+    match = _LOCATED.match(error.location or "")
+    if match is None:
+        return {"message": error.message}
+    return {"message": error.message, "file": match["file"], "line": int(match["line"]),
+            "field": match["field"]}  # fmt: skip
+
+
+def environment_error(error: OSError) -> str | None:
+    """One line for an OS error the user's environment caused (disk full, read-only, denied).
+
+    None for any other OSError: that is a bug and keeps its traceback.
+    """
+    advice = {
+        errno.ENOSPC: "the disk is full; free some space and run the same command again",
+        errno.EDQUOT: "the disk quota is exceeded; free some space and run the same command again",
+        errno.EROFS: "the file system is read-only; point qorch at a writable directory",
+        errno.EACCES: "permission denied; check the directory's owner and mode",
+        errno.EPERM: "operation not permitted; check the directory's owner and mode",
+        errno.EIO: "an input/output error; check the disk",
+    }.get(error.errno or 0)
+    if advice is None:
+        return None
+    where = error.filename if error.filename is not None else "a file"
+    return f"{where}: {advice}"
 
 
 def emit_json(data: Any) -> None:
@@ -79,20 +129,51 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def finite_seconds(value: float | None) -> float | None:
+    """Option callback: a number of seconds must be finite and ≥ 0 (``nan`` would wait for ever)."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{value} is not a finite number of seconds ≥ 0")
+    return value
+
+
 def guarded(func: F) -> F:
     """Turn QorchError into one stderr line and its exit code; Ctrl-C into exit 130."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _json_errors
+        _json_errors = bool(kwargs.get("json_out"))
         try:
-            return func(*args, **kwargs)
+            interrupt.raise_if_interrupted()  # swallowed while the CLI was imported
+            func(*args, **kwargs)
+            interrupt.raise_if_interrupted()  # a Ctrl-C swallowed on the way still counts
         except QorchError as error:
-            fail(str(error), error.exit_code)
+            fail(str(error), error.exit_code, error_detail(error))
+        except OSError as error:
+            line = environment_error(error)
+            if line is None:
+                raise
+            fail(line, ExitCode.ERROR, {"file": error.filename})
         except KeyboardInterrupt:
-            message("qorch: interrupted; run the same command again to resume")
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            interrupted()
+        finally:
+            _json_errors = False
 
     return wrapper  # type: ignore[return-value]
+
+
+interrupt_reported = False  # the entry point prints the line only if no command did
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C: say what happens to work in flight and exit 130."""
+    global interrupt_reported
+    interrupt_reported = True
+    fail(
+        "interrupted; jobs already submitted keep running at their providers — "
+        "run the same command again to resume",
+        ExitCode.INTERRUPTED,
+    )
 
 
 class Progress:

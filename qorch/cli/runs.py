@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qorch.cli.output import Progress, emit_json, emit_table, guarded, message
+from qorch.cli.output import (
+    Progress,
+    emit_json,
+    emit_table,
+    finite_seconds,
+    guarded,
+    message,
+)
 from qorch.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -102,11 +109,16 @@ def run(
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", help="Stop waiting after this many seconds (exit 3 if unfinished)."
+            "--timeout",
+            help="Stop waiting after this many seconds (exit 3 if unfinished).",
+            callback=finite_seconds,
         ),
     ] = None,
     poll: Annotated[
-        float, typer.Option("--poll", help="Seconds between status checks.", min=0.05)
+        float,
+        typer.Option(
+            "--poll", help="Seconds between status checks.", min=0.05, callback=finite_seconds
+        ),
     ] = 2.0,
     cluster: ClusterOption = None,
     workers: WorkersOption = None,

@@ -1,0 +1,176 @@
+"""The CLI's promises about output: compile never destroys a directory, errors under --json
+are JSON, numbers are finite, and Ctrl-C exits 130 without a traceback or a lost interrupt."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from qorch import interrupt
+
+PLAN = """
+version: 1
+kind: circuits
+name: out
+shots: 100
+circuits:
+  - {name: bell, generator: ghz, qubits: 2}
+targets:
+  - local:statevector
+"""
+
+
+def test_compile_output_refuses_a_directory_of_user_files(cli, make_plan, tmp_path: Path) -> None:
+    plan = make_plan(PLAN)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    result = cli("compile", str(plan), "-o", str(mine))
+    assert result.returncode == 1, result.stderr
+    assert "not an empty directory or a qorch bundle" in result.stderr
+    assert "thesis.tex" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    assert (mine / "thesis.tex").read_text() == "years of work"
+
+
+def test_compile_output_refuses_a_regular_file(cli, make_plan, tmp_path: Path) -> None:
+    plan = make_plan(PLAN)
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    result = cli("compile", str(plan), "-o", str(target))
+    assert result.returncode == 1
+    assert "is not a directory" in result.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_compile_output_replaces_only_a_proven_bundle(cli, make_plan, tmp_path: Path) -> None:
+    plan = make_plan(PLAN)
+    out = tmp_path / "out"
+    out.mkdir()  # an empty directory is fine
+    assert cli("compile", str(plan), "-o", str(out)).returncode == 0
+    assert (out / "manifest.json").exists()
+    plan.write_text(PLAN.replace("shots: 100", "shots: 200"))
+    second = cli("compile", str(plan), "-o", str(out))  # a qorch bundle: replaced
+    assert second.returncode == 0, second.stderr
+    assert json.loads((out / "manifest.json").read_text())["jobs"][0]["shots"] == 200
+    (out / "my-notes.md").write_text("mine")
+    plan.write_text(PLAN)
+    third = cli("compile", str(plan), "-o", str(out))  # a bundle with a user's file: refused
+    assert third.returncode == 1
+    assert "my-notes.md" in third.stderr
+    assert (out / "my-notes.md").read_text() == "mine"
+
+
+def test_compile_output_follows_the_umask(cli, make_plan, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "shared"
+        assert cli("compile", str(make_plan(PLAN)), "-o", str(out)).returncode == 0
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert (out / "manifest.json").stat().st_mode & 0o777 == 0o644
+
+
+def _json_error(result) -> dict:  # type: ignore[no-untyped-def]
+    data = json.loads(result.stdout)
+    assert set(data) == {"error", "exit_code"}
+    assert data["exit_code"] == result.returncode
+    assert {"message", "file", "line", "field"} <= set(data["error"])
+    assert result.stderr.startswith("qorch: error: ")
+    return data["error"]
+
+
+def test_json_errors_are_json_on_stdout(cli, make_plan, tmp_path: Path) -> None:
+    missing = cli("run", str(tmp_path / "missing.yaml"), "--json")
+    assert missing.returncode == 1
+    assert "missing.yaml" in _json_error(missing)["message"]
+
+    bad = make_plan(PLAN.replace("shots: 100", "shots: -3"), name="bad.yaml")
+    compiled = cli("compile", str(bad), "--json")
+    assert compiled.returncode == 1
+    error = _json_error(compiled)
+    assert (error["file"], error["line"], error["field"]) == (str(bad), 4, "shots")
+    assert "greater than 0" in error["message"]
+
+    none_yet = cli("results", "latest", "--json")
+    assert none_yet.returncode == 1
+    assert "no runs" in _json_error(none_yet)["message"]
+
+
+def test_usage_errors_under_json_are_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from qorch.cli.app import run
+
+    assert run(["run", "--json"]) == 2
+    out = capsys.readouterr()
+    assert json.loads(out.out) == {
+        "error": {"message": "Missing argument 'source'.", "file": None, "line": None,
+                  "field": None},
+        "exit_code": 2,
+    }  # fmt: skip
+    assert "Missing argument" in out.err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_timeout_must_be_finite(cli, make_plan, value: str) -> None:
+    result = cli("run", str(make_plan(PLAN)), "--timeout", value)
+    assert result.returncode == 2
+    assert "finite number of seconds" in result.stderr
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_run(
+    cli, make_plan, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt lost in a finaliser while compile imported the SDKs leaves the
+    flag set: the run stops before it submits anything, and exits 130."""
+    from qorch import session
+
+    compile_to_dir = session.compile_to_dir
+
+    def compile_then_lose_a_ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
+        compiled = compile_to_dir(*args, **kwargs)
+        interrupt._interrupted.set()  # what the handler does before its exception is lost
+        return compiled
+
+    monkeypatch.setattr(session, "compile_to_dir", compile_then_lose_a_ctrl_c)
+    try:
+        result = cli("run", str(make_plan(PLAN)))
+    finally:
+        interrupt.reset()
+    assert result.returncode == 130
+    assert "interrupted" in result.stderr
+    assert not any((state_dir / "jobs").glob("qorch-*"))
+
+
+@pytest.mark.parametrize("delay_s", [0.4, 1.0, 2.0])
+def test_ctrl_c_at_any_early_moment_exits_130_without_a_traceback(
+    make_plan: Callable[..., Path], state_dir: Path, delay_s: float
+) -> None:
+    plan = make_plan(PLAN.replace("local:statevector", "{target: local:aer, "
+                                  "options: {queue_delay_s: 30}}"))  # fmt: skip
+    env = {**os.environ, "QORCH_STATE_DIR": str(state_dir), "CI": "true"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qorch", "run", str(plan)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(delay_s)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - sent <= 2.0, err
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert "interrupted" in err
