@@ -131,7 +131,7 @@ def sweep(
     ]  # fmt: skip
     if work:
         workers = default_workers(options.workers or plan.sweep.workers)
-        with task_executor(min(workers, len(work)), options.cluster) as executor:
+        with task_executor(min(workers, len(work)), options.cluster, ctx.notify) as executor:
             run_all(executor, run_any, work, done)
     finish_sweep(ctx)
 
