@@ -1,36 +1,52 @@
-"""Local jobs that behave like cloud jobs: detached, re-attachable, at most once.
+"""Local jobs that behave like cloud jobs: detached, re-attachable, at most once, retried.
 
 A provider whose device runs on this machine calls :func:`submit`; the job
-then runs in a detached worker process (``python -m qorch.worker DIR``) that
-outlives the submitting process, so killing ``qorch run`` does not kill its
-jobs, and a later ``qorch`` re-attaches from the handle, as it would to an IBM
-or Braket job. Each job is a directory named by the job's idempotency token::
+then runs in a detached worker process (``python -m qorch.worker DIR ATTEMPT``)
+in its own session, which outlives the submitting process, so killing
+``qorch run`` does not kill its jobs, and a later ``qorch`` re-attaches from
+the handle, as it would to an IBM or Braket job. Each job is a private
+directory (0700, files 0600) named by the job's idempotency token::
 
     request.json   what to run (written last: its presence means "created")
     payload.*      the translated circuit
-    claim          created with O_EXCL by the one worker that executes the job
+    spawn          the worker started for the current attempt: pid, start time, boot
+    claim          the worker executing the job: pid, start time, boot; created
+                   whole and exclusively (hard link), so never empty and never two
+    claim.N        the claim of attempt N, whose worker died
+    attempts.json  the attempts whose worker died, and why
     state          "queued" or "running"
-    result.json    counts, written atomically
-    error.json     why it failed
+    result.json    counts, created once
+    error.json     why the job failed (the circuit, not the worker): never retried
     cancel         cancellation requested
+    worker.log     the workers' output and qorch's notes (deaths, restarts)
 
-The ``claim`` file makes execution at-most-once even if two workers start.
-Workers take one of ``QORCH_LOCAL_WORKERS`` (default: CPU count) slots,
-held by ``flock``, so many jobs do not oversubscribe the machine.
+A worker is alive only if a process with its pid, start time and boot runs
+with a command line naming the job, so a reused pid is never mistaken for it
+and only a verified worker is ever signalled. A worker that died without a
+result (killed by the OOM killer, a reboot) is recorded in ``attempts.json``
+and :func:`restart` starts a fresh one, :data:`MAX_ATTEMPTS` in all; the
+runner calls it when a run is resumed. Workers take one of
+``QORCH_LOCAL_WORKERS`` (default: CPU count) slots, held by ``flock``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from qorch.fsutil import read_json, write_bytes_atomic, write_json_atomic
+from qorch import workerproc
+from qorch.fsutil import read_json
 from qorch.provider import (
     Handle,
     JobRequest,
@@ -40,9 +56,14 @@ from qorch.provider import (
     Result,
     TargetOptions,
 )
+from qorch.workerproc import Ident
 
-STARTUP_GRACE_S = 120.0
+JOBS_DIR = "jobs"  # where a state directory keeps its local jobs
+MAX_ATTEMPTS = 3  # workers started for one job, in all
+SPAWN_GRACE_S = 30.0  # a job with no recorded worker: time for its submitter to start one
+CLAIM_GRACE_S = 30.0  # an unreadable claim and no worker running: dead after this long
 CANCEL_WAIT_S = 5.0
+RESTART_PENDING = "worker died"  # how the message of a job waiting for a restart begins
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -52,15 +73,27 @@ def job_dir(request: JobRequest) -> Path:
 
 
 def submit(request: JobRequest, provider: str) -> Handle:
-    """Create the job directory (once per token) and start its worker."""
+    """Create the job directory (once per token) and start its worker.
+
+    Submitting a token whose job exists re-attaches to it (and starts its
+    worker if none was ever started): never a second job.
+    """
     directory = job_dir(request)
-    if not (directory / "request.json").exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        payload_name = f"payload.{request.payload.extension}"
-        write_bytes_atomic(directory / payload_name, request.payload.data)
-        write_json_atomic(directory / "request.json", _request_record(request, provider))
-    pid = _spawn(directory)
-    return {"job_id": request.token, "dir": str(directory.resolve()), "spawn_pid": pid}
+    _private_dir(request.workdir)
+    _private_dir(directory)
+    with _job_lock(directory):
+        if not (directory / "request.json").exists():
+            payload = directory / f"payload.{request.payload.extension}"
+            workerproc.write_private(payload, request.payload.data)
+            workerproc.write_private_json(
+                directory / "request.json", _request_record(request, provider)
+            )
+            _log(directory, f"job created by qorch pid {os.getpid()}")
+            _spawn(directory, 1)
+        else:
+            _log(directory, "submitted again: the job exists; re-attached to it")
+            _start_if_never_started(directory)
+    return _handle(directory)
 
 
 def recover(request: JobRequest) -> Handle | None:
@@ -68,30 +101,51 @@ def recover(request: JobRequest) -> Handle | None:
     directory = job_dir(request)
     if not (directory / "request.json").exists():
         return None
-    handle: Handle = {"job_id": request.token, "dir": str(directory.resolve())}
-    if not (directory / "claim").exists() and not _final(directory):
-        handle["spawn_pid"] = _spawn(directory)
-    return handle
+    with _job_lock(directory):
+        _start_if_never_started(directory)
+    return _handle(directory)
 
 
 def status(handle: Handle) -> JobStatus:
-    """The job's state, from its directory and the liveness of its worker."""
+    """The job's state, from its directory and the verified liveness of its worker.
+
+    A worker found dead is recorded (its claim moved aside, the reason in
+    ``attempts.json`` and ``worker.log``); the job is then queued for a
+    restart, or failed once :data:`MAX_ATTEMPTS` workers died.
+    """
     directory = Path(handle["dir"])
-    if (directory / "result.json").exists():
-        return JobStatus(JobState.DONE)
-    if (directory / "error.json").exists():
-        return JobStatus(JobState.FAILED, str(read_json(directory / "error.json")["message"]))
-    claim = _read_claim(directory)
-    if claim is not None:
-        if _alive(claim, directory):
-            state = _read_state(directory)
-            return JobStatus(JobState.RUNNING if state == "running" else JobState.QUEUED, state)
-        if (directory / "cancel").exists():
-            return JobStatus(JobState.CANCELLED, "cancelled")
-        return JobStatus(JobState.FAILED, f"worker {claim} died; see {directory / 'worker.log'}")
-    if (directory / "cancel").exists():
-        return JobStatus(JobState.CANCELLED, "cancelled before it started")
-    return _unclaimed_status(handle, directory)
+    view = _inspect(directory)
+    if view.kind == "dead":
+        # a read-only directory: report the death, record nothing
+        with contextlib.suppress(OSError), _job_lock(directory):
+            view = _inspect(directory)
+            if view.kind == "dead":
+                _record_death(directory, view)
+                view = _inspect(directory)
+    return _status_of(directory, view)
+
+
+def restart(handle: Handle) -> str | None:
+    """Start a fresh worker for a job whose worker died; returns what was done, or None.
+
+    Does nothing for a job that finished, failed for a reason of its own
+    (``error.json``), was cancelled, still has a live worker, or whose
+    :data:`MAX_ATTEMPTS` workers all died.
+    """
+    directory = Path(handle["dir"])
+    if not (directory / "request.json").exists():
+        return None
+    with _job_lock(directory):
+        view = _inspect(directory)
+        if view.kind == "dead":
+            _record_death(directory, view)
+            view = _inspect(directory)
+        if view.kind != "waiting":
+            return None
+        attempt = len(view.deaths) + 1
+        _log(directory, f"restarting the job: attempt {attempt} of {MAX_ATTEMPTS}")
+        _spawn(directory, attempt)
+    return f"restarted (attempt {attempt} of {MAX_ATTEMPTS}) after: {view.deaths[-1]['reason']}"
 
 
 def result(handle: Handle) -> Result:
@@ -103,19 +157,74 @@ def result(handle: Handle) -> Result:
 
 
 def cancel(handle: Handle) -> bool:
-    """Request cancellation and stop the worker. False if the job had already finished."""
+    """Request cancellation and stop the job's verified worker. False if already finished."""
     directory = Path(handle["dir"])
     if _final(directory):
         return False
-    (directory / "cancel").touch()
-    claim = _read_claim(directory)
-    if claim is not None and _alive(claim, directory):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(claim, signal.SIGTERM)
-        deadline = time.monotonic() + CANCEL_WAIT_S
-        while _alive(claim, directory) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    _touch_private(directory / "cancel")
+    _log(directory, f"cancel requested by qorch pid {os.getpid()}")
+    token = directory.name
+    workers = _live_workers(directory)
+    for ident in workers:
+        workerproc.signal_worker(ident, token, signal.SIGTERM)
+    deadline = time.monotonic() + CANCEL_WAIT_S
+    while workers and time.monotonic() < deadline:
+        time.sleep(0.05)
+        workers = [ident for ident in workers if _alive(ident, token)]
+    for ident in workers:  # busy in native code past the deadline
+        workerproc.signal_worker(ident, token, signal.SIGKILL)
     return True
+
+
+def request_cancel(request: JobRequest) -> None:
+    """Mark the job of ``request`` cancelled if its directory exists, before anything else
+    (a worker started later exits without running it). Creates nothing otherwise."""
+    directory = job_dir(request)
+    if directory.is_dir():
+        _touch_private(directory / "cancel")
+        _log(directory, f"cancel requested by qorch pid {os.getpid()} (before re-attaching)")
+
+
+# handles ------------------------------------------------------------------
+
+
+def is_local_handle(handle: Handle) -> bool:
+    """True for the handle of a job run by a local worker (it names a job directory)."""
+    return "dir" in handle and handle.get("kind", "local") == "local"
+
+
+def portable_handle(handle: Handle, state_dir: Path) -> Handle:
+    """The handle to store: its job directory relative to ``state_dir`` (a moved project
+    keeps working). Other handles are returned unchanged."""
+    if not is_local_handle(handle):
+        return handle
+    out = {key: value for key, value in handle.items() if key != "spawn_pid"}
+    with contextlib.suppress(ValueError, OSError):
+        out["dir"] = Path(handle["dir"]).resolve().relative_to(state_dir.resolve()).as_posix()
+    return out
+
+
+def resolve_handle(handle: Handle, state_dir: Path) -> Handle:
+    """A stored handle ready to use: its job directory located under ``state_dir``.
+
+    Reads both forms: relative (this version) and absolute (older versions;
+    if that path is gone, the job of the same token under ``state_dir``).
+    """
+    if not is_local_handle(handle):
+        return handle
+    path = Path(handle["dir"])
+    if not path.is_absolute():
+        path = state_dir / path
+    elif not path.exists() and (state_dir / JOBS_DIR / path.name).exists():
+        path = state_dir / JOBS_DIR / path.name
+    return {**handle, "dir": str(path)}
+
+
+def _handle(directory: Path) -> Handle:
+    return {"job_id": directory.name, "dir": str(directory.resolve())}
+
+
+# the worker's request -------------------------------------------------------
 
 
 def load_request(directory: Path) -> tuple[JobRequest, str]:
@@ -181,72 +290,304 @@ def _request_record(request: JobRequest, provider: str) -> dict[str, Any]:
     }
 
 
-def _spawn(directory: Path) -> int:
-    log = open(directory / "worker.log", "ab")  # noqa: SIM115 - handed to the child
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "qorch.worker", str(directory.resolve())],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
+# what the job directory says ------------------------------------------------
+
+
+@dataclass
+class _View:
+    """What a job directory says about its job right now.
+
+    ``kind``: done, error, alive, starting, cancelled, dead (the current
+    attempt's worker died, not recorded yet), waiting (a death recorded, a
+    restart due), exhausted, missing.
+    """
+
+    kind: str
+    message: str = ""
+    deaths: list[dict[str, Any]] = field(default_factory=list)
+    worker: Ident | None = None
+    reason: str = ""
+
+    @property
+    def attempt(self) -> int:
+        return len(self.deaths) + 1
+
+
+def _inspect(directory: Path) -> _View:
+    if not (directory / "request.json").exists():
+        what = "is missing" if not directory.exists() else "has no request.json"
+        return _View("missing", f"job directory {directory} {what}")
+    final = _final_view(directory)
+    if final is not None:
+        return final
+    token = directory.name
+    deaths = _deaths(directory)
+    exists, claimed, _ = workerproc.read_ident(directory / "claim")
+    if exists and claimed is not None:
+        if _alive(claimed, token):
+            return _View("alive", _read_state(directory), deaths, claimed)
+        return _after_death(directory, deaths, claimed, _death_reason(directory, claimed))
+    if exists:  # empty or damaged claim: a worker killed while claiming, or a full disk
+        if workerproc.find_workers(token):
+            return _View("alive", _read_state(directory), deaths)
+        if (directory / "cancel").exists():
+            return _View("cancelled", "cancelled", deaths)
+        if _age_s(directory / "claim") < CLAIM_GRACE_S:
+            return _View("starting", "worker starting", deaths)
+        reason = f"the worker of attempt {len(deaths) + 1} left its claim file empty or unreadable"
+        return _after_death(directory, deaths, None, f"{reason}, and no worker runs")
+    return _inspect_unclaimed(directory, deaths)
+
+
+def _inspect_unclaimed(directory: Path, deaths: list[dict[str, Any]]) -> _View:
+    token = directory.name
+    attempt = len(deaths) + 1
+    spawn_exists, spawned, record = workerproc.read_ident(directory / "spawn")
+    if spawned is not None and int(record.get("attempt", 1)) >= attempt:
+        if _alive(spawned, token) or workerproc.find_workers(token):
+            return _View("starting", "worker starting", deaths, spawned)
+        how = _death_reason(directory, spawned)
+        return _after_death(directory, deaths, spawned, f"{how}, before claiming the job")
+    if workerproc.find_workers(token):
+        return _View("starting", "worker starting", deaths)
+    if (directory / "cancel").exists():
+        return _View("cancelled", "cancelled before it started", deaths)
+    if deaths:
+        return _View("waiting" if len(deaths) < MAX_ATTEMPTS else "exhausted", "", deaths)
+    since = directory / ("spawn" if spawn_exists else "request.json")
+    if _age_s(since) < SPAWN_GRACE_S:
+        return _View("starting", "waiting for a worker", deaths)
+    return _after_death(directory, deaths, None, "no worker was ever started for the job")
+
+
+def _after_death(
+    directory: Path, deaths: list[dict[str, Any]], worker: Ident | None, reason: str
+) -> _View:
+    """The view once the current worker is known dead (re-reading what it may have left)."""
+    final = _final_view(directory)
+    if final is not None:
+        return final
+    if (directory / "cancel").exists():
+        return _View("cancelled", "cancelled", deaths, worker)
+    return _View("dead", "", deaths, worker, reason)
+
+
+def _final_view(directory: Path) -> _View | None:
+    if (directory / "result.json").exists():
+        return _View("done")
+    if (directory / "error.json").exists():
+        try:
+            message = str(read_json(directory / "error.json")["message"])
+        except (OSError, ValueError, KeyError, TypeError):
+            message = f"the job failed; see {directory / 'error.json'}"
+        return _View("error", message)
+    return None
+
+
+def _status_of(directory: Path, view: _View) -> JobStatus:
+    of = f"attempt {view.attempt} of {MAX_ATTEMPTS}"
+    if view.kind == "done":
+        return JobStatus(JobState.DONE)
+    if view.kind in ("error", "missing"):
+        return JobStatus(JobState.FAILED, view.message)
+    if view.kind == "cancelled":
+        return JobStatus(JobState.CANCELLED, view.message)
+    if view.kind in ("alive", "starting"):
+        state = JobState.RUNNING if view.message == "running" else JobState.QUEUED
+        return JobStatus(state, view.message if view.attempt == 1 else f"{view.message} ({of})")
+    if view.kind == "exhausted":
+        reasons = "; ".join(f"{d['attempt']}: {d['reason']}" for d in view.deaths)
+        log = directory / "worker.log"
+        return JobStatus(
+            JobState.FAILED, f"worker died {len(view.deaths)} times ({reasons}); see {log}"
         )
-    finally:
-        log.close()
-    _children[child.pid] = child
-    return child.pid
+    if view.kind == "waiting":
+        last = view.deaths[-1]
+        return JobStatus(
+            JobState.QUEUED,
+            f"{RESTART_PENDING} on attempt {last['attempt']} of {MAX_ATTEMPTS} ({last['reason']}); "
+            "the next 'qorch run' or 'qorch submit' of this run restarts it",
+        )
+    # dead, but the death could not be recorded (read-only directory)
+    return JobStatus(JobState.QUEUED, f"{RESTART_PENDING} on {of} ({view.reason})")
+
+
+def _record_death(directory: Path, view: _View) -> None:
+    """Move the dead worker's claim aside and record why (call under the job lock)."""
+    attempt = view.attempt
+    claim = directory / "claim"
+    if claim.exists():
+        aside = directory / f"claim.{attempt}"
+        suffix = 1
+        while aside.exists():
+            aside = directory / f"claim.{attempt}.{suffix}"
+            suffix += 1
+        claim.rename(aside)
+    entry = {
+        "attempt": attempt,
+        "reason": view.reason,
+        "at": _utc_now(),
+        "worker": None if view.worker is None else view.worker.to_record(),
+    }
+    deaths = [*view.deaths, entry]
+    workerproc.write_private_json(
+        directory / "attempts.json", {"max_attempts": MAX_ATTEMPTS, "deaths": deaths}
+    )
+    then = "the job will be restarted" if len(deaths) < MAX_ATTEMPTS else "giving up"
+    _log(directory, f"attempt {attempt} of {MAX_ATTEMPTS} died: {view.reason}; {then}")
+
+
+def _death_reason(directory: Path, worker: Ident) -> str:
+    child = _children.get(worker.pid)
+    if child is not None and child.returncode is not None:
+        how = workerproc.describe_exit(child.returncode)
+    elif worker.boot is not None and worker.boot != workerproc.boot_id():
+        how = "was lost: the machine restarted"
+    else:
+        how = "vanished without a result (killed: out of memory, a signal or a reboot?)"
+    last = _last_log_line(directory)
+    tail = f"; its last words: {last}" if last else ""
+    return f"worker {worker} {how}{tail}"
+
+
+def _deaths(directory: Path) -> list[dict[str, Any]]:
+    try:
+        return list(read_json(directory / "attempts.json")["deaths"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _read_state(directory: Path) -> str:
+    try:
+        return (directory / "state").read_text().strip() or "queued"
+    except OSError:
+        return "queued"
 
 
 def _final(directory: Path) -> bool:
     return (directory / "result.json").exists() or (directory / "error.json").exists()
 
 
-def _read_claim(directory: Path) -> int | None:
-    try:
-        text = (directory / "claim").read_text().strip()
-    except FileNotFoundError:
-        return None
-    return int(text) if text else 0
+# workers -----------------------------------------------------------------
 
 
-def _read_state(directory: Path) -> str:
-    try:
-        return (directory / "state").read_text().strip()
-    except FileNotFoundError:
-        return "queued"
-
-
-def _alive(pid: int, directory: Path | None = None) -> bool:
-    """True if process ``pid`` runs (and, on Linux, is the worker of ``directory``)."""
-    if pid <= 0:
-        return True  # claim file being written: the worker is starting
-    child = _children.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _alive(worker: Ident, token: str) -> bool:
+    """True if ``worker`` is a live worker of job ``token`` (verified, never guessed)."""
+    child = _children.get(worker.pid)
+    if child is not None and child.poll() is not None:
         return False
-    except PermissionError:
-        return True
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if directory is not None and cmdline.exists():
+    return workerproc.is_worker(worker, token)
+
+
+def _live_workers(directory: Path) -> list[Ident]:
+    """The job's verified live workers: the claim's, else the spawned one or any found."""
+    token = directory.name
+    _, claimed, _ = workerproc.read_ident(directory / "claim")
+    if claimed is not None:  # a readable claim names the one worker that may run the job
+        return [claimed] if _alive(claimed, token) else []
+    found = []
+    _, spawned, _ = workerproc.read_ident(directory / "spawn")
+    if spawned is not None and _alive(spawned, token):
+        found.append(spawned)
+    pids = {ident.pid for ident in found}
+    found += [ident for ident in workerproc.find_workers(token) if ident.pid not in pids]
+    return found
+
+
+def _start_if_never_started(directory: Path) -> None:
+    """Start attempt 1's worker if none was ever started (call under the job lock)."""
+    if _final(directory) or (directory / "cancel").exists():
+        return
+    if any((directory / name).exists() for name in ("spawn", "claim", "attempts.json")):
+        return
+    if workerproc.find_workers(directory.name):
+        return
+    _spawn(directory, 1)
+
+
+def _spawn(directory: Path, attempt: int) -> None:
+    """Start a detached worker (its own session) and record who it is in ``spawn``."""
+    for pid, child in list(_children.items()):  # reap workers that have ended
+        if child.poll() is not None:
+            del _children[pid]
+    log = os.open(directory / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", workerproc.WORKER_MODULE, str(directory.resolve()),
+             str(attempt)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )  # fmt: skip
+    finally:
+        os.close(log)
+    _children[child.pid] = child
+    record = {**workerproc.identify(child.pid).to_record(), "attempt": attempt,
+              "spawned_by": os.getpid(), "at": _utc_now()}  # fmt: skip
+    workerproc.write_private_json(directory / "spawn", record)
+
+
+# files -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _job_lock(directory: Path) -> Iterator[None]:
+    """Hold the job directory's lock: one process at a time starts or buries its worker."""
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` (0700); make it private if it exists with wider permissions."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o700)
+
+
+def _touch_private(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def _log(directory: Path, text: str) -> None:
+    """Append a line of qorch's own to the job's ``worker.log``."""
+    line = f"qorch: {_utc_now()} {text}\n".encode()
+    with contextlib.suppress(OSError):
+        fd = os.open(directory / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            return str(directory.resolve()).encode() in cmdline.read_bytes()
-        except OSError:
-            return False
-    return True
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
 
-def _unclaimed_status(handle: Handle, directory: Path) -> JobStatus:
-    spawn_pid = handle.get("spawn_pid")
-    if spawn_pid is not None and _alive(int(spawn_pid), directory):
-        return JobStatus(JobState.QUEUED, "worker starting")
-    # re-check: the worker may have claimed and finished between our reads
-    if _final(directory) or (directory / "claim").exists():
-        return status(handle)
-    age = time.time() - (directory / "request.json").stat().st_mtime
-    if age < STARTUP_GRACE_S and spawn_pid is None:
-        return JobStatus(JobState.QUEUED, "waiting for a worker")
-    return JobStatus(JobState.FAILED, f"worker never started; see {directory / 'worker.log'}")
+def _last_log_line(directory: Path) -> str:
+    """The last line a worker wrote that is not qorch's own (a traceback's last line)."""
+    try:
+        with open(directory / "worker.log", "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if line.strip() and not line.startswith("qorch"):
+            last = line.strip()
+            return last[:200] if "Error" in last or "Exception" in last else ""
+    return ""
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,199 @@
+"""Local job workers under faults: claims, liveness, signals and file modes (issue 9, items 4, 14).
+
+Each test submits a real local job (a detached ``python -m qorch.worker``)
+in the test's own directory and kills or damages it. Workers left behind are
+asked to stop (their ``cancel`` file) when the test ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qorch import localjob, registry
+from qorch.provider import JobRequest, JobState, TargetOptions
+from qorch.testing import bell_circuit
+
+
+@pytest.fixture(autouse=True)
+def stop_workers(tmp_path: Path) -> Iterator[None]:
+    """Ask every worker started under the test's directory to stop when the test ends."""
+    yield
+    for directory in tmp_path.glob("**/qorch-*"):
+        if directory.is_dir() and (directory / "request.json").exists():
+            (directory / "cancel").touch()
+
+
+def make_request(tmp_path: Path, delay: float = 30.0) -> JobRequest:
+    """A local:statevector Bell job that waits ``delay`` seconds before it runs."""
+    provider = registry.load("local")
+    options = TargetOptions(extra={"queue_delay_s": delay})
+    payload = provider.translate(bell_circuit(), "statevector", options, seed=3)
+    return JobRequest(
+        device="statevector",
+        payload=payload,
+        shots=100,
+        seed=7,
+        token=f"qorch-test-{time.time_ns()}",
+        options=options,
+        workdir=tmp_path / "jobs",
+    )
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def claim_pid(directory: Path, name: str = "claim") -> int | None:
+    """The pid in a claim file, in either format (a bare pid, or JSON with ``pid``)."""
+    try:
+        text = (directory / name).read_text().strip()
+    except FileNotFoundError:
+        return None
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    return int(json.loads(text)["pid"])
+
+
+def running(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return fields[0] != "Z"
+
+
+def live_worker(directory: Path, timeout_s: float = 20.0) -> int:
+    """The pid of the worker that claimed the job in ``directory`` once it runs."""
+
+    def found() -> int | None:
+        pid = claim_pid(directory)
+        return pid if pid is not None and running(pid) else None
+
+    return int(wait_for(found, timeout_s, f"a worker to claim {directory.name}"))
+
+
+def kill_worker(pid: int) -> None:
+    """SIGKILL a worker (as the OOM killer would) and wait until it is gone."""
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not running(pid), 10, f"worker {pid} to die")
+
+
+def proc_start(pid: int) -> int:
+    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+@linux_only
+def test_claim_is_written_whole_and_names_the_worker(tmp_path: Path) -> None:
+    handle = localjob.submit(make_request(tmp_path), "local")
+    directory = Path(handle["dir"])
+    pid = live_worker(directory)
+    record = json.loads((directory / "claim").read_text())
+    assert record["pid"] == pid
+    assert record["start"] == proc_start(pid), "the claim records the worker's start time"
+    assert not list(directory.glob(".claim.*")), "no temporary claim file is left behind"
+
+
+@linux_only
+def test_cancel_with_an_empty_claim_signals_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 4: a claim file left empty must never turn into ``killpg(0, SIGTERM)``."""
+    handle = localjob.submit(make_request(tmp_path), "local")
+    directory = Path(handle["dir"])
+    kill_worker(live_worker(directory))
+    (directory / "claim").write_text("")  # died between creating the claim and writing it
+    sent: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(os, "killpg", lambda pid, sig: sent.append(("killpg", pid, sig)))
+    real_kill = os.kill
+
+    def kill(pid: int, sig: int) -> None:
+        if sig != 0:
+            sent.append(("kill", pid, sig))
+            return
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(os, "kill", kill)
+    localjob.cancel(handle)
+    assert sent == []
+
+
+@linux_only
+def test_an_impostor_with_the_workers_pid_is_never_signalled(tmp_path: Path) -> None:
+    """Item 4: pid reuse. A process naming the job on its command line but started at
+    another time than the claim says is not the worker: cancel leaves it alone."""
+    handle = localjob.submit(make_request(tmp_path), "local")
+    directory = Path(handle["dir"])
+    pid = live_worker(directory)
+    start = proc_start(pid)
+    kill_worker(pid)
+    impostor = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "qorch.worker", str(directory)],
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: b"qorch.worker" in Path(f"/proc/{impostor.pid}/cmdline").read_bytes(),
+                 10, "the impostor to start")  # fmt: skip
+        claim = json.loads((directory / "claim").read_text())
+        claim.update(pid=impostor.pid, start=start)  # the worker's start time, another pid
+        (directory / "claim").write_text(json.dumps(claim))
+        localjob.cancel(handle)
+        assert impostor.poll() is None, "cancel signalled a process that is not the worker"
+        assert localjob.status(handle).state is JobState.CANCELLED
+    finally:
+        impostor.kill()
+        impostor.wait()
+
+
+@linux_only
+def test_empty_claim_without_a_worker_is_a_dead_worker(tmp_path: Path) -> None:
+    """Item 4: a job whose worker died leaving an empty claim is not 'queued' for ever."""
+    handle = localjob.submit(make_request(tmp_path), "local")
+    directory = Path(handle["dir"])
+    kill_worker(live_worker(directory))
+    claim = directory / "claim"
+    claim.write_text("")
+    old = time.time() - 3600
+    os.utime(claim, (old, old))  # long past any start-up grace
+    status = localjob.status(handle)
+    assert "died" in status.message, status
+    assert "1 of 3" in status.message, status
+
+
+@linux_only
+def test_job_files_are_private(tmp_path: Path) -> None:
+    """Item 14: job directories hold requests and handles: 0700 directories, 0600 files."""
+    handle = localjob.submit(make_request(tmp_path, delay=0), "local")
+    directory = Path(handle["dir"])
+    wait_for(lambda: localjob.status(handle).state.final, 60, "the job to finish")
+    assert localjob.status(handle).state is JobState.DONE
+    for path in [tmp_path / "jobs", directory, *directory.parent.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.is_dir():
+            assert mode == 0o700, (path, oct(mode))
+        else:
+            assert mode == 0o600, (path, oct(mode))
