@@ -321,6 +321,13 @@ def refresh(ctx: RunContext) -> list[JobRecord]:
 
 
 def _collect(ctx: RunContext, job: JobRecord, counts: Result) -> None:
+    path = _write_result(ctx, job, counts)
+    ctx.store.update_job(job.run_id, job.idx, "done", "", str(path))
+    ctx.notify(f"{job.circuit} on {job.target}: done")
+
+
+def _write_result(ctx: RunContext, job: JobRecord, counts: Result) -> Path:
+    """Write a job's counts to its result file atomically; returns the file."""
     path = result_path(ctx, job.idx)
     record = {
         "run_id": job.run_id,
@@ -332,8 +339,38 @@ def _collect(ctx: RunContext, job: JobRecord, counts: Result) -> None:
         "counts": _sorted_counts(counts),
     }
     write_json_atomic(path, record)
-    ctx.store.update_job(job.run_id, job.idx, "done", "", str(path))
-    ctx.notify(f"{job.circuit} on {job.target}: done")
+    return path
+
+
+def job_counts(ctx: RunContext, job: JobRecord) -> Any:
+    """A finished job's counts from its result file (None if it has none yet).
+
+    A missing or unreadable result file is fetched again from the provider by
+    the job's handle and rewritten atomically. Raises StateError naming the
+    file if the provider cannot return it either.
+    """
+    if not job.result_file:
+        return None
+    path = Path(job.result_file)
+    try:
+        return read_json(path)["counts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        if job.handle is None:
+            raise StateError("no provider handle was recorded")
+        counts = registry.load(request_provider(ctx, job)).result(_live_handle(ctx, job))
+    except (QorchError, OSError, ValueError, KeyError, TypeError) as error:
+        raise StateError(
+            f"result file {path} of job {job.idx} ({job.circuit} on {job.target}) is missing "
+            f"or unreadable, and its provider cannot return the counts again ({error}); "
+            "restore the file from a backup, or start a fresh run with --new"
+        ) from None
+    written = _write_result(ctx, job, counts)
+    if written.resolve() != path.resolve():
+        ctx.store.update_job(job.run_id, job.idx, job.status, job.message, str(written))
+    ctx.notify(f"{path} was missing or unreadable; fetched job {job.idx}'s counts again")
+    return _sorted_counts(counts)
 
 
 def _sorted_counts(counts: Result) -> Any:
@@ -344,7 +381,9 @@ def _sorted_counts(counts: Result) -> Any:
 
 def result_path(ctx: RunContext, idx: int) -> Path:
     """Where job ``idx``'s counts are written."""
-    return ctx.state_dir / "runs" / ctx.run.run_id / "results" / f"{idx:04d}.json"
+    from qorch.state import result_file_path
+
+    return result_file_path(ctx.state_dir, ctx.run.run_id, idx)
 
 
 def wait(
@@ -472,7 +511,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
     out_jobs = []
     for job in jobs:
         spec = ctx.job_spec(job.idx)
-        counts = read_json(Path(job.result_file))["counts"] if job.result_file else None
+        counts = job_counts(ctx, job)
         out_jobs.append(
             {
                 "index": job.idx,
@@ -508,34 +547,71 @@ def summary(ctx: RunContext) -> dict[str, Any]:
 
 
 def write_summary(ctx: RunContext) -> Path:
-    """Write the run's summary to ``runs/<run_id>/results.json`` atomically."""
+    """Write the run's summary to ``runs/<run_id>/results.json`` atomically.
+
+    Not rewritten when it holds the same; on a read-only file system left as it
+    is (with a note), so a read-only store can still be read. Raises StateError.
+    """
+    from qorch.fsutil import dumps_json, write_text_atomic
+    from qorch.statedb import is_read_only_fs
+
     path = ctx.state_dir / "runs" / ctx.run.run_id / "results.json"
-    write_json_atomic(path, summary(ctx))
+    text = dumps_json(summary(ctx))
+    try:
+        unchanged = path.read_text(encoding="utf-8") == text
+    except (OSError, ValueError):
+        unchanged = False
+    if unchanged:
+        return path
+    if is_read_only_fs(ctx.state_dir):
+        ctx.notify(f"{path} not updated: {ctx.state_dir} is on a read-only file system")
+        return path
+    write_text_atomic(path, text)
     return path
 
 
 def find_state_dirs(start: Path) -> list[Path]:
-    """State directories near ``start``: its ``.qorch`` and its subdirectories' (depth ≤ 2)."""
-    found: list[Path] = []
-    for pattern in (".qorch", "*/.qorch", "*/*/.qorch"):
-        found.extend(path for path in sorted(start.glob(pattern)) if (path / "state.db").exists())
-    return found
+    """State directories for a command without a plan: the ``.qorch`` found upward from
+    ``start`` (not above a ``.git``), then those in its subfolders (depth ≤ 2)."""
+    from qorch.statedir import nearby_state_dirs
+
+    return nearby_state_dirs(start)
 
 
 def locate_run(run_id: str, state_dirs: list[Path]) -> StateStore:
-    """The store among ``state_dirs`` that holds ``run_id``. Raises StateError."""
-    matches = []
+    """The existing store among ``state_dirs`` that holds ``run_id`` (an id or a prefix).
+
+    Never creates a store. Raises UsageError for an empty id, StateError if no
+    run matches or a prefix matches several (naming them).
+    """
+    from qorch.errors import UsageError
+    from qorch.state import EMPTY_RUN_ID, ambiguous
+
+    if not run_id.strip():
+        raise UsageError(EMPTY_RUN_ID)
+    if not state_dirs:
+        raise StateError(
+            "no qorch state found here (looked in .qorch upward from the current directory "
+            "and in its subfolders); pass --state-dir or set QORCH_STATE_DIR"
+        )
+    exact: list[StateStore] = []
+    prefixed: list[tuple[StateStore, str]] = []
     for directory in state_dirs:
-        store = StateStore(directory)
-        try:
-            store.run(run_id)
-        except StateError:
+        store = StateStore(directory, create=False)
+        matches = store.matching_runs(run_id)
+        if any(match.run_id == run_id for match in matches):
+            exact.append(store)
+        elif matches:
+            prefixed.extend((store, match.run_id) for match in matches)
+        else:
             store.close()
-            continue
-        matches.append(store)
-    if len(matches) == 1:
-        return matches[0]
-    where = ", ".join(str(d) for d in state_dirs) or "no state directory found"
-    if not matches:
+    if len(exact) == 1:
+        return exact[0]
+    if len(prefixed) == 1 and not exact:
+        return prefixed[0][0]
+    where = ", ".join(str(d) for d in state_dirs)
+    if exact:
+        raise StateError(f"run '{run_id}' is in several state directories ({where})")
+    if not prefixed:
         raise StateError(f"no run '{run_id}' (looked in: {where}); set QORCH_STATE_DIR?")
-    raise StateError(f"run '{run_id}' is in several state directories ({where})")
+    raise StateError(ambiguous(run_id, sorted(run for _, run in prefixed)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from qorch.bundle import MANIFEST, read_bundle, write_bundle
@@ -10,6 +9,7 @@ from qorch.compile import CompiledBundle, compile_plan
 from qorch.planfile import load_plan
 from qorch.runner import Notify, RunContext, open_run
 from qorch.state import StateStore, default_state_dir
+from qorch.statedir import STATE_DIR_NAME, env_state_dir, search_upward
 
 
 def bundle_dir_for(state_dir: Path, plan_path: Path, plan_hash: str) -> Path:
@@ -39,15 +39,19 @@ def compile_to_dir(
 
 def bundle_state_dir(bundle_dir: Path) -> Path:
     """Where a bundle's runs are recorded: ``$QORCH_STATE_DIR``, the ``.qorch`` holding
-    the bundle, or ``.qorch`` in the current directory."""
-    override = os.environ.get("QORCH_STATE_DIR")
-    if override:
-        return Path(override)
+    the bundle, else one found upward from the bundle or the current directory, else
+    ``.qorch`` in the current directory (created private)."""
+    override = env_state_dir()
+    if override is not None:
+        return override
     resolved = bundle_dir.resolve()
     for parent in resolved.parents:
-        if parent.name == ".qorch":
+        if parent.name == STATE_DIR_NAME:
             return parent
-    return Path.cwd() / ".qorch"
+    found = search_upward(resolved)
+    if found is not None:
+        return found
+    return default_state_dir(None)
 
 
 def prepare_run(

@@ -6,70 +6,56 @@ their writes instead of failing. A run is found by its idempotency key and
 generation (``UNIQUE``), so the same key never creates two runs. A job's
 intent (``submitting``) is recorded before its provider call and its handle
 right after.
+
+The store never starts over silently: an existing ``state.db`` is validated
+(:mod:`qorch.statedb`), a missing one is not re-created beside the job
+directories and runs of an earlier one, and what was committed is repeated in
+a per-run journal (:mod:`qorch.journal`) from which ``qorch recover`` rebuilds
+a lost store. Paths are stored relative to the state directory, so a project
+can be moved. Every ``sqlite3`` error leaves as one-line :class:`StateError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar, cast
 
-from qorch.errors import StateError
+from qorch import journal
+from qorch.errors import StateError, UsageError
+from qorch.fsutil import make_dirs
+from qorch.lock import hold_shared
+from qorch.statedb import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    MissingStoreError,
+    create_database,
+    is_read_only_fs,
+    open_connection,
+    recover_hint,
+    translate,
+)
+from qorch.statedir import default_state_dir as default_state_dir
+from qorch.statedir import history
 
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id      TEXT PRIMARY KEY,
-    idem_key    TEXT NOT NULL,
-    generation  INTEGER NOT NULL,
-    plan_path   TEXT NOT NULL,
-    plan_name   TEXT NOT NULL,
-    plan_hash   TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    bundle_dir  TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    created     TEXT NOT NULL,
-    updated     TEXT NOT NULL,
-    UNIQUE (idem_key, generation)
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    run_id      TEXT NOT NULL REFERENCES runs(run_id),
-    idx         INTEGER NOT NULL,
-    circuit     TEXT NOT NULL,
-    target      TEXT NOT NULL,
-    shots       INTEGER NOT NULL,
-    payload     TEXT NOT NULL,
-    token       TEXT NOT NULL UNIQUE,
-    status      TEXT NOT NULL,
-    handle      TEXT,
-    message     TEXT NOT NULL DEFAULT '',
-    submitted   TEXT,
-    finished    TEXT,
-    result_file TEXT,
-    PRIMARY KEY (run_id, idx)
-);
-CREATE TABLE IF NOT EXISTS tasks (
-    run_id      TEXT NOT NULL REFERENCES runs(run_id),
-    name        TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    result      TEXT,
-    updated     TEXT NOT NULL,
-    PRIMARY KEY (run_id, name)
-);
-"""
-
 JOB_FINAL = ("done", "failed", "cancelled")
+EMPTY_RUN_ID = (
+    "the run id is empty: pass a run id, a unique prefix of one, or 'latest' "
+    "(is the variable holding it set?)"
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def utc_now() -> str:
@@ -79,7 +65,7 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """A row of ``runs``."""
+    """A row of ``runs``; ``bundle_dir`` is resolved against the state directory."""
 
     run_id: str
     idem_key: str
@@ -96,7 +82,8 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class JobRecord:
-    """A row of ``jobs``; ``handle`` is the provider's JSON handle once submitted."""
+    """A row of ``jobs``; ``handle`` is the provider's JSON handle once submitted,
+    ``result_file`` resolved against the state directory."""
 
     run_id: str
     idx: int
@@ -123,34 +110,107 @@ class NewJob:
     payload: str
 
 
-class StateStore:
-    """The SQLite store under a state directory (``.qorch/`` by default)."""
+@dataclass(frozen=True)
+class TaskRecord:
+    """A row of ``tasks``: in-process work of a run and its JSON result."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    run_id: str
+    name: str
+    status: str
+    result: dict[str, Any] | None
+    updated: str
+
+
+def _translated(method: F) -> F:
+    """Turn any ``sqlite3`` error of a store method into a one-line StateError."""
+
+    @functools.wraps(method)
+    def wrapper(self: StateStore, *args: Any, **kwargs: Any) -> Any:
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StateError(f"cannot create state directory {directory}: {error}") from None
-        self.path = directory / "state.db"
-        self._conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        with self.write() as conn:
-            conn.executescript_safe(SCHEMA)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise translate(error, self.path, self.timeout_s) from None
+
+    return cast(F, wrapper)
+
+
+class StateStore:
+    """The SQLite store under a state directory (``.qorch/`` by default).
+
+    ``create``: make the directory and database if there are none (commands
+    that submit); without it (commands that only read) a missing store is
+    "no qorch state in DIR". Raises StateError for a store that is damaged,
+    of a newer qorch, locked, unwritable, or missing beside its history.
+    """
+
+    def __init__(self, directory: Path, *, create: bool = True) -> None:
+        self.directory = directory
+        self.path = directory / DB_NAME
+        self.timeout_s = BUSY_TIMEOUT_MS / 1000
+        self._lock: IO[str] | None = None
+        self._prepare(create)
+        self._root = directory.resolve()
+        if not is_read_only_fs(directory):
+            self._lock = hold_shared(
+                directory / "locks" / "store.lock",
+                timeout_s=self.timeout_s,
+                busy=f"{directory} is being rebuilt by 'qorch recover --rebuild'; "
+                "try again when it finishes",
             )
+        try:
+            if not self.path.exists():
+                create_database(self.path, self.timeout_s)
+            self._conn, self.read_only, self.version = open_connection(self.path, self.timeout_s)
+        except BaseException:
+            self._release()
+            raise
+        if self.version < SCHEMA_VERSION and not self.read_only:
+            self._migrate()
+
+    def _prepare(self, create: bool) -> None:
+        directory = self.directory
+        if not directory.is_dir():
+            if directory.exists():
+                raise StateError(f"{directory} is not a directory, so it holds no qorch state")
+            if not create:
+                raise MissingStoreError(f"no qorch state in {directory}")
+            make_dirs(directory, private=True)
+        if self.path.exists():
+            return
+        proof = history(directory)
+        if proof:
+            raise MissingStoreError(
+                f"{self.path} is missing, but {directory} holds {' and '.join(proof)} of the "
+                f"store that was there; no new store was created (it would submit them "
+                f"again); {recover_hint(directory)}"
+            )
+        if not create:
+            raise MissingStoreError(f"no qorch state in {directory}")
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._conn.close()
+        """Close the database connection (and release the store's shared lock)."""
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+        self._release()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # sqlite3 connections sit in a reference cycle with their statement cache,
+        # so without this a dropped store would close (and checkpoint its WAL into
+        # whatever state.db is there by then) only at some later garbage collection.
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @contextmanager
     def write(self) -> Iterator[_Writer]:
@@ -158,13 +218,15 @@ class StateStore:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield _Writer(self._conn)
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
 
     # runs -----------------------------------------------------------------
 
+    @_translated
     def open_run(
         self,
         *,
@@ -180,56 +242,77 @@ class StateStore:
         """The latest run for ``idem_key``, or a new one (always new with ``new``).
 
         Returns (run, created). Atomic: concurrent callers with the same key
-        get the same run.
+        get the same run. Raises StateError if the journal holds a run of this
+        key that the database lacks (a stale or damaged store).
         """
         with self.write() as conn:
-            row = conn.execute(
-                "SELECT * FROM runs WHERE idem_key = ? ORDER BY generation DESC LIMIT 1",
-                (idem_key,),
-            ).fetchone()
-            if row is not None and not new:
-                return _run(row), False
-            generation = (row["generation"] + 1) if row is not None else 1
-            run_id = new_run_id()
-            now = utc_now()
-            conn.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
-                (
-                    run_id,
-                    idem_key,
-                    generation,
-                    plan_path,
-                    plan_name,
-                    plan_hash,
-                    kind,
-                    bundle_dir,
-                    now,
-                    now,
-                ),
-            )
-            _insert_jobs(conn, run_id, 0, jobs)
+            rows = conn.execute(
+                "SELECT * FROM runs WHERE idem_key = ? ORDER BY generation DESC", (idem_key,)
+            ).fetchall()
+            self._check_not_stale(idem_key, {row["run_id"] for row in rows})
+            if rows and not new:
+                found = rows[0]
+            else:
+                found = None
+                generation = (rows[0]["generation"] + 1) if rows else 1
+                run_id = new_run_id()
+                now = utc_now()
+                conn.execute(
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+                    (run_id, idem_key, generation, plan_path, plan_name, plan_hash, kind,
+                     self.relative(bundle_dir), now, now),
+                )  # fmt: skip
+                _insert_jobs(conn, run_id, 0, jobs)
+        if found is not None:
+            self._ensure_journal(found["run_id"])
+            return self._run(found), False
+        self._journal_run(run_id)
         return self.run(run_id), True
 
-    def run(self, run_id: str) -> RunRecord:
-        """The run with this id, or the only run whose id starts with it. Raises StateError."""
+    def _check_not_stale(self, idem_key: str, known: set[str]) -> None:
+        lost = [run_id for run_id in journal.runs_for_key(self.directory, idem_key)
+                if run_id not in known]  # fmt: skip
+        if lost:
+            raise StateError(
+                f"{self.path} does not hold run {lost[-1]} (idempotency key '{idem_key}') "
+                f"that its journal records: the store is stale or damaged, so nothing was "
+                f"submitted; {recover_hint(self.directory)}"
+            )
+
+    @_translated
+    def matching_runs(self, run_id: str) -> list[RunRecord]:
+        """The run with exactly this id, else the runs whose id starts with it (literally).
+
+        Raises UsageError for an empty id.
+        """
+        if not run_id.strip():
+            raise UsageError(EMPTY_RUN_ID)
         rows = self._conn.execute(
-            "SELECT * FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY run_id",
-            (run_id, run_id.replace("%", "") + "%"),
+            "SELECT * FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id",
+            (len(run_id), run_id),
         ).fetchall()
         exact = [row for row in rows if row["run_id"] == run_id]
-        if exact:
-            return _run(exact[0])
-        if len(rows) == 1:
-            return _run(rows[0])
-        if not rows:
-            raise StateError(f"no run '{run_id}' in {self.path}")
-        raise StateError(f"run id '{run_id}' is ambiguous ({len(rows)} runs start with it)")
+        return [self._run(row) for row in (exact or rows)]
 
+    def run(self, run_id: str) -> RunRecord:
+        """The run with this id, or the only run whose id starts with it.
+
+        Raises UsageError (empty id) or StateError (none, or ambiguous: lists the candidates).
+        """
+        matches = self.matching_runs(run_id)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise StateError(f"no run '{run_id}' in {self.path}")
+        raise StateError(ambiguous(run_id, [match.run_id for match in matches]))
+
+    @_translated
     def runs(self) -> list[RunRecord]:
         """Every run, newest first."""
         rows = self._conn.execute("SELECT * FROM runs ORDER BY created DESC, run_id DESC")
-        return [_run(row) for row in rows.fetchall()]
+        return [self._run(row) for row in rows.fetchall()]
 
+    @_translated
     def set_run_status(self, run_id: str, status: str) -> None:
         """Record a run's overall status."""
         with self.write() as conn:
@@ -240,11 +323,13 @@ class StateStore:
 
     # jobs -----------------------------------------------------------------
 
+    @_translated
     def jobs(self, run_id: str) -> list[JobRecord]:
         """The run's jobs in order."""
         rows = self._conn.execute("SELECT * FROM jobs WHERE run_id = ? ORDER BY idx", (run_id,))
-        return [_job(row) for row in rows.fetchall()]
+        return [self._job(row) for row in rows.fetchall()]
 
+    @_translated
     def job(self, run_id: str, idx: int) -> JobRecord:
         """One job of a run."""
         row = self._conn.execute(
@@ -252,8 +337,9 @@ class StateStore:
         ).fetchone()
         if row is None:
             raise StateError(f"run {run_id} has no job {idx}")
-        return _job(row)
+        return self._job(row)
 
+    @_translated
     def mark_submitting(self, run_id: str, idx: int) -> bool:
         """Record the intent to submit; False if the job is no longer pending."""
         with self.write() as conn:
@@ -264,15 +350,18 @@ class StateStore:
             )
             return cursor.rowcount == 1
 
+    @_translated
     def record_handle(self, run_id: str, idx: int, handle: dict[str, Any]) -> None:
-        """Store the provider's handle right after submission."""
+        """Store the provider's handle right after submission (and journal it)."""
         with self.write() as conn:
             conn.execute(
                 "UPDATE jobs SET status = 'submitted', handle = ?, submitted = ?"
                 " WHERE run_id = ? AND idx = ?",
                 (json.dumps(handle, sort_keys=True), utc_now(), run_id, idx),
             )
+        self._journal_job(run_id, idx)
 
+    @_translated
     def update_job(
         self,
         run_id: str,
@@ -283,32 +372,41 @@ class StateStore:
     ) -> None:
         """Record a job's latest status (and, when done, its result file)."""
         finished = utc_now() if status in JOB_FINAL else None
+        stored = self.relative(result_file) if result_file is not None else None
         with self.write() as conn:
             conn.execute(
                 "UPDATE jobs SET status = ?, message = ?, finished = COALESCE(finished, ?),"
                 " result_file = COALESCE(?, result_file) WHERE run_id = ? AND idx = ?",
-                (status, message, finished, result_file, run_id, idx),
+                (status, message, finished, stored, run_id, idx),
             )
+        if status in JOB_FINAL:
+            self._journal_job(run_id, idx)
 
     # tasks (in-process work of a run: training, sweeps, baselines) --------
 
+    @_translated
     def tasks(self, run_id: str) -> dict[str, TaskRecord]:
         """The run's tasks by name."""
         rows = self._conn.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY name", (run_id,))
         return {row["name"]: _task(row) for row in rows.fetchall()}
 
+    @_translated
     def set_task(
         self, run_id: str, name: str, status: str, result: dict[str, Any] | None = None
     ) -> None:
         """Record a task's status (and result) — insert or replace."""
+        now = utc_now()
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO tasks (run_id, name, status, result, updated) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status,"
                 " result = excluded.result, updated = excluded.updated",
-                (run_id, name, status, _dumps(result), utc_now()),
+                (run_id, name, status, _dumps(result), now),
             )
+        task = {"name": name, "status": status, "result": result, "updated": now}
+        journal.write_task(self.directory, run_id, task)
 
+    @_translated
     def add_jobs_once(self, run_id: str, group: str, jobs: Sequence[NewJob]) -> bool:
         """Append ``jobs`` to a run once per ``group`` name (atomic); False if added before."""
         with self.write() as conn:
@@ -327,7 +425,153 @@ class StateStore:
                 " VALUES (?, ?, 'done', ?, ?)",
                 (run_id, marker, _dumps({"first_job": start, "jobs": len(jobs)}), utc_now()),
             )
+        self._journal_run(run_id)
         return True
+
+    # paths ----------------------------------------------------------------
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` (absolute, or relative to the current directory) as stored:
+        relative to the state directory."""
+        target = Path(path)
+        if not target.is_absolute():
+            target = Path.cwd() / target
+        return os.path.relpath(target.resolve(), self._root)
+
+    def absolute(self, stored: str) -> Path:
+        """A stored path (relative to the state directory; absolute from older stores)."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.directory / path
+
+    def _bundle_dir(self, stored: str) -> Path:
+        path = self.absolute(stored)
+        if Path(stored).is_absolute() and not path.exists():
+            moved = self.directory / "bundles" / path.name  # an older store, moved
+            if moved.exists():
+                return moved
+        return path
+
+    def _result_file(self, run_id: str, idx: int, stored: str) -> Path:
+        path = self.absolute(stored)
+        if not path.exists():
+            canonical = result_file_path(self.directory, run_id, idx)
+            if canonical.exists():
+                return canonical  # written by an older store (relative to its cwd), or moved
+        return path
+
+    def _run(self, row: sqlite3.Row) -> RunRecord:
+        data = {key: row[key] for key in row.keys()}  # noqa: SIM118
+        data["bundle_dir"] = str(self._bundle_dir(data["bundle_dir"]))
+        return RunRecord(**data)
+
+    def _job(self, row: sqlite3.Row) -> JobRecord:
+        data = {key: row[key] for key in row.keys()}  # noqa: SIM118
+        data["handle"] = json.loads(data["handle"]) if data["handle"] else None
+        if data["result_file"]:
+            data["result_file"] = str(
+                self._result_file(data["run_id"], data["idx"], data["result_file"])
+            )
+        return JobRecord(**data)
+
+    # journal --------------------------------------------------------------
+
+    def _journal_run(self, run_id: str) -> None:
+        """Write ``run.json`` from the database (what this connection sees)."""
+        row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        run = {key: row[key] for key in row.keys() if key not in ("status", "updated")}  # noqa: SIM118
+        jobs = [
+            {key: job[key] for key in ("idx", "circuit", "target", "shots", "payload", "token")}
+            for job in self._conn.execute(
+                "SELECT * FROM jobs WHERE run_id = ? ORDER BY idx", (run_id,)
+            )
+        ]
+        journal.write_run(self.directory, run, jobs, self._groups(run_id))
+
+    def _groups(self, run_id: str) -> dict[str, Any]:
+        rows = self._conn.execute(
+            "SELECT name, result FROM tasks WHERE run_id = ? AND name LIKE 'jobs:%'", (run_id,)
+        )
+        return {row["name"][5:]: json.loads(row["result"] or "{}") for row in rows}
+
+    def _ensure_journal(self, run_id: str) -> None:
+        """Rewrite ``run.json`` if it is missing or behind the database (a crash between)."""
+        journaled = journal.read_run(self.directory, run_id)
+        count = self._conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE run_id = ?", (run_id,)
+        ).fetchone()[0]
+        if journaled is None or len(journaled.jobs) != count:
+            self._journal_run(run_id)
+
+    def _journal_job(self, run_id: str, idx: int) -> None:
+        row = self._conn.execute(
+            "SELECT * FROM jobs WHERE run_id = ? AND idx = ?", (run_id, idx)
+        ).fetchone()
+        if row is None:
+            return
+        keys = ("idx", "token", "status", "message", "submitted", "finished", "result_file")
+        record: dict[str, Any] = {key: row[key] for key in keys}
+        record["handle"] = json.loads(row["handle"]) if row["handle"] else None
+        journal.write_job(self.directory, run_id, record)
+
+    # schema 1 → 2 ---------------------------------------------------------
+
+    def _migrate(self) -> None:
+        """Schema 1 → 2: paths relative to the state directory, and a journal per run.
+
+        Best effort: a store that cannot be written now is still read (both
+        kinds of path are resolved on reading) and migrated by a later writer.
+        """
+        try:
+            with self.write() as conn:
+                version = conn.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'"
+                ).fetchone()[0]
+                if int(version) >= SCHEMA_VERSION:
+                    return
+                self._relativise_paths(conn)
+                self._journal_everything()
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION),),
+                )
+            self.version = SCHEMA_VERSION
+        except (StateError, sqlite3.Error, OSError):
+            return
+
+    def _relativise_paths(self, conn: _Writer) -> None:
+        for run in conn.execute("SELECT run_id, bundle_dir FROM runs").fetchall():
+            if Path(run["bundle_dir"]).is_absolute():
+                bundle = self._bundle_dir(run["bundle_dir"])
+                conn.execute(
+                    "UPDATE runs SET bundle_dir = ? WHERE run_id = ?",
+                    (self.relative(bundle), run["run_id"]),
+                )
+        jobs = conn.execute("SELECT run_id, idx, result_file FROM jobs").fetchall()
+        for job in jobs:
+            stored = job["result_file"]
+            if not stored:
+                continue
+            canonical = result_file_path(self.directory, job["run_id"], job["idx"])
+            keep = Path(stored).is_absolute() and Path(stored).exists()
+            conn.execute(
+                "UPDATE jobs SET result_file = ? WHERE run_id = ? AND idx = ?",
+                (self.relative(stored if keep else canonical), job["run_id"], job["idx"]),
+            )
+
+    def _journal_everything(self) -> None:
+        for (run_id,) in self._conn.execute("SELECT run_id FROM runs").fetchall():
+            self._journal_run(run_id)
+            for job in self._conn.execute(
+                "SELECT idx FROM jobs WHERE run_id = ? AND (handle IS NOT NULL"
+                " OR status IN ('done', 'failed', 'cancelled'))",
+                (run_id,),
+            ).fetchall():
+                self._journal_job(run_id, job["idx"])
+            for task in self.tasks(run_id).values():
+                if not task.name.startswith("jobs:"):
+                    record = {"name": task.name, "status": task.status,
+                              "result": task.result, "updated": task.updated}  # fmt: skip
+                    journal.write_task(self.directory, run_id, record)
 
 
 class _Writer:
@@ -339,11 +583,14 @@ class _Writer:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._conn.execute(sql, params)
 
-    def executescript_safe(self, script: str) -> None:
-        """Run several statements inside the current transaction."""
-        for statement in script.split(";"):
-            if statement.strip():
-                self._conn.execute(statement)
+
+def ambiguous(prefix: str, run_ids: Sequence[str], limit: int = 6) -> str:
+    """The message for a prefix that several runs share, listing them."""
+    shown = ", ".join(run_ids[:limit]) + (", …" if len(run_ids) > limit else "")
+    return (
+        f"run id '{prefix}' is ambiguous: {len(run_ids)} runs start with it ({shown}); "
+        "give more of the id"
+    )
 
 
 def new_run_id() -> str:
@@ -357,24 +604,9 @@ def job_token(run_id: str, idx: int) -> str:
     return f"qorch-{run_id}-{idx:04d}"
 
 
-def default_state_dir(plan_path: Path | None) -> Path:
-    """``$QORCH_STATE_DIR``, else ``.qorch/`` beside the plan (or in the current directory)."""
-    override = os.environ.get("QORCH_STATE_DIR")
-    if override:
-        return Path(override)
-    base = plan_path.parent if plan_path is not None else Path.cwd()
-    return base / ".qorch"
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    """A row of ``tasks``: in-process work of a run and its JSON result."""
-
-    run_id: str
-    name: str
-    status: str
-    result: dict[str, Any] | None
-    updated: str
+def result_file_path(state_dir: Path, run_id: str, idx: int) -> Path:
+    """Where job ``idx`` of a run keeps its counts: ``runs/RUN/results/IDX.json``."""
+    return state_dir / "runs" / run_id / "results" / f"{idx:04d}.json"
 
 
 def _insert_jobs(conn: _Writer, run_id: str, start: int, jobs: Sequence[NewJob]) -> None:
@@ -394,13 +626,3 @@ def _dumps(data: dict[str, Any] | None) -> str | None:
 def _task(row: sqlite3.Row) -> TaskRecord:
     result = json.loads(row["result"]) if row["result"] else None
     return TaskRecord(row["run_id"], row["name"], row["status"], result, row["updated"])
-
-
-def _run(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118
-
-
-def _job(row: sqlite3.Row) -> JobRecord:
-    data = {key: row[key] for key in row.keys()}  # noqa: SIM118
-    data["handle"] = json.loads(data["handle"]) if data["handle"] else None
-    return JobRecord(**data)

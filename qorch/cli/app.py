@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from qorch import __version__
-from qorch.cli import link, plans, runs
+from qorch.cli import link, plans, runs, store
 from qorch.cli.output import emit_json
 from qorch.errors import ExitCode
 
@@ -62,6 +62,7 @@ def _root(
 plans.register(app)
 runs.register(app)
 link.register(app)
+store.register(app)
 
 
 def run(args: list[str]) -> int:

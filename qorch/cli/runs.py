@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -320,13 +319,15 @@ def _top_outcomes(counts: dict[str, int], shots: int, top: int = 3) -> str:
 
 
 def _state_dirs(state_dir: Path | None) -> list[Path]:
+    """``--state-dir``, else ``$QORCH_STATE_DIR``, else the stores found near the cwd."""
     from qorch.runner import find_state_dirs
+    from qorch.statedir import env_state_dir
 
     if state_dir is not None:
         return [state_dir]
-    override = os.environ.get("QORCH_STATE_DIR")
-    if override:
-        return [Path(override)]
+    override = env_state_dir()
+    if override is not None:
+        return [override]
     return find_state_dirs(Path.cwd())
 
 
@@ -347,14 +348,15 @@ def _latest(dirs: list[Path]) -> tuple[StateStore, str]:
 
     best: tuple[str, StateStore, str] | None = None
     for directory in dirs:
-        if not (directory / "state.db").exists():
-            continue
-        store = StateStore(directory)
+        store = StateStore(directory, create=False)
         for record in store.runs()[:1]:
             if best is None or (record.created, record.run_id) > (best[0], best[2]):
                 best = (record.created, store, record.run_id)
     if best is None:
-        raise StateError("no runs found; set QORCH_STATE_DIR or pass --state-dir")
+        where = ", ".join(str(d) for d in dirs) or "no state directory found"
+        raise StateError(
+            f"no runs found (looked in: {where}); set QORCH_STATE_DIR or pass --state-dir"
+        )
     return best[1], best[2]
 
 
@@ -363,9 +365,7 @@ def _list_runs(state_dir: Path | None, json_out: bool) -> None:
 
     rows: list[dict[str, Any]] = []
     for directory in _state_dirs(state_dir):
-        if not (directory / "state.db").exists():
-            continue
-        store = StateStore(directory)
+        store = StateStore(directory, create=False)
         for record in store.runs():
             jobs = store.jobs(record.run_id)
             rows.append(
