@@ -36,6 +36,7 @@ from qorch.statedb import (
     connect,
     create_database,
     fsync_dir,
+    recover_hint,
     translate,
 )
 from qorch.statedir import history
@@ -124,18 +125,21 @@ def survey(state_dir: Path) -> Survey:
 
 
 def _store_health(state_dir: Path) -> tuple[str, str, set[str] | None]:
+    def detail(error: StateError) -> str:  # without the advice to run this very command
+        return str(error).replace(f"; {recover_hint(state_dir)}", "")
+
     try:
         store = StateStore(state_dir, create=False)
     except NewerStoreError as error:
-        return "newer", str(error), None
+        return "newer", detail(error), None
     except DamagedStoreError as error:
-        return "damaged", str(error), None
+        return "damaged", detail(error), None
     except MissingStoreError as error:
-        return "missing", str(error), None
+        return "missing", detail(error), None
     try:
         run_ids = {run.run_id for run in store.runs()}
     except DamagedStoreError as error:
-        return "damaged", str(error), None
+        return "damaged", detail(error), None
     finally:
         store.close()
     return "ok", f"{DB_NAME} is valid and holds {len(run_ids)} runs", run_ids

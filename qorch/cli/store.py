@@ -63,8 +63,8 @@ def recover(
     if rebuilt is not None:
         aside = f"; the old one is at {rebuilt.moved_aside}" if rebuilt.moved_aside else ""
         message(
-            f"rebuilt {directory / 'state.db'} from the journals of {rebuilt.runs} runs "
-            f"({rebuilt.jobs} jobs){aside}; run the same plans again to resume them"
+            f"rebuilt {directory / 'state.db'} from the journals of {_count(rebuilt.runs, 'run')}"
+            f" ({_count(rebuilt.jobs, 'job')}){aside}; run the same plans again to resume them"
         )
         for run_id in rebuilt.skipped:
             message(f"run {run_id} has no journal (older qorch): not rebuilt")
@@ -76,6 +76,10 @@ def recover(
         )
     else:
         message(f"state.db is healthy: {found.store_detail}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _one_state_dir(state_dir: Path | None) -> Path:
