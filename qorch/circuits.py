@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qorch import generators
-from qorch.errors import CircuitError
+from qorch.errors import CircuitError, QorchError
+from qorch.inputfile import InputFileError, bad_utf8_line, read_regular_file
+from qorch.limits import MAX_QASM3_BYTES, MAX_QASM_BYTES
 from qorch.plan import (
     GhzCircuit,
     QaoaMaxcutCircuit,
@@ -16,6 +19,7 @@ from qorch.plan import (
     QftCircuit,
     RandomCircuit,
 )
+from qorch.planfile import raise_all
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -28,9 +32,18 @@ CircuitSpec = GhzCircuit | QftCircuit | RandomCircuit | QaoaMaxcutCircuit | Qasm
 def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
     """Every circuit of the plan, in plan order, named by its plan name.
 
-    Raises CircuitError located at the offending circuit's field.
+    Raises CircuitError located at the offending circuit's field, or PlanErrors
+    listing every circuit's problem when more than one circuit has one.
     """
-    return [build_circuit(loaded, index) for index in range(len(loaded.circuits_plan.circuits))]
+    circuits: list[QuantumCircuit] = []
+    problems: list[QorchError] = []
+    for index in range(len(loaded.circuits_plan.circuits)):
+        try:
+            circuits.append(build_circuit(loaded, index))
+        except CircuitError as error:
+            problems.append(error)
+    raise_all(loaded.display, problems)
+    return circuits
 
 
 def build_circuit(loaded: LoadedPlan, index: int) -> QuantumCircuit:
@@ -45,7 +58,7 @@ def build_spec(loaded: LoadedPlan, spec: CircuitSpec, key: tuple[str | int, ...]
     Raises CircuitError located at ``key``.
     """
     if isinstance(spec, QasmCircuit):
-        path = (loaded.base_dir / spec.qasm).resolve()
+        path = _absolute(loaded.base_dir / spec.qasm)
         try:
             circuit = load_qasm(path, spec.qasm)
         except CircuitError as error:
@@ -79,20 +92,45 @@ def generate(spec: CircuitSpec) -> QuantumCircuit:
     raise ValueError(f"not a generator circuit: {spec!r}")
 
 
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute, symlinks resolved where possible (a loop is left for open)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return Path(os.path.abspath(path))
+
+
 def load_qasm(path: Path, shown: str) -> QuantumCircuit:
     """Parse an OpenQASM 2 or 3 file (version from its header).
 
-    Raises CircuitError with the file, line and the parser's message.
+    Only a regular file within the size limits is read (a FIFO or device is refused
+    without blocking), and its declared widths, includes and structure are checked
+    (:mod:`qorch.qasmscan`) before a parser sees it. Raises CircuitError with the
+    file, line and reason.
     """
+    from qorch.qasmscan import check_qasm
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CircuitError(f"QASM file not found: {shown} (looked at {path})") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CircuitError(f"cannot read QASM file {shown}: {error}") from None
+        raw = read_regular_file(path, MAX_QASM_BYTES)
+    except InputFileError as error:
+        if error.missing:
+            raise CircuitError(f"QASM file not found: {shown} (looked at {path})") from None
+        raise CircuitError(f"cannot read QASM file {shown}: {error.reason}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = bad_utf8_line(raw, error)
+        raise CircuitError(f"cannot read QASM file {shown}: line {line} is not UTF-8") from None
     version = qasm_version(text)
     if version is None:
         raise CircuitError(f"{shown}: not OpenQASM (expected an 'OPENQASM 2.0;' or '3' header)")
+    if version >= 3 and len(raw) > MAX_QASM3_BYTES:
+        raise CircuitError(
+            f"cannot read QASM file {shown}: the file is {len(raw)} bytes; the limit for "
+            f"OpenQASM 3 is {MAX_QASM3_BYTES} bytes (qiskit's OpenQASM 3 importer needs about "
+            "a minute and 1 GB for that much)"
+        )
+    check_qasm(text, version, path, shown)
     if version == 2:
         return _load_qasm2(text, path, shown)
     return _load_qasm3(text, shown)

@@ -19,17 +19,21 @@ from pydantic import (
     model_validator,
 )
 
+from qorch.limits import MAX_JOBS, MAX_LIST_ITEMS
 from qorch.plan_base import (
     MAX_SHOTS,
     NAME_PATTERN,
     TARGET_PATTERN,
     Budget,
+    FieldError,
+    Finite,
     Model,
     Name,
     OptionValue,
+    Seed,
     Shots,
+    Targets,
     TargetSpec,
-    target_from_string,
     unique_names,
 )
 
@@ -70,7 +74,7 @@ class RandomCircuit(Model):
     generator: Literal["random"]
     qubits: int = Field(ge=1, le=64)
     depth: int = Field(ge=1, le=10_000)
-    seed: int = Field(ge=0)
+    seed: Seed
     max_operands: int = Field(default=2, ge=1, le=3)
 
 
@@ -82,9 +86,9 @@ class QaoaMaxcutCircuit(Model):
     qubits: int = Field(ge=2, le=64)
     degree: int = Field(default=3, ge=1)
     p: int = Field(default=1, ge=1, le=100)
-    gammas: list[float]
-    betas: list[float]
-    seed: int = Field(ge=0)
+    gammas: list[Finite] = Field(max_length=100)
+    betas: list[Finite] = Field(max_length=100)
+    seed: Seed
 
     @model_validator(mode="after")
     def _graph_and_angles(self) -> QaoaMaxcutCircuit:
@@ -102,10 +106,11 @@ class QasmCircuit(Model):
     """A circuit from an OpenQASM 2 or 3 file (path relative to the plan file)."""
 
     name: Name
-    qasm: str = Field(min_length=1)
+    qasm: str = Field(min_length=1, max_length=4096)  # a path (PATH_MAX on Linux)
 
 
-def _circuit_tag(value: Any) -> str | None:
+def circuit_tag(value: Any) -> str | None:
+    """The union tag of a circuit as written (a mapping) or built (a model)."""
     if isinstance(value, dict):
         if "qasm" in value and "generator" not in value:
             return "qasm"
@@ -116,6 +121,7 @@ def _circuit_tag(value: Any) -> str | None:
     return None
 
 
+CIRCUIT_SOURCE = "a circuit needs 'qasm: FILE' or 'generator:' one of ghz, qft, random, qaoa-maxcut"
 CircuitSpec = Annotated[
     Annotated[GhzCircuit, Tag("ghz")]
     | Annotated[QftCircuit, Tag("qft")]
@@ -123,11 +129,7 @@ CircuitSpec = Annotated[
     | Annotated[QaoaMaxcutCircuit, Tag("qaoa-maxcut")]
     | Annotated[QasmCircuit, Tag("qasm")],
     Discriminator(
-        _circuit_tag,
-        custom_error_type="circuit_source",
-        custom_error_message=(
-            "a circuit needs 'qasm: FILE' or 'generator:' one of ghz, qft, random, qaoa-maxcut"
-        ),
+        circuit_tag, custom_error_type="circuit_source", custom_error_message=CIRCUIT_SOURCE
     ),
 ]
 
@@ -140,22 +142,26 @@ class CircuitsPlan(Model):
     name: Name | None = None
     description: str | None = None
     shots: Shots = 1024
-    seed: int = Field(default=0, ge=0)
-    circuits: list[CircuitSpec] = Field(min_length=1)
-    targets: list[TargetSpec] = Field(min_length=1)
+    seed: Seed = 0
+    circuits: list[CircuitSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    targets: Targets
     budget: Budget = Field(default_factory=Budget)
-
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _targets_from_strings(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [target_from_string(item) for item in value]
-        return value
 
     @field_validator("circuits")
     @classmethod
     def _unique_circuit_names(cls, value: list[Any]) -> list[Any]:
         return unique_names(value, "circuit")
+
+    @model_validator(mode="after")
+    def _jobs_bounded(self) -> CircuitsPlan:
+        jobs = len(self.circuits) * len(self.targets)
+        if jobs > MAX_JOBS:
+            raise FieldError(
+                ("targets",),
+                f"{len(self.circuits)} circuits × {len(self.targets)} targets make {jobs} jobs; "
+                f"at most {MAX_JOBS} per plan",
+            )
+        return self
 
     def target_shots(self, target: TargetSpec) -> int:
         """Shots for jobs on ``target``: its override, else the plan's."""

@@ -12,7 +12,12 @@ import yaml
 from pydantic import ValidationError
 
 from qorch.errors import PlanError, QorchError
+from qorch.inputfile import InputFileError, bad_utf8_line, read_regular_file
+from qorch.limits import MAX_LISTED_ISSUES, MAX_PLAN_BYTES
 from qorch.plan import KINDS, NAME_PATTERN, PLAN_ADAPTER, TARGET_PATTERN, AnyPlan, CircuitsPlan
+from qorch.plan_base import FieldError
+from qorch.planyaml import YamlProblem
+from qorch.planyaml import load as load_yaml
 from qorch.qcnn.plan import ENCODING_PATTERN
 
 PathKey = tuple[str | int, ...]
@@ -44,8 +49,31 @@ class PlanErrors(PlanError):
         super().__init__(first + suffix)
 
     def lines(self) -> list[str]:
-        """Every issue, one line each."""
-        return [issue.render(self.file) for issue in self.issues]
+        """Every issue, one line each (the first MAX_LISTED_ISSUES, then a count)."""
+        shown = [issue.render(self.file) for issue in self.issues[:MAX_LISTED_ISSUES]]
+        hidden = len(self.issues) - len(shown)
+        if hidden:
+            last = self.issues[MAX_LISTED_ISSUES].line
+            shown.append(f"{self.file}:{last}: and {hidden} more problems, not listed")
+        return shown
+
+
+def issue_of(error: QorchError, file: str) -> Issue:
+    """The Issue of an error made by :meth:`LoadedPlan.error` (``FILE:LINE: field``)."""
+    location = error.location or ""
+    if not location.startswith(f"{file}:"):
+        return Issue(1, "", str(error).removeprefix(f"{file}: "))
+    line_text, _, field_path = location[len(file) + 1 :].partition(": ")
+    line = int(line_text) if line_text.isdigit() else 1
+    return Issue(line, field_path, error.message)
+
+
+def raise_all(file: str, errors: list[QorchError]) -> None:
+    """Nothing if ``errors`` is empty; one error as it is; several as one PlanErrors."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise PlanErrors(file, [issue_of(error, file) for error in errors])
 
 
 @dataclass(frozen=True)
@@ -91,59 +119,53 @@ class LoadedPlan:
 
 
 def load_plan(path: Path, display: str | None = None) -> LoadedPlan:
-    """Read, parse and validate a plan file. Raises PlanErrors with located issues."""
+    """Read, parse and validate a plan file. Raises PlanErrors with located issues.
+
+    Only a regular file of at most MAX_PLAN_BYTES is read (a FIFO or device is
+    refused without blocking); see :mod:`qorch.planyaml` for the YAML limits.
+    """
     shown = display if display is not None else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"{shown}: plan file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PlanError(f"{shown}: cannot read plan: {error}") from None
+        raw = read_regular_file(path, MAX_PLAN_BYTES)
+    except InputFileError as error:
+        if error.missing:
+            raise PlanError(f"{shown}: plan file not found") from None
+        if error.reason.startswith("not a regular file"):
+            raise PlanError(f"{shown}: {error.reason}; a plan must be a regular file") from None
+        if error.reason.startswith("the file is"):
+            raise PlanError(f"{shown}: {error.reason}") from None
+        raise PlanError(f"{shown}: cannot read plan: {error.reason}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = bad_utf8_line(raw, error)
+        byte = raw[error.start]
+        message = f"not UTF-8 text (byte 0x{byte:02x}); save the plan as UTF-8"
+        raise PlanErrors(shown, [Issue(line, "", message)]) from None
     data, lines = parse_yaml(text, shown)
     plan = validate(data, lines, shown)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256(raw).hexdigest()
     return LoadedPlan(plan=plan, path=path, display=shown, lines=lines, text_sha256=digest)
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[PathKey, int]]:
     """Parse YAML into plain data and a map from field path to 1-based line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loaded = load_yaml(text)
+    except YamlProblem as problem:
+        issue = Issue(problem.line, format_path(problem.path), problem.message)
+        raise PlanErrors(file, [issue]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        problem = error.problem or error.context or "invalid YAML"
-        raise PlanErrors(file, [Issue(line, "", f"YAML syntax error: {problem}")]) from None
+        problem_text = error.problem or error.context or "invalid YAML"
+        raise PlanErrors(file, [Issue(line, "", f"YAML syntax error: {problem_text}")]) from None
     except yaml.YAMLError as error:
-        raise PlanErrors(file, [Issue(1, "", f"YAML error: {error}")]) from None
-    if node is None:
+        text_of = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PlanErrors(file, [Issue(1, "", f"YAML error: {text_of}")]) from None
+    if loaded is None:
         raise PlanErrors(file, [Issue(1, "", "the plan file is empty")])
-    lines: dict[PathKey, int] = {}
-    data = _construct(node, (), lines, file)
-    return data, lines
-
-
-def _construct(node: yaml.Node, key: PathKey, lines: dict[PathKey, int], file: str) -> Any:
-    lines.setdefault(key, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            name = yaml.SafeLoader(key_node.value).construct_object(key_node)
-            sub = (*key, str(name))
-            if name in out:
-                line = key_node.start_mark.line + 1
-                raise PlanErrors(file, [Issue(line, format_path(sub), "duplicate key")])
-            lines[sub] = key_node.start_mark.line + 1
-            out[name] = _construct(value_node, sub, lines, file)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*key, i), lines, file) for i, item in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as error:
-        issue = Issue(node.start_mark.line + 1, format_path(key), str(error))
-        raise PlanErrors(file, [issue]) from None
+    return loaded
 
 
 def validate(data: Any, lines: dict[PathKey, int], file: str) -> AnyPlan:
@@ -159,14 +181,55 @@ def validate(data: Any, lines: dict[PathKey, int], file: str) -> AnyPlan:
     try:
         return PLAN_ADAPTER.validate_python(data)
     except ValidationError as error:
-        issues = [_issue(_untagged(err, kind), data, lines) for err in error.errors()]
+        errors = [_untagged(err, kind) for err in error.errors()]
+        issues = [_issue(err, data, lines) for err in _union_merged(errors, data)]
         raise PlanErrors(file, issues) from None
 
 
 def _untagged(err: Any, kind: str) -> Any:
-    """Drop the plan-kind tag pydantic puts first in the location of every error."""
+    """Drop the plan-kind tag pydantic puts first in the location of every error.
+
+    A FieldError raised by a model validator carries the sub-field it is about;
+    it is appended to the location.
+    """
     loc = tuple(err["loc"])
-    return {**err, "loc": loc[1:]} if loc[:1] == (kind,) else err
+    if loc[:1] == (kind,):
+        loc = loc[1:]
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, FieldError):
+        loc = (*loc, *cause.path)
+    return {**err, "loc": loc}
+
+
+def _is_type_error(err: Any) -> bool:
+    kind = str(err["type"])
+    return kind.endswith(("_type", "_parsing")) or kind == "int_from_float"
+
+
+def _union_merged(errors: list[Any], data: Any) -> list[Any]:
+    """One error per field where a union's members each failed.
+
+    ``seeds: int | list[int]`` given 10**9 fails as "less than or equal to 1000"
+    (the int) and "a valid list" (the list): only the first is about the value.
+    Type mismatches are dropped beside any other error at the same field, and
+    merged into one ("a valid integer or a valid list") when they are all there is.
+    """
+    by_key: dict[PathKey, list[Any]] = {}
+    for err in errors:
+        by_key.setdefault(data_path(data, err["loc"]), []).append(err)
+    merged: list[Any] = []
+    for group in by_key.values():
+        typed = [err for err in group if _is_type_error(err)]
+        others = [err for err in group if not _is_type_error(err)]
+        if others:
+            merged += others
+        elif len(typed) > 1:
+            wanted = [str(err["msg"]).removeprefix("Input should be ") for err in typed]
+            unique = list(dict.fromkeys(wanted))
+            merged.append({**typed[0], "msg": "Input should be " + " or ".join(unique)})
+        else:
+            merged += typed
+    return merged
 
 
 def _issue(err: Any, data: Any, lines: dict[PathKey, int]) -> Issue:

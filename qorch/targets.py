@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from qorch import registry
-from qorch.errors import OptionError, ProviderError
+from qorch.errors import OptionError, ProviderError, QorchError
 from qorch.plan import AnyPlan, CircuitsPlan, DistributedPlan, TargetSpec
-from qorch.planfile import LoadedPlan
+from qorch.planfile import LoadedPlan, raise_all
 from qorch.provider import Provider, TargetOptions
 
 
@@ -45,12 +45,16 @@ Key = tuple[str | int, ...]
 
 
 def plan_targets(plan: AnyPlan) -> list[tuple[Key, TargetSpec]]:
-    """Every target a plan names, with the field path where it is written."""
+    """Every target a plan names, with the path of the mapping that holds its fields.
+
+    A distributed plan's nodes count as targets (``nodes[i].target`` and
+    ``nodes[i].options``), whatever the execute mode.
+    """
     if isinstance(plan, CircuitsPlan):
         return [(("targets", i), spec) for i, spec in enumerate(plan.targets)]
     found: list[tuple[Key, TargetSpec]] = []
     if isinstance(plan, DistributedPlan):
-        return [(("nodes", i, "target"), TargetSpec(target=node.target, options=node.options))
+        return [(("nodes", i), TargetSpec(target=node.target, options=node.options))
                 for i, node in enumerate(plan.nodes)]  # fmt: skip
     if plan.evaluate is not None:
         found += [(("evaluate", "targets", i), t) for i, t in enumerate(plan.evaluate.targets)]
@@ -62,9 +66,18 @@ def plan_targets(plan: AnyPlan) -> list[tuple[Key, TargetSpec]]:
 def check_targets(loaded: LoadedPlan) -> list[Provider]:
     """Every target's provider exists, its device exists and its options are accepted.
 
-    Returns the providers in target order. Raises a located ProviderError.
+    Returns the providers in target order. Raises a located ProviderError, or
+    PlanErrors listing every target's problem when more than one target has one.
     """
-    return [check_target(loaded, key, spec) for key, spec in plan_targets(loaded.plan)]
+    providers: list[Provider] = []
+    problems: list[QorchError] = []
+    for key, spec in plan_targets(loaded.plan):
+        try:
+            providers.append(check_target(loaded, key, spec))
+        except ProviderError as error:
+            problems.append(error)
+    raise_all(loaded.display, problems)
+    return providers
 
 
 def check_target(loaded: LoadedPlan, where: Key, spec: TargetSpec) -> Provider:

@@ -103,3 +103,95 @@ def test_schema_lists_every_generator() -> None:
     text = str(plan_json_schema())
     for generator in ("ghz", "qft", "random", "qaoa-maxcut"):
         assert generator in text
+
+
+# --- YAML merge keys (issue 9, item 11) -------------------------------------------------
+
+MERGED = """
+version: 1
+kind: circuits
+circuits:
+  - &ghz
+    name: g
+    generator: ghz
+    qubits: 3
+  - <<: *ghz
+    name: h
+targets:
+  - &aer {target: local:aer, optimization_level: 2, shots: 10}
+  - <<: *aer
+    noise: ibm:fake_manila
+    shots: 20
+"""
+
+
+def test_merge_keys_are_supported(make_plan: Callable[..., Path]) -> None:
+    loaded = load_plan(make_plan(MERGED))
+    plan = loaded.plan
+    assert isinstance(plan, CircuitsPlan)
+    assert [c.name for c in plan.circuits] == ["g", "h"]
+    assert plan.circuits[1].qubits == 3  # type: ignore[union-attr]
+    second = plan.targets[1]
+    assert (second.target, second.optimization_level, second.noise, second.shots) == (
+        "local:aer",
+        2,
+        "ibm:fake_manila",
+        20,  # the mapping's own key wins over the merged one
+    )
+    assert loaded.line_of("targets", 1) == 12
+    assert loaded.line_of("targets", 1, "noise") == 13
+    assert loaded.line_of("targets", 1, "optimization_level") == 11  # where it is written
+
+
+def test_merged_fields_are_validated_and_located(make_plan: Callable[..., Path]) -> None:
+    lines = errors_of(make_plan, MERGED.replace("optimization_level: 2", "optimization_level: 7"))
+    assert lines == [
+        "plan.yaml:11: targets[0].optimization_level: input should be less than or equal to 3",
+        "plan.yaml:11: targets[1].optimization_level: input should be less than or equal to 3",
+    ]
+    lines = errors_of(make_plan, MERGED.replace("    qubits: 3\n", "    qubits: 3\n    x: 1\n"))
+    assert lines == [
+        "plan.yaml:8: circuits[0].x: unknown field",
+        "plan.yaml:8: circuits[1].x: unknown field",
+    ]
+
+
+def test_merge_of_a_list_of_mappings_takes_the_first(make_plan: Callable[..., Path]) -> None:
+    text = """
+    version: 1
+    kind: circuits
+    circuits:
+      - {name: g, generator: ghz, qubits: 3}
+    targets:
+      - &a {target: local:aer, optimization_level: 2}
+      - &b {target: local:statevector, optimization_level: 0, shots: 5}
+      - <<: [*a, *b]
+    """
+    plan = load_plan(make_plan(text)).plan
+    assert isinstance(plan, CircuitsPlan)
+    merged = plan.targets[2]
+    assert (merged.target, merged.optimization_level, merged.shots) == ("local:aer", 2, 5)
+
+
+@pytest.mark.parametrize("value", ["3", "[1, 2]", "[*a, 3]"])
+def test_merge_of_a_non_mapping_is_located(make_plan: Callable[..., Path], value: str) -> None:
+    text = BASE.replace("  - local:aer", f"  - &a {{target: local:aer}}\n  - <<: {value}")
+    lines = errors_of(make_plan, text)
+    assert lines == [
+        "plan.yaml:9: targets[1].<<: a merge key (<<) takes a mapping or a list of mappings"
+    ]
+
+
+def test_explicit_duplicate_beside_a_merge_is_still_an_error(
+    make_plan: Callable[..., Path],
+) -> None:
+    text = BASE.replace(
+        "  - local:aer", "  - &a {target: local:aer}\n  - <<: *a\n    shots: 1\n    shots: 2"
+    )
+    assert errors_of(make_plan, text) == ["plan.yaml:11: targets[1].shots: duplicate key"]
+
+
+def test_merge_keys_through_the_cli(cli, make_plan: Callable[..., Path]) -> None:  # type: ignore[no-untyped-def]
+    result = cli("validate", str(make_plan(MERGED)))
+    assert result.returncode == 0, result.stderr
+    assert "ok (4 jobs)" in result.stderr

@@ -146,12 +146,27 @@ def check_size(loaded: LoadedPlan, circuit: QuantumCircuit) -> None:
 
 
 def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
-    """The cheap checks of ``qorch validate``: circuit, network, links, size (no partitioning)."""
+    """The cheap checks of ``qorch validate``: circuit, network, links, size (no partitioning).
+
+    The circuit and the network are checked independently, so both problems are
+    reported (as PlanErrors) when both have one; the size only when both are sound.
+    """
     from qorch.circuits import build_spec
+    from qorch.planfile import raise_all
 
     plan = distributed_plan(loaded)
-    circuit = build_spec(loaded, plan.circuit, ("circuit",))
-    pair_links(loaded, load_network(loaded))
+    problems: list[QorchError] = []
+    circuit = None
+    try:
+        circuit = build_spec(loaded, plan.circuit, ("circuit",))
+    except QorchError as error:
+        problems.append(error)
+    try:
+        pair_links(loaded, load_network(loaded))
+    except QorchError as error:
+        problems.append(error)
+    raise_all(loaded.display, problems)
+    assert circuit is not None
     check_size(loaded, circuit)
     return {"qubits": circuit.num_qubits, "nodes": len(plan.nodes), "jobs": None}
 

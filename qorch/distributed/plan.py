@@ -3,24 +3,73 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from qorch.distributed.network import LinkSpec
-from qorch.plan import CircuitSpec
+from qorch.limits import MAX_LIST_ITEMS
+from qorch.plan import (
+    CIRCUIT_SOURCE,
+    GhzCircuit,
+    QaoaMaxcutCircuit,
+    QasmCircuit,
+    QftCircuit,
+    RandomCircuit,
+    circuit_tag,
+)
 from qorch.plan_base import (
     NAME_PATTERN,
-    TARGET_PATTERN,
     Budget,
+    Finite,
     Model,
     Name,
-    OptionValue,
+    Options,
+    Seed,
     Shots,
+    TargetString,
     unique_names,
 )
 
 PAULI_PATTERN = r"^[IXYZ]+$"
+
+
+# The plan's one circuit may leave out its name ("circuit"): the same models with a
+# default name, so the JSON Schema says so too (a before-validator filling the name
+# in would hide it from the schema).
+DEFAULT_CIRCUIT_NAME = "circuit"
+
+
+class DistributedGhzCircuit(GhzCircuit):
+    name: Name = DEFAULT_CIRCUIT_NAME
+
+
+class DistributedQftCircuit(QftCircuit):
+    name: Name = DEFAULT_CIRCUIT_NAME
+
+
+class DistributedRandomCircuit(RandomCircuit):
+    name: Name = DEFAULT_CIRCUIT_NAME
+
+
+class DistributedQaoaMaxcutCircuit(QaoaMaxcutCircuit):
+    name: Name = DEFAULT_CIRCUIT_NAME
+
+
+class DistributedQasmCircuit(QasmCircuit):
+    name: Name = DEFAULT_CIRCUIT_NAME
+
+
+DistributedCircuitSpec = Annotated[
+    Annotated[DistributedGhzCircuit, Tag("ghz")]
+    | Annotated[DistributedQftCircuit, Tag("qft")]
+    | Annotated[DistributedRandomCircuit, Tag("random")]
+    | Annotated[DistributedQaoaMaxcutCircuit, Tag("qaoa-maxcut")]
+    | Annotated[DistributedQasmCircuit, Tag("qasm")],
+    Discriminator(
+        circuit_tag, custom_error_type="circuit_source", custom_error_message=CIRCUIT_SOURCE
+    ),
+]
 
 
 class NodeTimingSpec(Model):
@@ -30,16 +79,16 @@ class NodeTimingSpec(Model):
     durations, errors and T1/T2) or from the documented defaults.
     """
 
-    gate_1q_s: float | None = Field(default=None, ge=0)
-    gate_2q_s: float | None = Field(default=None, ge=0)
-    measure_s: float | None = Field(default=None, ge=0)
-    reset_s: float | None = Field(default=None, ge=0)
-    feedforward_s: float | None = Field(default=None, ge=0)
-    error_1q: float | None = Field(default=None, ge=0, le=0.5)
-    error_2q: float | None = Field(default=None, ge=0, le=0.5)
-    error_readout: float | None = Field(default=None, ge=0, le=0.5)
-    t1_s: float | None = Field(default=None, gt=0)
-    t2_s: float | None = Field(default=None, gt=0)
+    gate_1q_s: Finite | None = Field(default=None, ge=0)
+    gate_2q_s: Finite | None = Field(default=None, ge=0)
+    measure_s: Finite | None = Field(default=None, ge=0)
+    reset_s: Finite | None = Field(default=None, ge=0)
+    feedforward_s: Finite | None = Field(default=None, ge=0)
+    error_1q: Finite | None = Field(default=None, ge=0, le=0.5)
+    error_2q: Finite | None = Field(default=None, ge=0, le=0.5)
+    error_readout: Finite | None = Field(default=None, ge=0, le=0.5)
+    t1_s: Finite | None = Field(default=None, gt=0)
+    t2_s: Finite | None = Field(default=None, gt=0)
 
     def overrides(self) -> dict[str, float]:
         """The fields that are set."""
@@ -54,11 +103,11 @@ class NodeSpec(Model):
     """
 
     name: Name
-    target: str = Field(pattern=TARGET_PATTERN)
+    target: TargetString
     capacity: int = Field(ge=1, le=1000)
     comm_qubits: int = Field(default=2, ge=0, le=100)
     timing: NodeTimingSpec = Field(default_factory=NodeTimingSpec)
-    options: dict[str, OptionValue] = Field(default_factory=dict)
+    options: Options = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _room_for_data(self) -> NodeSpec:
@@ -79,7 +128,7 @@ class Strategy(Model):
 
     method: Literal["auto", "blocks", "kl"] = "auto"
     objective: Literal["time", "fidelity", "pairs"] = "time"
-    seed: int = Field(default=0, ge=0)
+    seed: Seed = 0
 
 
 class Execute(Model):
@@ -93,7 +142,7 @@ class Execute(Model):
 
     mode: Literal["simulate", "cut", "estimate"] = "simulate"
     shots: Shots = 20_000
-    observables: list[str] = Field(default_factory=list)
+    observables: list[str] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     perfect_links: bool = False
 
     @field_validator("observables")
@@ -108,7 +157,7 @@ class Execute(Model):
 class DistributedBudget(Budget):
     """Limits enforced at compile time; cuts also cap their sampling overhead."""
 
-    max_sampling_overhead: float | None = Field(default=None, gt=0)
+    max_sampling_overhead: Finite | None = Field(default=None, gt=0)
 
 
 class DistributedPlan(Model):
@@ -118,20 +167,13 @@ class DistributedPlan(Model):
     kind: Literal["distributed"]
     name: Name | None = None
     description: str | None = None
-    seed: int = Field(default=0, ge=0)
-    circuit: CircuitSpec
-    nodes: list[NodeSpec] = Field(min_length=1)
-    links: list[LinkSpec] = Field(default_factory=list)
+    seed: Seed = 0
+    circuit: DistributedCircuitSpec
+    nodes: list[NodeSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    links: list[LinkSpec] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     strategy: Strategy = Field(default_factory=Strategy)
     execute: Execute = Field(default_factory=Execute)
     budget: DistributedBudget = Field(default_factory=DistributedBudget)
-
-    @field_validator("circuit", mode="before")
-    @classmethod
-    def _default_circuit_name(cls, value: Any) -> Any:
-        if isinstance(value, dict) and "name" not in value:
-            return {"name": "circuit", **value}
-        return value
 
     @field_validator("nodes")
     @classmethod

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from qorch.plan_base import Budget, Model, Name, Shots, TargetSpec, target_from_string
+from qorch.limits import (
+    MAX_LIST_ITEMS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_SWEEP_SEEDS,
+    MAX_SWEEP_TASKS,
+    MAX_WORKERS,
+)
+from qorch.plan_base import Budget, FieldError, Finite, Model, Name, Seed, Shots, Target, Targets
 
 Ansatz = Literal[
     "ttn", "sim5", "sim6", "sim9", "sim13", "sim14", "sim15", "so4", "su4", "su4-exp"
@@ -40,11 +49,13 @@ class DataSpec(Model):
 
     source: str = Field(default="sklearn:digits", pattern=DATA_PATTERN)
     label_column: str | None = None
-    classes: list[int | str] | None = Field(default_factory=lambda: _default_classes())
-    test_size: float = Field(default=0.3, gt=0, lt=1)
+    classes: list[int | str] | None = Field(
+        default_factory=lambda: _default_classes(), max_length=MAX_LIST_ITEMS
+    )
+    test_size: Finite = Field(default=0.3, gt=0, lt=1)
     compression: Compression = "pca"
-    compression_for: dict[str, Compression] = Field(default_factory=dict)  # per encoding
-    width: int | None = Field(default=None, gt=0)  # default: what the encoding needs
+    compression_for: dict[str, Compression] = Field(default_factory=dict, max_length=100)
+    width: int | None = Field(default=None, gt=0, le=2**20)  # default: what the encoding needs
 
     def compression_of(self, encoding: str) -> str:
         """The compression used for ``encoding`` (its override, else ``compression``)."""
@@ -75,7 +86,8 @@ class ModelSpec(Model):
     ansatz: Ansatz = "su4"
     pooling: Literal["reference", "measured"] = "reference"
     encoding: Encoding = "angle"
-    share: bool | list[bool] = True  # parameter sharing inside a layer (per layer with a list)
+    # parameter sharing inside a layer (per layer with a list)
+    share: bool | Annotated[list[bool], Field(max_length=100)] = True
 
     @model_validator(mode="after")
     def _reference_is_eight_qubits(self) -> ModelSpec:
@@ -87,8 +99,8 @@ class ModelSpec(Model):
 class EarlyStopping(Model):
     """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` steps."""
 
-    patience: int = Field(default=20, gt=0)
-    min_delta: float = Field(default=1e-4, ge=0)
+    patience: int = Field(default=20, gt=0, le=MAX_STEPS)
+    min_delta: Finite = Field(default=1e-4, ge=0)
 
 
 class TrainSpec(Model):
@@ -96,26 +108,56 @@ class TrainSpec(Model):
 
     loss: Loss = "cross-entropy"
     optimizer: Optimizer = "nesterov"
-    learning_rate: float = Field(default=0.01, gt=0)
-    momentum: float = Field(default=0.9, ge=0, lt=1)
-    steps: int = Field(default=200, gt=0, le=1_000_000)
-    batch_size: int = Field(default=25, gt=0)
+    learning_rate: Finite = Field(default=0.01, gt=0)
+    momentum: Finite = Field(default=0.9, ge=0, lt=1)
+    steps: int = Field(default=200, gt=0, le=MAX_STEPS)
+    batch_size: int = Field(default=25, gt=0, le=MAX_SAMPLES)
     replacement: bool = True
     gradient: Literal["adjoint", "parameter-shift", "spsa"] = "adjoint"
     reduction: Literal["reference", "sum", "mean"] = "reference"  # reference: CE summed, MSE mean
     early_stopping: EarlyStopping | None = None
-    checkpoint_every: int = Field(default=50, gt=0)
+    checkpoint_every: int = Field(default=50, gt=0, le=MAX_STEPS)
 
 
 class SweepSpec(Model):
     """A grid over ansatz × encoding × loss × optimiser × seeds (unset axes: the plan's own)."""
 
-    ansatz: list[Ansatz] | None = Field(default=None, min_length=1)
-    encoding: list[Encoding] | None = Field(default=None, min_length=1)
-    loss: list[Loss] | None = Field(default=None, min_length=1)
-    optimizer: list[Optimizer] | None = Field(default=None, min_length=1)
-    seeds: int | list[int] = 3
-    workers: int | None = Field(default=None, gt=0)
+    ansatz: list[Ansatz] | None = Field(default=None, min_length=1, max_length=100)
+    encoding: list[Encoding] | None = Field(default=None, min_length=1, max_length=100)
+    loss: list[Loss] | None = Field(default=None, min_length=1, max_length=100)
+    optimizer: list[Optimizer] | None = Field(default=None, min_length=1, max_length=100)
+    seeds: (
+        Annotated[int, Field(ge=1, le=MAX_SWEEP_SEEDS)]
+        | Annotated[list[Seed], Field(min_length=1, max_length=MAX_SWEEP_SEEDS)]
+    ) = 3
+    workers: int | None = Field(default=None, gt=0, le=MAX_WORKERS)
+
+    @field_validator("ansatz", "encoding", "loss", "optimizer", "seeds")
+    @classmethod
+    def _listed_once(cls, value: Any, info: ValidationInfo) -> Any:
+        what = "seed" if info.field_name == "seeds" else info.field_name
+        if isinstance(value, list):
+            seen: set[Any] = set()
+            for item in value:
+                if item in seen:
+                    raise ValueError(f"{what} {item} is listed twice")
+                seen.add(item)
+        return value
+
+    @model_validator(mode="after")
+    def _tasks_bounded(self) -> SweepSpec:
+        seeds = self.seeds if isinstance(self.seeds, int) else len(self.seeds)
+        axes = [(self.ansatz, "ansätze"), (self.encoding, "encodings"), (self.loss, "losses"),
+                (self.optimizer, "optimisers")]  # fmt: skip
+        factors = [(len(values), label) for values, label in axes if values]
+        factors.append((seeds, "seeds"))
+        tasks = 1
+        for count, _ in factors:
+            tasks *= count
+        if tasks > MAX_SWEEP_TASKS:
+            product = " × ".join(f"{count} {label}" for count, label in factors)
+            raise ValueError(f"{tasks} training tasks ({product}); at most {MAX_SWEEP_TASKS}")
+        return self
 
     def seed_list(self, base: int) -> list[int]:
         """The seeds to run: the listed ones, or ``seeds`` consecutive from the plan seed."""
@@ -127,30 +169,20 @@ class SweepSpec(Model):
 class EvaluateSpec(Model):
     """Test-set inference of the trained model on provider targets, with shots."""
 
-    targets: list[TargetSpec] = Field(min_length=1)
+    targets: Targets
     shots: Shots = 2000
-    max_samples: int | None = Field(default=None, gt=0)
-
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _targets_from_strings(cls, value: Any) -> Any:
-        return [target_from_string(v) for v in value] if isinstance(value, list) else value
+    max_samples: int | None = Field(default=None, gt=0, le=MAX_SAMPLES)
 
 
 class FineTuneSpec(Model):
     """Hardware-in-the-loop fine-tuning from the trained parameters against a target."""
 
-    target: TargetSpec
+    target: Target
     steps: int = Field(default=10, gt=0, le=10_000)
     gradient: Literal["spsa", "parameter-shift"] = "spsa"
-    learning_rate: float = Field(default=0.05, gt=0)
+    learning_rate: Finite = Field(default=0.05, gt=0)
     shots: Shots = 1000
-    batch_size: int = Field(default=10, gt=0)
-
-    @field_validator("target", mode="before")
-    @classmethod
-    def _target(cls, value: Any) -> Any:
-        return target_from_string(value)
+    batch_size: int = Field(default=10, gt=0, le=MAX_SAMPLES)
 
 
 class QCNNPlan(Model):
@@ -160,15 +192,27 @@ class QCNNPlan(Model):
     kind: Literal["qcnn"]
     name: Name | None = None
     description: str | None = None
-    seed: int = Field(default=0, ge=0)
+    seed: Seed = 0
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
-    baselines: list[Baseline] = Field(default_factory=_default_baselines)
+    baselines: list[Baseline] = Field(default_factory=_default_baselines, max_length=100)
     sweep: SweepSpec | None = None
     evaluate: EvaluateSpec | None = None
     fine_tune: FineTuneSpec | None = None
     budget: Budget = Field(default_factory=Budget)
+
+    @model_validator(mode="after")
+    def _sweep_seeds_fit(self) -> QCNNPlan:
+        if self.sweep is not None and isinstance(self.sweep.seeds, int):
+            last = self.seed + self.sweep.seeds - 1
+            if last > MAX_SEED:
+                raise FieldError(
+                    ("sweep", "seeds"),
+                    f"{self.sweep.seeds} seeds from the plan seed {self.seed} reach {last}; "
+                    f"seeds must be at most {MAX_SEED}",
+                )
+        return self
 
 
 QCNNPlanAnnotated = Annotated[QCNNPlan, Field(discriminator="kind")]
