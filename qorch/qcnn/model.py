@@ -12,6 +12,7 @@ Read-out: the joint distribution of the layout's read-out qubits. With ``C < 2**
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -22,6 +23,7 @@ from qorch.qcnn.encoding import append_encoding, encode_states, input_size, requ
 from qorch.qcnn.engine import BlockEngine, real_forms
 from qorch.qcnn.layout import Layout, make_layout, readout_count
 from qorch.qcnn.loss import loss_and_grad, predict_classes
+from qorch.qcnn.resources import PREDICT_STATES, TRAIN_STATES, blas_single_threaded, chunk_rows
 
 __all__ = ["FORMAT", "QCNN", "QCNNSpec", "build"]
 
@@ -147,16 +149,33 @@ class QCNN:
             unitaries[part.positions] = u[part.group_of]
         return unitaries, derivs
 
+    @blas_single_threaded
     def outcome_probabilities(self, params: Any, states: np.ndarray) -> np.ndarray:
         """Read-out distribution ``(batch, n_outcomes)`` for encoded ``states``."""
-        unitaries, _ = self._unitaries(self.check_params(params), grads=False)
-        final = self.engine.forward(states, real_forms(unitaries))
-        return self.engine.probabilities(final)
+        return self._probabilities(params, lambda rows: states[rows], len(states))
 
+    @blas_single_threaded
     def probabilities(self, params: Any, X: Any) -> np.ndarray:
         """Read-out distribution ``(batch, n_outcomes)``: outcome ``k`` is the integer whose
-        bit ``i`` is read-out qubit ``layout.readout[i]``."""
-        return self.outcome_probabilities(params, self.encode(X))
+        bit ``i`` is read-out qubit ``layout.readout[i]``. Encodes and simulates ``X`` in
+        chunks of samples sized to memory (see :mod:`qorch.qcnn.resources`)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            return self.outcome_probabilities(params, self.encode(X))
+        return self._probabilities(params, lambda rows: self.encode(X[rows]), len(X))
+
+    def _probabilities(
+        self, params: Any, states: Callable[[slice], np.ndarray], count: int
+    ) -> np.ndarray:
+        """Read-out distributions of ``count`` samples, ``states(rows)`` giving a chunk's."""
+        unitaries, _ = self._unitaries(self.check_params(params), grads=False)
+        forms = real_forms(unitaries)
+        size = chunk_rows(self.spec.num_qubits, PREDICT_STATES)
+        parts = [
+            self.engine.probabilities(self.engine.forward(states(rows), forms))
+            for rows in _chunks(count, size)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def class_probabilities(self, outcomes: np.ndarray) -> np.ndarray:
         """Class probabilities ``(batch, C)`` from outcome probabilities (see module doc)."""
@@ -165,6 +184,7 @@ class QCNN:
             return q
         return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-300)
 
+    @blas_single_threaded
     def predict(self, params: Any, X: Any) -> np.ndarray:
         """Predicted classes ``(batch,)``; ``-1`` ("no class") only with ``readout="raw"``."""
         outcomes = self.probabilities(params, X)
@@ -192,27 +212,60 @@ class QCNN:
         """The loss (``mse`` or ``cross-entropy``, see :mod:`qorch.qcnn.loss`) on ``X, y``."""
         return self.loss_from_outcomes(self.probabilities(params, X), y, kind, reduction)[0]
 
+    @blas_single_threaded
     def loss_and_grad_states(
         self, params: Any, states: np.ndarray, y: Any, kind: str, reduction: str = "reference"
     ) -> tuple[float, np.ndarray]:
         """Loss and exact gradient (adjoint method) for encoded ``states``."""
+        return self._loss_and_grad(params, lambda rows: states[rows], y, kind, reduction)
+
+    @blas_single_threaded
+    def loss_and_grad(
+        self, params: Any, X: Any, y: Any, kind: str, reduction: str = "reference"
+    ) -> tuple[float, np.ndarray]:
+        """Loss and its exact gradient (adjoint method), shape ``(n_params,)``; ``X`` is
+        encoded chunk by chunk when the batch is large (see :meth:`_loss_and_grad`)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            return self.loss_and_grad_states(params, self.encode(X), y, kind, reduction)
+        return self._loss_and_grad(params, lambda rows: self.encode(X[rows]), y, kind, reduction)
+
+    def _loss_and_grad(
+        self, params: Any, states: Callable[[slice], np.ndarray], y: Any, kind: str,
+        reduction: str,
+    ) -> tuple[float, np.ndarray]:  # fmt: skip
+        """Loss and gradient over the samples ``states(rows)`` gives, ``len(y)`` of them.
+
+        A batch whose pass fits the memory budget is one forward and one adjoint pass.
+        A larger one is done in chunks: a forward pass over every chunk for the loss and
+        its gradient w.r.t. each sample's outcomes, then per chunk a forward and an adjoint
+        pass whose ``G`` matrices add up (the gradient is a sum over samples).
+        """
         params = self.check_params(params)
         unitaries, derivs = self._unitaries(params, grads=True)
-        final, tape = self.engine.forward_taped(states, real_forms(unitaries))
-        value, dp = self.loss_from_outcomes(self.engine.probabilities(final), y, kind, reduction)
+        forms = real_forms(unitaries)
         inverse = real_forms(np.conj(np.swapaxes(unitaries, -1, -2)))
-        g = self.engine.adjoint(final, dp, inverse, tape)
+        chunks = _chunks(len(y), chunk_rows(self.spec.num_qubits, TRAIN_STATES))
+        if len(chunks) == 1:
+            final, tape = self.engine.forward_taped(states(chunks[0]), forms)
+            outcomes = self.engine.probabilities(final)
+            value, dp = self.loss_from_outcomes(outcomes, y, kind, reduction)
+            g = self.engine.adjoint(final, dp, inverse, tape)
+        else:
+            outcomes = np.concatenate([
+                self.engine.probabilities(self.engine.forward(states(rows), forms))
+                for rows in chunks
+            ])  # fmt: skip
+            value, dp = self.loss_from_outcomes(outcomes, y, kind, reduction)
+            g = np.zeros((len(self.pairs), 4, 4), dtype=np.complex128)
+            for rows in chunks:
+                final, tape = self.engine.forward_taped(states(rows), forms)
+                g += self.engine.adjoint(final, dp[rows], inverse, tape)
         grad = np.zeros(self.n_params)
         for part, du in zip((self.conv, self.pool), derivs, strict=True):
             summed = (part.members @ g[part.positions].reshape(-1, 16)).reshape(-1, 16, 1)
             grad[part.index] = 2 * (du.reshape(*du.shape[:2], 16) @ summed)[..., 0].real
         return value, grad
-
-    def loss_and_grad(
-        self, params: Any, X: Any, y: Any, kind: str, reduction: str = "reference"
-    ) -> tuple[float, np.ndarray]:
-        """Loss and its exact gradient (adjoint method), shape ``(n_params,)``."""
-        return self.loss_and_grad_states(params, self.encode(X), y, kind, reduction)
 
     # --- twins, circuits, files --------------------------------------------------------
 
@@ -315,6 +368,13 @@ class QCNN:
             spec["share"] = tuple(spec["share"])
         model = cls(QCNNSpec(**spec))
         return model, model.check_params(data["params"])
+
+
+def _chunks(count: int, size: int) -> list[slice]:
+    """``range(count)`` as slices of at most ``size`` (one empty slice for no samples)."""
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)] or [
+        slice(0, 0)
+    ]
 
 
 def build(spec: QCNNSpec) -> QCNN:

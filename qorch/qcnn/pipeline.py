@@ -44,6 +44,7 @@ class QCNNOptions:
 
 def compile_qcnn(loaded: LoadedPlan) -> tuple[CompiledBundle, prep.Prepared, int]:
     """Check data, features and model; the run's bundle (manifest only) and figures."""
+    prep.check_memory(loaded)
     prepared = prep.prepare(loaded)
     prep.check_features(loaded, prepared)
     n_params = prep.check_model(loaded, prepared)
@@ -105,14 +106,17 @@ def execute(
     if (late / "manifest.json").exists() and not ctx.bundle.manifest["jobs"]:
         ctx.add_bundle(read_bundle(late))
     lock = ctx.state_dir / "locks" / f"{ctx.run.run_id}.qcnn.lock"
-    with file_lock(lock, on_wait=lambda pid: ctx.notify(f"run busy in process {pid}; waiting")):
-        trained = steps.train_main(ctx, plan, prepared, progress)
-        if plan.sweep is not None:
-            steps.sweep(ctx, plan, prepared, trained, options, progress)
-        if plan.evaluate is not None or plan.fine_tune is not None:
-            steps.add_evaluation(loaded, ctx, plan, prepared, trained)
-        if plan.fine_tune is not None:
-            steps.fine_tune(loaded, ctx, plan, prepared, trained, progress)
+    try:
+        with file_lock(lock, on_wait=lambda pid: ctx.notify(f"run busy in process {pid}; waiting")):
+            trained = steps.train_main(ctx, plan, prepared, progress)
+            if plan.sweep is not None:
+                steps.sweep(ctx, plan, prepared, trained, options, progress)
+            if plan.evaluate is not None or plan.fine_tune is not None:
+                steps.add_evaluation(loaded, ctx, plan, prepared, trained)
+            if plan.fine_tune is not None:
+                steps.fine_tune(loaded, ctx, plan, prepared, trained, progress)
+    except MemoryError as error:
+        raise steps.out_of_memory(ctx, None, "in the QCNN run", error) from None
     if ctx.store.jobs(ctx.run.run_id):
         runner.submit_pending(ctx)
         if not options.wait:

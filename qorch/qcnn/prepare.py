@@ -160,5 +160,15 @@ def check_model(loaded: LoadedPlan, prepared: Prepared) -> int:
         raise loaded.error(("model",), str(error)) from None
 
 
+def check_memory(loaded: LoadedPlan) -> None:
+    """The model's states fit in this machine's available memory, one sample at a time
+    (batches and data sets are simulated in chunks). Raises a PlanError at model.qubits."""
+    from qorch.qcnn.resources import memory_shortfall
+
+    reason = memory_shortfall(qcnn_plan(loaded).model.qubits)
+    if reason is not None:
+        raise loaded.error(("model", "qubits"), reason)
+
+
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value

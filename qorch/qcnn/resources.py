@@ -47,8 +47,8 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 CHUNK_BYTES = 256 << 20  # the most one engine pass over a chunk of samples should hold
-PREDICT_STATES = 4  # arrays of a chunk's states alive at once: encode, forward, read-out
-TRAIN_STATES = 9  # ... in a forward and adjoint pass without a tape (measured peak: 8.5)
+PREDICT_STATES = 5  # arrays of a chunk's states alive at once: encode, forward, read-out (4.1)
+TRAIN_STATES = 9  # ... in a forward and adjoint pass without a tape (measured peak: 7.5)
 PROCESS_OVERHEAD = 256 << 20  # Python, numpy, scikit-learn, Qiskit, the data: not states
 
 
@@ -174,20 +174,19 @@ def chunk_rows(num_qubits: int, states_per_row: int, budget: int | None = None) 
     return max(1, budget // (states_per_row * state_bytes(num_qubits)))
 
 
-def memory_shortfall(num_qubits: int, processes: int = 1) -> str | None:
-    """Why one training sample's pass on ``num_qubits`` qubits (in each of ``processes``
-    processes) cannot fit in the available memory; None if it fits or memory is unknown."""
+def memory_shortfall(num_qubits: int) -> str | None:
+    """Why training on ``num_qubits`` qubits cannot fit in the available memory even one
+    sample at a time; None if it fits or the available memory is unknown."""
     available = available_memory()
     if available is None:
         return None
     one = state_bytes(num_qubits)
-    need = processes * (TRAIN_STATES * one + PROCESS_OVERHEAD)
+    need = TRAIN_STATES * one + PROCESS_OVERHEAD
     if need <= available:
         return None
-    each = "" if processes == 1 else f" in each of {processes} processes"
     return (
         f"a {num_qubits}-qubit state takes {format_bytes(one)} and training holds "
-        f"{TRAIN_STATES} of them per sample{each} (with the process itself about "
+        f"{TRAIN_STATES} of them per sample (with the process itself about "
         f"{format_bytes(need)}), more than the {format_bytes(available)} of memory available "
         "here (MemAvailable, cgroup limit); use fewer qubits"
     )

@@ -20,6 +20,7 @@ from qorch.qcnn.pipeline import (
     write_json,
 )
 from qorch.qcnn.plan import QCNNPlan
+from qorch.qcnn.resources import OutOfMemoryError
 from qorch.runner import RunContext
 
 SWEEP_KEYS = ("ansatz", "encoding", "loss", "optimizer")
@@ -44,7 +45,11 @@ def train_main(
         "config": prep.base_config(plan), "split": prepared.split,
         "checkpoint_file": str(checkpoint), "resume": resume,
     }  # fmt: skip
-    result = run_task(task)
+    try:
+        result = run_task(task)
+    except MemoryError as error:
+        doing = f"training the {plan.model.qubits}-qubit QCNN"
+        raise out_of_memory(ctx, "train", doing, error) from None
     write_training_artifacts(ctx, result)
     ctx.store.set_task(ctx.run.run_id, "train", "done", result)
     progress("train", 1, 1)
@@ -54,6 +59,22 @@ def train_main(
         f"test accuracy {metrics['test_accuracy']:.4f}"
     )
     return result
+
+
+def out_of_memory(
+    ctx: RunContext, task: str | None, doing: str, error: MemoryError
+) -> OutOfMemoryError:
+    """The one-line error for a MemoryError while ``doing``; records the task (if any) and
+    the run as failed (the same command resumes it)."""
+    reason = str(error) or "no memory left"
+    message = (
+        f"out of memory {doing}: {reason}; free memory or use fewer qubits, then run the "
+        "same command again to resume"
+    )
+    if task is not None:
+        ctx.store.set_task(ctx.run.run_id, task, "failed", {"error": message})
+    ctx.store.set_run_status(ctx.run.run_id, "failed")
+    return OutOfMemoryError(message)
 
 
 def write_training_artifacts(ctx: RunContext, result: dict[str, Any]) -> None:
@@ -115,8 +136,9 @@ def sweep(
         nonlocal finished
         finished += 1
         if error is not None:
-            ctx.store.set_task(run_id, task["name"], "failed", {"error": str(error)})
-            ctx.notify(f"sweep task {task['name']} failed: {error}")
+            text = f"out of memory: {error}" if isinstance(error, MemoryError) else str(error)
+            ctx.store.set_task(run_id, task["name"], "failed", {"error": text})
+            ctx.notify(f"sweep task {task['name']} failed: {text}")
         else:
             assert result is not None
             result.pop("model", None)

@@ -27,9 +27,11 @@ from typing import Any
 
 import numpy as np
 
+from qorch import interrupt
 from qorch.qcnn.gradients import Estimator, parameter_shift, spsa_gradient
 from qorch.qcnn.model import QCNN
 from qorch.qcnn.optimizers import Optimizer, make_optimizer
+from qorch.qcnn.resources import blas_single_threaded, state_bytes
 
 __all__ = ["CHECKPOINT_FORMAT", "GRADIENTS", "TrainConfig", "TrainResult", "train"]
 
@@ -73,10 +75,11 @@ class TrainResult:
 
 @dataclass
 class _Batch:
-    """The loss on one mini-batch, by the configured gradient method."""
+    """The loss on one mini-batch, by the configured gradient method. ``states``: the
+    batch's encoded states, or None to encode them chunk by chunk from ``X``."""
 
     model: QCNN
-    states: np.ndarray
+    states: np.ndarray | None
     X: np.ndarray
     y: np.ndarray
     config: TrainConfig
@@ -84,10 +87,12 @@ class _Batch:
     estimate: Estimator | None
 
     def value(self, params: np.ndarray) -> float:
-        if self.estimate is None:
-            outcomes = self.model.outcome_probabilities(params, self.states)
-        else:
+        if self.estimate is not None:
             outcomes = self.estimate(self.model, params, self.X)
+        elif self.states is None:
+            outcomes = self.model.probabilities(params, self.X)
+        else:
+            outcomes = self.model.outcome_probabilities(params, self.states)
         return self.model.loss_from_outcomes(
             outcomes, self.y, self.config.loss, self.config.reduction
         )[0]
@@ -95,6 +100,8 @@ class _Batch:
     def value_and_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         cfg, model = self.config, self.model
         if cfg.gradient == "adjoint":
+            if self.states is None:
+                return model.loss_and_grad(params, self.X, self.y, cfg.loss, cfg.reduction)
             return model.loss_and_grad_states(params, self.states, self.y, cfg.loss, cfg.reduction)
         kwargs: dict[str, Any] = {"reduction": cfg.reduction}
         if self.estimate is not None:
@@ -107,16 +114,24 @@ class _Batch:
 
 
 class _Encoded:
-    """Encoded training states: all encoded once if they fit :data:`ENCODE_ONCE_BYTES`,
-    else each batch on demand (encodings are direct, so this costs one state per sample)."""
+    """Encoded states of a data set: all encoded once if they fit :data:`ENCODE_ONCE_BYTES`,
+    else none: the model encodes each batch chunk by chunk as it simulates it (encodings
+    are direct, so this costs one state per sample)."""
 
     def __init__(self, model: QCNN, X: np.ndarray) -> None:
         self.model, self.X = model, X
-        size = len(X) * (16 << model.spec.num_qubits)
+        size = len(X) * state_bytes(model.spec.num_qubits)
         self.states = model.encode(X) if size <= ENCODE_ONCE_BYTES else None
 
-    def rows(self, index: np.ndarray) -> np.ndarray:
-        return self.model.encode(self.X[index]) if self.states is None else self.states[index]
+    def rows(self, index: np.ndarray) -> np.ndarray | None:
+        """The encoded states of the samples ``index`` (None: not kept, encode from X)."""
+        return None if self.states is None else self.states[index]
+
+    def probabilities(self, params: np.ndarray) -> np.ndarray:
+        """The read-out distribution of every sample."""
+        if self.states is None:
+            return self.model.probabilities(params, self.X)
+        return self.model.outcome_probabilities(params, self.states)
 
 
 class _Sampler:
@@ -156,6 +171,7 @@ def _validate(config: TrainConfig, X: np.ndarray, y: np.ndarray) -> None:
         raise ValueError(f"need X (n, features) and y (n,), got {X.shape} and {y.shape}")
 
 
+@blas_single_threaded
 def train(
     model: QCNN,
     X: Any,
@@ -177,7 +193,9 @@ def train(
     ``config.checkpoint_every`` steps; ``resume``: such a state. ``init_params`` defaults to
     ``model.init_params(rng)``. ``estimate_probabilities(model, params, X)`` replaces exact
     probabilities in losses and shot-based gradients (see :mod:`qorch.qcnn.gradients`).
-    Raises ValueError for bad data, config or checkpoint.
+    Runs with one BLAS thread; checks for Ctrl-C before every step. Raises ValueError for
+    bad data, config or checkpoint; KeyboardInterrupt on Ctrl-C (resume from the last
+    checkpoint).
     """
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     _validate(config, X, y)
@@ -188,7 +206,7 @@ def train(
     )  # fmt: skip
     sampler = _Sampler(len(X), config.batch_size, config.replacement)
     states = _Encoded(model, X)
-    val_states = None if X_val is None else model.encode(X_val)
+    val_states = None if X_val is None else _Encoded(model, np.asarray(X_val, dtype=np.float64))
     run = _Run(model, config, optimizer, sampler)
     if resume is not None:
         run.restore(resume, rng)
@@ -197,6 +215,7 @@ def train(
             model.init_params(rng) if init_params is None else init_params
         )
     while run.step < config.steps and not run.stopped:
+        interrupt.raise_if_interrupted()
         index = sampler.draw(rng)
         batch = _Batch(
             model, states.rows(index), X[index], y[index], config, rng, estimate_probabilities
@@ -228,7 +247,7 @@ class _Run:
     def stopped(self) -> bool:
         return bool(self.early["stopped"])
 
-    def record(self, loss: float, batch: int, val_states: Any, y_val: Any) -> None:
+    def record(self, loss: float, batch: int, val_states: _Encoded | None, y_val: Any) -> None:
         """Count a finished step and update the early-stopping monitor."""
         self.step += 1
         self.losses.append(float(loss))
@@ -236,7 +255,7 @@ class _Run:
         if cfg.patience is None:
             return
         if val_states is not None:
-            outcomes = self.model.outcome_probabilities(self.params, val_states)
+            outcomes = val_states.probabilities(self.params)
             value = self.model.loss_from_outcomes(outcomes, y_val, cfg.loss, "mean")[0]
         else:
             per_sample = _per_sample(cfg, float(loss), batch)

@@ -145,3 +145,29 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_training_stops_at_the_next_step_after_a_swallowed_ctrl_c() -> None:
+    """Item 9: a Ctrl-C whose KeyboardInterrupt was lost still stops training at the next
+    step (``interrupt.raise_if_interrupted`` between steps)."""
+    import numpy as np
+
+    from qorch import interrupt
+    from qorch.qcnn.model import QCNNSpec, build
+    from qorch.qcnn.train import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, np.pi, (30, 8)), rng.integers(0, 2, 30)
+    steps: list[int] = []
+
+    def on_step(step: int, loss: float) -> None:
+        steps.append(step)
+        if step == 2:
+            interrupt._interrupted.set()  # as the handler does; its exception went missing
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(build(QCNNSpec()), X, y, TrainConfig(steps=50), rng, on_step=on_step)
+    finally:
+        interrupt.reset()
+    assert steps == [0, 1, 2]
