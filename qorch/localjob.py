@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from qorch import workerproc
-from qorch.fsutil import read_json
+from qorch.fsutil import read_json, write_bytes_atomic, write_json_atomic
 from qorch.provider import (
     Handle,
     JobRequest,
@@ -84,10 +84,9 @@ def submit(request: JobRequest, provider: str) -> Handle:
     with _job_lock(directory):
         if not (directory / "request.json").exists():
             payload = directory / f"payload.{request.payload.extension}"
-            workerproc.write_private(payload, request.payload.data)
-            workerproc.write_private_json(
-                directory / "request.json", _request_record(request, provider)
-            )
+            write_bytes_atomic(payload, request.payload.data, private=True)
+            record = _request_record(request, provider)
+            write_json_atomic(directory / "request.json", record, private=True)
             _log(directory, f"job created by qorch pid {os.getpid()}")
             _spawn(directory, 1)
         else:
@@ -142,6 +141,7 @@ def restart(handle: Handle) -> str | None:
             view = _inspect(directory)
         if view.kind != "waiting":
             return None
+        _tidy(directory, view.deaths)
         attempt = len(view.deaths) + 1
         _log(directory, f"restarting the job: attempt {attempt} of {MAX_ATTEMPTS}")
         _spawn(directory, attempt)
@@ -322,7 +322,9 @@ def _inspect(directory: Path) -> _View:
         return final
     token = directory.name
     deaths = _deaths(directory)
-    exists, claimed, _ = workerproc.read_ident(directory / "claim")
+    exists, claimed, record = workerproc.read_ident(directory / "claim")
+    if exists and _claim_attempt(record, len(deaths) + 1) <= len(deaths):
+        exists = False  # the claim of a recorded death, not moved aside yet: see _tidy
     if exists and claimed is not None:
         if _alive(claimed, token):
             return _View("alive", _read_state(directory), deaths, claimed)
@@ -413,28 +415,61 @@ def _status_of(directory: Path, view: _View) -> JobStatus:
 
 
 def _record_death(directory: Path, view: _View) -> None:
-    """Move the dead worker's claim aside and record why (call under the job lock)."""
+    """Record why the current worker died, then move its claim aside (under the job lock).
+
+    In this order, a crash in between leaves a claim whose attempt is
+    recorded; :func:`_inspect` ignores it and :func:`_tidy` moves it later.
+    """
     attempt = view.attempt
-    claim = directory / "claim"
-    if claim.exists():
-        aside = directory / f"claim.{attempt}"
-        suffix = 1
-        while aside.exists():
-            aside = directory / f"claim.{attempt}.{suffix}"
-            suffix += 1
-        claim.rename(aside)
+    aside = _aside_name(directory, attempt) if (directory / "claim").exists() else None
     entry = {
         "attempt": attempt,
         "reason": view.reason,
         "at": _utc_now(),
         "worker": None if view.worker is None else view.worker.to_record(),
+        "claim": None if aside is None else aside.name,  # None: it died before claiming
     }
     deaths = [*view.deaths, entry]
-    workerproc.write_private_json(
-        directory / "attempts.json", {"max_attempts": MAX_ATTEMPTS, "deaths": deaths}
-    )
+    attempts = {"max_attempts": MAX_ATTEMPTS, "deaths": deaths}
+    write_json_atomic(directory / "attempts.json", attempts, private=True)
+    if aside is not None:
+        with contextlib.suppress(FileNotFoundError):
+            (directory / "claim").rename(aside)
     then = "the job will be restarted" if len(deaths) < MAX_ATTEMPTS else "giving up"
     _log(directory, f"attempt {attempt} of {MAX_ATTEMPTS} died: {view.reason}; {then}")
+
+
+def _tidy(directory: Path, deaths: list[dict[str, Any]]) -> None:
+    """Move aside a claim whose worker's death is recorded (under the job lock), so the
+    next worker can claim the job."""
+    claim = directory / "claim"
+    exists, _, record = workerproc.read_ident(claim)
+    attempt = _claim_attempt(record, len(deaths) + 1)
+    if not exists or attempt > len(deaths):
+        return
+    recorded = deaths[attempt - 1].get("claim") if attempt >= 1 else None
+    aside = directory / recorded if recorded else _aside_name(directory, attempt)
+    if aside.exists():
+        aside = _aside_name(directory, attempt)
+    claim.rename(aside)
+
+
+def _aside_name(directory: Path, attempt: int) -> Path:
+    """A free name for the claim of a dead attempt: ``claim.N`` (``claim.N.k`` if taken)."""
+    aside = directory / f"claim.{attempt}"
+    suffix = 1
+    while aside.exists():
+        aside = directory / f"claim.{attempt}.{suffix}"
+        suffix += 1
+    return aside
+
+
+def _claim_attempt(record: dict[str, Any], default: int) -> int:
+    """The attempt a claim was made for (claims of older workers: ``default``)."""
+    try:
+        return int(record.get("attempt", default))
+    except (TypeError, ValueError):
+        return default
 
 
 def _death_reason(directory: Path, worker: Ident) -> str:
@@ -526,7 +561,7 @@ def _spawn(directory: Path, attempt: int) -> None:
     _children[child.pid] = child
     record = {**workerproc.identify(child.pid).to_record(), "attempt": attempt,
               "spawned_by": os.getpid(), "at": _utc_now()}  # fmt: skip
-    workerproc.write_private_json(directory / "spawn", record)
+    write_json_atomic(directory / "spawn", record, private=True)
 
 
 # files -------------------------------------------------------------------
@@ -576,7 +611,7 @@ def _last_log_line(directory: Path) -> str:
     except OSError:
         return ""
     for line in reversed(lines):
-        if line.strip() and not line.startswith("qorch"):
+        if line.strip() and not line.startswith(("qorch: ", "qorch.worker: ")):
             last = line.strip()
             return last[:200] if "Error" in last or "Exception" in last else ""
     return ""

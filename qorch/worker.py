@@ -22,6 +22,7 @@ from types import FrameType
 from typing import IO, Any
 
 from qorch import workerproc
+from qorch.fsutil import write_text_atomic
 
 
 def slot_count() -> int:
@@ -68,7 +69,7 @@ def run(directory: Path, attempt: int = 1) -> int:
         note("the job is claimed by another worker; nothing to do")
         return 0
     signal.signal(signal.SIGTERM, _on_sigterm)
-    workerproc.write_private(directory / "state", b"queued")
+    write_text_atomic(directory / "state", "queued", private=True)
     slot = acquire_slot(directory.parent, directory / "cancel")
     try:
         if slot is None or (directory / "cancel").exists():
@@ -89,7 +90,7 @@ def _execute(directory: Path) -> None:
         request, provider_name = localjob.load_request(directory)
         delay = float(request.options.extra.get("queue_delay_s", 0) or 0)
         _sleep_unless_cancelled(delay, directory / "cancel")
-        workerproc.write_private(directory / "state", b"running")
+        write_text_atomic(directory / "state", "running", private=True)
         note("executing")
         counts = registry.load(provider_name).execute(request)
     except Exception as error:  # report any failure to the submitter, never lose it

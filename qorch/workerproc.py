@@ -210,27 +210,6 @@ def describe_exit(returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically with ``data``, mode 0600 (a temporary file, then a rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_private_json(path: Path, data: Any) -> None:
-    """Replace ``path`` atomically with canonical JSON, mode 0600."""
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    write_private(path, text.encode("utf-8"))
-
-
 def publish_once(path: Path, data: bytes) -> bool:
     """Create ``path`` holding ``data`` whole, only if it does not exist (mode 0600).
 

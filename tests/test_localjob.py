@@ -197,3 +197,20 @@ def test_job_files_are_private(tmp_path: Path) -> None:
             assert mode == 0o700, (path, oct(mode))
         else:
             assert mode == 0o600, (path, oct(mode))
+
+
+@linux_only
+def test_a_death_recorded_but_not_moved_aside_is_not_counted_twice(tmp_path: Path) -> None:
+    """A crash between recording a death and moving its claim aside: the claim is
+    recognised as that attempt's, moved aside before the restart, counted once."""
+    handle = localjob.submit(make_request(tmp_path, delay=0.5), "local")
+    directory = Path(handle["dir"])
+    kill_worker(live_worker(directory))
+    death = {"attempt": 1, "reason": "worker pid 1 was killed", "claim": "claim.1"}
+    (directory / "attempts.json").write_text(json.dumps({"deaths": [death]}))
+    assert localjob.status(handle).message.startswith(localjob.RESTART_PENDING)
+    assert localjob.restart(handle) is not None
+    wait_for(lambda: localjob.status(handle).state.final, 60, "the job to finish")
+    assert localjob.status(handle).state is JobState.DONE
+    assert json.loads((directory / "attempts.json").read_text())["deaths"] == [death]
+    assert (directory / "claim.1").exists() and claim_pid(directory) is not None

@@ -64,7 +64,8 @@ def assert_each_job_ran_once(state_dir: Path, expected_jobs: int) -> None:
         assert (directory / "result.json").exists()
         assert not (directory / "error.json").exists()
         deaths = read_attempts(directory)
-        assert len(deaths) == len(list(directory.glob("claim.*"))), "each dead claim recorded"
+        moved = sorted(death["claim"] for death in deaths if death["claim"])
+        assert moved == sorted(p.name for p in directory.glob("claim.*")), "dead claims recorded"
         log = (directory / "worker.log").read_text()
         assert log.count("result written") == 1, log
         assert "discarded" not in log, log
@@ -177,25 +178,25 @@ def test_crash_between_provider_call_and_handle_is_recovered(
 
 
 def test_same_key_resumes_new_starts_fresh(
-    make_plan: Callable[..., Path], state_dir: Path, qorch
+    make_plan: Callable[..., Path], state_dir: Path, cli
 ) -> None:
     plan = make_plan(SLOW_PLAN.replace("DELAY", "0"))
-    first = qorch("submit", str(plan), "--idempotency-key", "2026-11-20")
-    again = qorch("submit", str(plan), "--idempotency-key", "2026-11-20")
-    fresh = qorch("submit", str(plan), "--idempotency-key", "2026-11-20", "--new")
-    other = qorch("submit", str(plan), "--idempotency-key", "2026-11-21")
+    first = cli("submit", str(plan), "--idempotency-key", "2026-11-20")
+    again = cli("submit", str(plan), "--idempotency-key", "2026-11-20")
+    fresh = cli("submit", str(plan), "--idempotency-key", "2026-11-20", "--new")
+    other = cli("submit", str(plan), "--idempotency-key", "2026-11-21")
     ids = [result.stdout.strip() for result in (first, again, fresh, other)]
     assert ids[0] == ids[1]
     assert len(set(ids)) == 3
-    after = qorch("submit", str(plan), "--idempotency-key", "2026-11-20")
+    after = cli("submit", str(plan), "--idempotency-key", "2026-11-20")
     assert after.stdout.strip() == ids[2], "a plain submit returns the latest run of the key"
 
 
-def test_changed_plan_under_same_key_is_refused(make_plan: Callable[..., Path], qorch) -> None:
+def test_changed_plan_under_same_key_is_refused(make_plan: Callable[..., Path], cli) -> None:
     plan = make_plan(SLOW_PLAN.replace("DELAY", "0"))
-    assert qorch("submit", str(plan), "-k", "nightly").returncode == 0
+    assert cli("submit", str(plan), "-k", "nightly").returncode == 0
     plan.write_text(plan.read_text().replace("shots: 200", "shots: 300"))
-    result = qorch("submit", str(plan), "-k", "nightly")
+    result = cli("submit", str(plan), "-k", "nightly")
     assert result.returncode == 1
     assert "different version of the plan" in result.stderr and "--new" in result.stderr
 
