@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,9 +160,18 @@ def _cgroup_headroom() -> int | None:
     return None
 
 
+_available_cache: tuple[float, int | None] = (-1e9, None)
+AVAILABLE_TTL_S = 1.0  # reading /proc/meminfo can take 0.3 ms: once a second per process
+
+
 def pass_budget() -> int:
-    """Bytes one engine pass may hold: :data:`CHUNK_BYTES`, or less when memory is short."""
-    available = available_memory()
+    """Bytes one engine pass may hold: :data:`CHUNK_BYTES`, or less when memory is short
+    (the available memory is looked up at most once a second)."""
+    global _available_cache
+    now = time.monotonic()
+    if now - _available_cache[0] > AVAILABLE_TTL_S:
+        _available_cache = (now, available_memory())
+    available = _available_cache[1]
     if available is None:
         return CHUNK_BYTES
     return max(1, min(CHUNK_BYTES, available // (2 * _share)))
