@@ -161,6 +161,8 @@ def cancel(handle: Handle) -> bool:
     directory = Path(handle["dir"])
     if _final(directory):
         return False
+    if not directory.is_dir():
+        return True  # nothing can run it (status says the directory is missing)
     _touch_private(directory / "cancel")
     _log(directory, f"cancel requested by qorch pid {os.getpid()}")
     token = directory.name

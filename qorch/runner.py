@@ -463,6 +463,8 @@ def _cancel_job(ctx: RunContext, job: JobRecord) -> str | None:
             f"could not ask its provider ({error}); it may have been submitted and may run: "
             "fix this and cancel again"
         )
+    except QorchError as error:
+        return f"its provider refused to cancel it ({error}); it may still run"
     return None
 
 

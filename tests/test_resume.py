@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from qorch import localjob, registry, runner
+from qorch import interrupt, localjob, registry, runner
 from qorch.errors import CredentialsError
 from qorch.local import LocalProvider
 from qorch.lock import file_lock
@@ -583,3 +583,27 @@ def test_braket_cloud_device_without_credentials_fails_the_run(
     assert cli("results", listed[0]["run_id"], env=env).returncode not in (0, 3)
     again = cli("run", str(plan), env=env)
     assert again.returncode == 1 and "credentials" in again.stderr.lower()
+
+
+def test_swallowed_ctrl_c_stops_before_any_submission_and_any_wait(
+    make_plan: Callable[..., Path], state_dir: Path, monkeypatch
+) -> None:
+    """A Ctrl-C whose KeyboardInterrupt was swallowed (only the flag remains) still stops
+    the run before it submits a job, and at the next poll."""
+    monkeypatch.setenv("QORCH_STATE_DIR", str(state_dir))
+    plan = one_job_plan(make_plan, delay=0, circuits=2)
+    ctx, _ = prepare_run(plan, idem_key=None, new=False, notify=lambda _: None)
+    interrupt._interrupted.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.submit_pending(ctx)
+        assert [job.status for job in ctx.store.jobs(ctx.run.run_id)] == ["pending"] * 2
+        assert not job_dirs(state_dir)
+        interrupt.reset()
+        runner.submit_pending(ctx)
+        interrupt._interrupted.set()
+        with pytest.raises(KeyboardInterrupt):
+            runner.wait(ctx, timeout_s=60, poll_s=0.1)
+    finally:
+        interrupt.reset()
+    assert runner.wait(ctx, timeout_s=60, poll_s=0.1)
