@@ -166,7 +166,7 @@ def cancel(handle: Handle) -> bool:
     _touch_private(directory / "cancel")
     _log(directory, f"cancel requested by qorch pid {os.getpid()}")
     token = directory.name
-    workers = _live_workers(directory)
+    workers = [ident for ident in _live_workers(directory) if not ident.remote]
     for ident in workers:
         workerproc.signal_worker(ident, token, signal.SIGTERM)
     deadline = time.monotonic() + CANCEL_WAIT_S
@@ -398,7 +398,10 @@ def _status_of(directory: Path, view: _View) -> JobStatus:
         return JobStatus(JobState.CANCELLED, view.message)
     if view.kind in ("alive", "starting"):
         state = JobState.RUNNING if view.message == "running" else JobState.QUEUED
-        return JobStatus(state, view.message if view.attempt == 1 else f"{view.message} ({of})")
+        message = view.message if view.attempt == 1 else f"{view.message} ({of})"
+        if view.worker is not None and view.worker.remote:
+            message += f"; its worker runs on {view.worker.host} and is checked from there"
+        return JobStatus(state, message)
     if view.kind == "exhausted":
         reasons = "; ".join(f"{d['attempt']}: {d['reason']}" for d in view.deaths)
         log = directory / "worker.log"
@@ -509,7 +512,12 @@ def _final(directory: Path) -> bool:
 
 
 def _alive(worker: Ident, token: str) -> bool:
-    """True if ``worker`` is a live worker of job ``token`` (verified, never guessed)."""
+    """True if ``worker`` is a live worker of job ``token`` (verified, never guessed).
+
+    A worker on another host cannot be checked from here: presumed alive.
+    """
+    if worker.remote:
+        return True
     child = _children.get(worker.pid)
     if child is not None and child.poll() is not None:
         return False

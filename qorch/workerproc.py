@@ -1,10 +1,12 @@
 """Who a local job's worker process is, whether it still runs, and files written once.
 
-A worker is identified by its pid, its start time (clock ticks since boot,
+A worker is identified by its host, pid, start time (clock ticks since boot,
 field 22 of ``/proc/PID/stat``) and the boot it started in, so a pid reused
 by another process after the worker died is never taken for the worker; its
 command line must also name the job (``python -m qorch.worker JOB_DIR``).
-Only a process verified this way is ever signalled. Light on imports: the
+Only a process verified this way is ever signalled. A worker on another host
+(a state directory on a shared file system) cannot be checked from here: it
+is presumed alive, and never signalled. Light on imports: the
 worker itself uses this module.
 """
 
@@ -14,6 +16,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,23 +29,34 @@ _PROC = Path("/proc")
 
 @dataclass(frozen=True)
 class Ident:
-    """A process as recorded in a claim or spawn file: pid, start time, boot id."""
+    """A process as recorded in a claim or spawn file: pid, start time, boot id, host."""
 
     pid: int
     start: int | None = None  # clock ticks since boot; None when unknown (older claims)
     boot: str | None = None
+    host: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready record."""
-        return {"pid": self.pid, "start": self.start, "boot": self.boot}
+        return {"pid": self.pid, "start": self.start, "boot": self.boot, "host": self.host}
+
+    @property
+    def remote(self) -> bool:
+        """True if the process runs on another host than this one."""
+        return self.host is not None and self.host != hostname()
 
     def __str__(self) -> str:
-        return f"pid {self.pid}"
+        return f"pid {self.pid} on {self.host}" if self.remote else f"pid {self.pid}"
 
 
 def has_proc() -> bool:
     """True where ``/proc`` describes processes (Linux)."""
     return (_PROC / "self" / "stat").exists()
+
+
+def hostname() -> str:
+    """This machine's host name."""
+    return socket.gethostname()
 
 
 def boot_id() -> str | None:
@@ -72,7 +86,7 @@ def start_time(pid: int) -> int | None:
 
 def identify(pid: int) -> Ident:
     """The identity of running process ``pid``, as a claim or spawn record stores it."""
-    return Ident(pid, start_time(pid), boot_id())
+    return Ident(pid, start_time(pid), boot_id(), hostname())
 
 
 def parse(text: str) -> Ident | None:
@@ -89,7 +103,10 @@ def parse(text: str) -> Ident | None:
         pid = int(record["pid"])
         start = record.get("start")
         boot = record.get("boot")
-        ident = Ident(pid, None if start is None else int(start), boot and str(boot))
+        host = record.get("host")
+        ident = Ident(
+            pid, None if start is None else int(start), boot and str(boot), host and str(host)
+        )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
     return ident if pid > 1 else None
@@ -133,7 +150,7 @@ def is_worker(ident: Ident, token: str) -> bool:
     On Linux: same boot, same start time, command line naming the job. Elsewhere
     (no ``/proc``): the pid exists and leads its own process group.
     """
-    if ident.pid <= 1 or ident.pid == os.getpid():
+    if ident.pid <= 1 or ident.pid == os.getpid() or ident.remote:
         return False
     if not has_proc():
         return _exists_elsewhere(ident.pid)

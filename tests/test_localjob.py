@@ -214,3 +214,23 @@ def test_a_death_recorded_but_not_moved_aside_is_not_counted_twice(tmp_path: Pat
     assert localjob.status(handle).state is JobState.DONE
     assert json.loads((directory / "attempts.json").read_text())["deaths"] == [death]
     assert (directory / "claim.1").exists() and claim_pid(directory) is not None
+
+
+@linux_only
+def test_a_worker_on_another_host_is_never_judged_from_here(tmp_path: Path) -> None:
+    """A state directory on a shared file system: a claim made on another host names a
+    process this host cannot see. It is neither declared dead (no second execution) nor
+    signalled."""
+    handle = localjob.submit(make_request(tmp_path), "local")
+    directory = Path(handle["dir"])
+    kill_worker(live_worker(directory))
+    claim = json.loads((directory / "claim").read_text())
+    claim["host"] = "another-host.example"
+    (directory / "claim").write_text(json.dumps(claim))
+    status = localjob.status(handle)
+    assert status.state in (JobState.QUEUED, JobState.RUNNING), status
+    assert "another-host.example" in status.message
+    assert localjob.restart(handle) is None
+    assert not (directory / "attempts.json").exists()
+    localjob.cancel(handle)
+    assert (directory / "cancel").exists()
