@@ -104,7 +104,7 @@ def test_json_errors_are_json_on_stdout(cli, make_plan, tmp_path: Path) -> None:
 
     none_yet = cli("results", "latest", "--json")
     assert none_yet.returncode == 1
-    assert "no runs" in _json_error(none_yet)["message"]
+    assert "no qorch state" in _json_error(none_yet)["message"]
 
 
 def test_usage_errors_under_json_are_json(capsys: pytest.CaptureFixture[str]) -> None:
