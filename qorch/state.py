@@ -258,7 +258,7 @@ class StateStore:
                 run_id = new_run_id()
                 now = utc_now()
                 conn.execute(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?, ?)",
                     (run_id, idem_key, generation, plan_path, plan_name, plan_hash, kind,
                      self.relative(bundle_dir), now, now),
                 )  # fmt: skip
@@ -370,16 +370,25 @@ class StateStore:
         message: str = "",
         result_file: str | None = None,
     ) -> None:
-        """Record a job's latest status (and, when done, its result file)."""
+        """Record a job's latest status (and, when done, its result file).
+
+        A job re-opened from a final status (a dead local worker restarted)
+        loses its ``finished`` time, and the journal follows it either way.
+        """
         finished = utc_now() if status in JOB_FINAL else None
         stored = self.relative(result_file) if result_file is not None else None
         with self.write() as conn:
+            before = conn.execute(
+                "SELECT status FROM jobs WHERE run_id = ? AND idx = ?", (run_id, idx)
+            ).fetchone()
             conn.execute(
-                "UPDATE jobs SET status = ?, message = ?, finished = COALESCE(finished, ?),"
+                "UPDATE jobs SET status = ?, message = ?,"
+                " finished = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(finished, ?) END,"
                 " result_file = COALESCE(?, result_file) WHERE run_id = ? AND idx = ?",
-                (status, message, finished, stored, run_id, idx),
+                (status, message, finished, finished, stored, run_id, idx),
             )
-        if status in JOB_FINAL:
+        reopened = before is not None and before["status"] in JOB_FINAL
+        if status in JOB_FINAL or reopened:
             self._journal_job(run_id, idx)
 
     # tasks (in-process work of a run: training, sweeps, baselines) --------
@@ -462,6 +471,8 @@ class StateStore:
     def _run(self, row: sqlite3.Row) -> RunRecord:
         data = {key: row[key] for key in row.keys()}  # noqa: SIM118
         data["bundle_dir"] = str(self._bundle_dir(data["bundle_dir"]))
+        if data["status"] == "created":  # written by older qorch; not a documented status
+            data["status"] = "submitting"
         return RunRecord(**data)
 
     def _job(self, row: sqlite3.Row) -> JobRecord:

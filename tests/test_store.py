@@ -472,3 +472,34 @@ def test_reading_commands_never_create_a_store(
     empty.mkdir()
     assert_one_line_error(cli(*args, "--state-dir", str(empty)), "no qorch state in")
     assert list(empty.iterdir()) == []
+
+
+RUN_STATUSES = {"submitting", "running", "completed", "failed", "cancelled"}  # the README's list
+
+
+def test_a_new_run_has_a_documented_status(tmp_path: Path) -> None:
+    """Runs were inserted as 'created', a status the contract does not list (issue 9, item 7)."""
+    from qorch.state import NewJob, StateStore
+
+    store = StateStore(tmp_path / "state")
+    run, created = store.open_run(
+        idem_key="k", new=False, plan_path="p.yaml", plan_name="p", plan_hash="h",
+        kind="circuits", bundle_dir=str(tmp_path / "b"), jobs=[NewJob("c", "local:aer", 10, "x")],
+    )  # fmt: skip
+    assert created and run.status in RUN_STATUSES
+    assert {record.status for record in store.runs()} <= RUN_STATUSES
+
+
+def test_a_reopened_job_loses_its_finished_time(tmp_path: Path) -> None:
+    """A job restarted after its worker died is no longer 'finished' at the old time."""
+    from qorch.state import NewJob, StateStore
+
+    store = StateStore(tmp_path / "state")
+    run, _ = store.open_run(
+        idem_key="k", new=False, plan_path="p.yaml", plan_name="p", plan_hash="h",
+        kind="circuits", bundle_dir=str(tmp_path / "b"), jobs=[NewJob("c", "local:aer", 10, "x")],
+    )  # fmt: skip
+    store.update_job(run.run_id, 0, "failed", "worker died")
+    assert store.job(run.run_id, 0).finished is not None
+    store.update_job(run.run_id, 0, "queued", "restarted (attempt 2 of 3)")
+    assert store.job(run.run_id, 0).finished is None
