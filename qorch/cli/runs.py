@@ -38,7 +38,8 @@ StateDirOption = Annotated[
     Path | None,
     typer.Option(
         "--state-dir",
-        help="State directory (default: $QORCH_STATE_DIR, else .qorch here and in subfolders).",
+        help="State directory (default: $QORCH_STATE_DIR, else the .qorch found upward from "
+        "here, or in subfolders).",
     ),
 ]
 RunArgument = Annotated[str, typer.Argument(help="Run id, a unique prefix of it, or 'latest'.")]
@@ -256,8 +257,8 @@ def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
             1 for job in data["jobs"] if job["status"] not in ("done", "failed", "cancelled")
         )
         message(
-            f"run {data['run_id']}: {pending} jobs not finished; run the same command again, or "
-            f"'qorch results {data['run_id']}', to collect them"
+            f"run {data['run_id']}: {pending} jobs not finished; run the same command again to "
+            "collect them (it also restarts local jobs whose worker died)"
         )
     _exit_for(data)
 
