@@ -174,3 +174,18 @@ def test_ctrl_c_at_any_early_moment_exits_130_without_a_traceback(
     assert process.returncode == 130, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert "interrupted" in err
+
+
+@pytest.mark.parametrize("command", ["run", "submit"])
+def test_run_of_a_fifo_plan_does_not_hang(tmp_path: Path, state_dir: Path, command: str) -> None:
+    """``run`` peeked at the plan's kind with a plain read, which blocks on a FIFO for ever."""
+    fifo = tmp_path / "plan.yaml"
+    os.mkfifo(fifo)
+    env = {**os.environ, "QORCH_STATE_DIR": str(state_dir), "CI": "true"}
+    result = subprocess.run(
+        [sys.executable, "-m", "qorch", command, str(fifo)],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr

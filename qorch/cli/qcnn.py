@@ -17,16 +17,17 @@ if TYPE_CHECKING:
 
 
 def plan_kind(source: Path) -> str | None:
-    """The ``kind`` of a plan file, cheaply (None for a bundle directory or unreadable file)."""
+    """The ``kind`` of a plan file (None for a bundle directory or a plan that does not load:
+    the caller's own loading then reports why, with the same bounded, located checks)."""
     if source.is_dir():
         return None
-    try:
-        import yaml
+    from qorch.errors import QorchError
+    from qorch.planfile import load_plan
 
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
+    try:
+        return load_plan(source).plan.kind
+    except QorchError:
         return None
-    return data.get("kind") if isinstance(data, dict) else None
 
 
 def run_plan(
