@@ -237,7 +237,7 @@ def _answers(
         job = jobs[index]
         if job.status != "done":
             raise QorchError(f"fine-tuning job {index} on {job.target} {job.status}: {job.message}")
-        counts = read_json_counts(job.result_file)[offset : offset + size]
+        counts = read_json_counts(ctx, job)[offset : offset + size]
         model = calls[call_number][0]
         answers[call_number] = outcome_probabilities(counts, len(model.layout.readout))
     return answers

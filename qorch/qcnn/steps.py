@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from qorch.errors import BudgetError, CapabilityError, ProviderError, QorchError
-from qorch.fsutil import read_json
 from qorch.planfile import LoadedPlan
 from qorch.qcnn import prepare as prep
 from qorch.qcnn.pipeline import (
@@ -22,6 +21,7 @@ from qorch.qcnn.pipeline import (
 from qorch.qcnn.plan import QCNNPlan
 from qorch.qcnn.resources import OutOfMemoryError
 from qorch.runner import RunContext
+from qorch.state import JobRecord
 
 SWEEP_KEYS = ("ansatz", "encoding", "loss", "optimizer")
 
@@ -309,25 +309,21 @@ def evaluation_report(ctx: RunContext) -> dict[str, Any] | None:
         if entry["status"] == "done":
             counts: list[dict[str, int]] = []
             for _, job in sorted(entries, key=lambda e: e[0]["first_row"]):
-                counts.extend(read_json_counts(job.result_file))
+                counts.extend(read_json_counts(ctx, job))
             entry.update(score(model, y, counts, meta.result["exact_accuracy"]))
         report[target] = entry
     return report
 
 
-def read_json_counts(path: str | None) -> list[dict[str, int]]:
-    """The per-parameter-set counts of a finished evaluation job."""
-    if path is None:
-        raise QorchError("an evaluation job finished without a result file")
-    counts = read_json_path(path)["counts"]
+def read_json_counts(ctx: RunContext, job: JobRecord) -> list[dict[str, int]]:
+    """The per-parameter-set counts of a finished evaluation job (a lost result file is
+    fetched again from the provider, see :func:`qorch.runner.job_counts`)."""
+    from qorch.runner import job_counts
+
+    counts = job_counts(ctx, job)
+    if counts is None:
+        raise QorchError(f"evaluation job {job.idx} on {job.target} finished without a result file")
     return counts if isinstance(counts, list) else [counts]
-
-
-def read_json_path(path: str) -> Any:
-    """Read a JSON file by path string."""
-    from pathlib import Path
-
-    return read_json(Path(path))
 
 
 def fine_tune(

@@ -242,3 +242,20 @@ def test_killed_training_resumes_from_its_checkpoint_to_the_same_parameters(
 def _only_reference(state_dir: Path) -> bool:
     """True while the only checkpoint is the finished reference run's."""
     return len(list((state_dir / "runs").glob("*/checkpoints/train.json"))) < 2
+
+
+def test_lost_evaluation_results_are_fetched_again(cli, make_plan, state_dir: Path) -> None:
+    """A deleted results/ directory: the evaluation is scored from counts fetched again."""
+    plan = make_plan(
+        SMALL.replace("train: {steps: 80}", "train: {steps: 20}")
+        + "evaluate: {targets: [local:statevector], shots: 200}\n"
+    )
+    first = cli("run", str(plan), "--json", "--poll", "0.2")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    import shutil
+
+    shutil.rmtree(state_dir / "runs" / data["run_id"] / "results")
+    again = cli("results", data["run_id"], "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["evaluation"] == data["evaluation"]
