@@ -245,7 +245,7 @@ def _only_reference(state_dir: Path) -> bool:
 
 
 def test_lost_evaluation_results_are_fetched_again(cli, make_plan, state_dir: Path) -> None:
-    """A deleted results/ directory: the evaluation is scored from counts fetched again."""
+    """Guard: a deleted results/ directory; the evaluation is scored from counts fetched again."""
     plan = make_plan(
         SMALL.replace("train: {steps: 80}", "train: {steps: 20}")
         + "evaluate: {targets: [local:statevector], shots: 200}\n"
