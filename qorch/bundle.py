@@ -11,6 +11,7 @@ from pathlib import Path
 
 from qorch.compile import BUNDLE_FORMAT, CompiledBundle, manifest_bytes
 from qorch.errors import QorchError, StateError
+from qorch.fsutil import current_umask, describe_os_error
 
 MANIFEST = "manifest.json"
 BUNDLE_EXTRAS = frozenset({"partition.png"})  # artefacts a bundle holds beside its payloads
@@ -28,7 +29,7 @@ def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
     check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a bundle follows the umask
+    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a bundle follows the umask
     try:
         for name, data in bundle.payloads.items():
             path = staging / name
@@ -36,6 +37,9 @@ def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
             path.write_bytes(data)
         (staging / MANIFEST).write_bytes(manifest_bytes(bundle.manifest))
         _swap_into_place(staging, directory)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise StateError(describe_os_error(directory, error, "write the bundle")) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -117,17 +121,3 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
     os.replace(directory, retired / "bundle")
     os.replace(staging, directory)
     shutil.rmtree(retired, ignore_errors=True)
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (Linux), else by setting it back."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    old = os.umask(0o022)
-    os.umask(old)
-    return old

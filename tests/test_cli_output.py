@@ -189,3 +189,24 @@ def test_run_of_a_fifo_plan_does_not_hang(tmp_path: Path, state_dir: Path, comma
     assert result.returncode == 1, result.stderr
     assert "not a regular file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_compile_on_a_full_disk_names_the_bundle_and_leaves_nothing(
+    cli, make_plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails mid-bundle (ENOSPC has no file name) named no path ('a file')."""
+    import errno
+
+    plan = make_plan(PLAN)
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "out"
+    result = cli("compile", str(plan), "-o", str(out))
+    assert result.returncode == 1
+    assert f"cannot write the bundle {out}: disk full" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -11,6 +11,7 @@ import errno
 import functools
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +39,9 @@ def message(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+)
 _json_errors = False  # the running command was given --json: errors go to stdout as JSON too
 
 
@@ -76,18 +80,14 @@ def environment_error(error: OSError) -> str | None:
 
     None for any other OSError: that is a bug and keeps its traceback.
     """
-    advice = {
-        errno.ENOSPC: "the disk is full; free some space and run the same command again",
-        errno.EDQUOT: "the disk quota is exceeded; free some space and run the same command again",
-        errno.EROFS: "the file system is read-only; point qorch at a writable directory",
-        errno.EACCES: "permission denied; check the directory's owner and mode",
-        errno.EPERM: "operation not permitted; check the directory's owner and mode",
-        errno.EIO: "an input/output error; check the disk",
-    }.get(error.errno or 0)
-    if advice is None:
+    from pathlib import Path
+
+    from qorch.fsutil import describe_os_error
+
+    if error.errno not in ENVIRONMENT_ERRNOS:
         return None
-    where = error.filename if error.filename is not None else "a file"
-    return f"{where}: {advice}"
+    where = Path(os.fsdecode(error.filename)) if error.filename is not None else Path("a file")
+    return describe_os_error(where, error, "write")
 
 
 def emit_json(data: Any) -> None:
