@@ -12,17 +12,37 @@ interrupt is acted on at the next step even if its exception was swallowed.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from types import FrameType
+from typing import Any
 
 _interrupted = threading.Event()
 
 
 def install() -> None:
-    """Record SIGINT in a flag and raise KeyboardInterrupt (main thread only; idempotent)."""
+    """Record SIGINT in a flag and raise KeyboardInterrupt (main thread only; idempotent).
+
+    A KeyboardInterrupt that Python can only drop (raised in a finaliser or an
+    import lock's callback) is not printed as "Exception ignored in …": the
+    flag already holds it, and the next step acts on it.
+    """
     if threading.current_thread() is not threading.main_thread():
         return
     signal.signal(signal.SIGINT, _on_sigint)
+    if sys.unraisablehook is not _quiet_about_interrupts:
+        global _next_unraisable_hook
+        _next_unraisable_hook = sys.unraisablehook
+        sys.unraisablehook = _quiet_about_interrupts
+
+
+_next_unraisable_hook = sys.__unraisablehook__
+
+
+def _quiet_about_interrupts(unraisable: Any) -> None:
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _interrupted.is_set():
+        return
+    _next_unraisable_hook(unraisable)
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:

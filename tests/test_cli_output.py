@@ -210,3 +210,51 @@ def test_compile_on_a_full_disk_names_the_bundle_and_leaves_nothing(
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_a_caught_interrupt_in_generated_code_does_not_kill_python_m_qorch(tmp_path: Path) -> None:
+    """CPython flags a KeyboardInterrupt raised in string-``exec``'d code (dataclasses, Typer)
+    even when it is caught; under ``python -m`` the process then killed itself with SIGINT
+    (exit -2) instead of exiting 130. The entry point clears the flag before it exits."""
+    module = tmp_path / "interrupted_in_exec.py"
+    module.write_text(
+        "import sys\n"
+        "from qorch.cli import entry\n"
+        "try:\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+        "if sys.argv[1:] == ['forget']:\n"
+        "    entry._forget_unhandled_interrupt()\n"
+        "sys.exit(130)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    run = [sys.executable, "-m", "interrupted_in_exec"]
+    assert subprocess.run(run, env=env, timeout=60).returncode == -signal.SIGINT  # the trap
+    assert subprocess.run([*run, "forget"], env=env, timeout=60).returncode == 130
+
+
+def test_an_interrupt_python_can_only_drop_is_not_printed() -> None:
+    """A KeyboardInterrupt in an import lock's callback was printed as 'Exception ignored';
+    other dropped exceptions still reach the previous hook."""
+    from types import SimpleNamespace
+
+    previous_handler, previous_hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
+    reported: list[BaseException] = []
+    try:
+        sys.unraisablehook = lambda unraisable: reported.append(unraisable.exc_value)
+        interrupt.install()
+        interrupt._interrupted.set()
+
+        def dropped(error: BaseException) -> SimpleNamespace:
+            return SimpleNamespace(exc_type=type(error), exc_value=error, exc_traceback=None,
+                                   err_msg=None, object=None)  # fmt: skip
+
+        sys.unraisablehook(dropped(KeyboardInterrupt()))
+        real = ValueError("real")
+        sys.unraisablehook(dropped(real))
+        assert reported == [real]
+    finally:
+        interrupt.reset()
+        signal.signal(signal.SIGINT, previous_handler)
+        sys.unraisablehook = previous_hook

@@ -31,7 +31,21 @@ def main() -> None:
         code = INTERRUPTED_EXIT  # the command finished, but a Ctrl-C arrived on the way
     if code == INTERRUPTED_EXIT and not _reported():
         print(INTERRUPTED_LINE, file=sys.stderr, flush=True)
+    _forget_unhandled_interrupt()
     sys.exit(code)
+
+
+def _forget_unhandled_interrupt() -> None:
+    """Clear CPython's "unhandled KeyboardInterrupt" flag before exiting.
+
+    A KeyboardInterrupt raised inside code that CPython runs from a string
+    (``exec`` of generated source: dataclasses, typing and Typer do this at
+    import time) sets the flag even when the exception is caught; under
+    ``python -m qorch`` the interpreter then kills itself with SIGINT at exit
+    instead of returning our code. Every string evaluation resets the flag
+    first, so evaluating one harmless string does.
+    """
+    exec("None")  # a constant string: resets the flag, runs nothing
 
 
 def _reported() -> bool:
