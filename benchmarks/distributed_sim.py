@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
 
-from qorch.distributed.distribution import total_variation_distance
-from qorch.distributed.lower import lower
-from qorch.distributed.partition import partition_circuit
-from qorch.distributed.schedule import schedule_program
-from qorch.distributed.simulate import monolithic_counts, simulate
-from qorch.distributed.timing import NodeTiming
+from qorch.workloads.distributed.distribution import total_variation_distance
+from qorch.workloads.distributed.lower import lower
+from qorch.workloads.distributed.partition import partition_circuit
+from qorch.workloads.distributed.schedule import schedule_program
+from qorch.workloads.distributed.simulate import monolithic_counts, simulate
+from qorch.workloads.distributed.timing import NodeTiming
 
 
 @dataclass(frozen=True)

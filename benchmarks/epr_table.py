@@ -19,7 +19,7 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.circuit.library import quantum_volume
 from qiskit.synthesis import synth_qft_full
 
-from qorch.distributed.partition import partition_circuit
+from qorch.workloads.distributed.partition import partition_circuit
 
 # (circuit, qubits, qpus) -> (DisQCO, pytket-dqc)
 REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {

@@ -61,8 +61,8 @@ def digits(width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def reference() -> dict[str, Any]:
-    from qorch.qcnn.model import QCNNSpec, build
-    from qorch.qcnn.train import TrainConfig, train
+    from qorch.workloads.qcnn.model import QCNNSpec, build
+    from qorch.workloads.qcnn.train import TrainConfig, train
 
     X_train, X_test, y_train, y_test = digits(8)
     model = build(QCNNSpec())
@@ -81,8 +81,8 @@ def reference() -> dict[str, Any]:
 
 def scaling_in_this_process(qubits: int, steps: int) -> dict[str, Any]:
     """Seconds per step at ``qubits`` (run by :func:`scaling` in a child process)."""
-    from qorch.qcnn.model import QCNNSpec, build
-    from qorch.qcnn.train import TrainConfig, train
+    from qorch.workloads.qcnn.model import QCNNSpec, build
+    from qorch.workloads.qcnn.train import TrainConfig, train
 
     X_train, _, y_train, _ = digits(qubits)
     model = build(QCNNSpec(num_qubits=qubits, layout="general"))

@@ -37,8 +37,8 @@ from qiskit.circuit.random import random_circuit
 from qiskit_aer import AerSimulator
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from qorch.statevector import probabilities, sample_counts
-from qorch.statevector_qiskit import SUPPORTED_GATES, program_from_circuit
+from qorch.sim.statevector import probabilities, sample_counts
+from qorch.sim.statevector_qiskit import SUPPORTED_GATES, program_from_circuit
 
 
 def paired_best(calls: list[Callable[[], Any]], repeats: int, budget_s: float) -> list[float]:

@@ -7,7 +7,7 @@ Devices:
 - ``local:aer`` — Qiskit Aer, ideal, or with the noise model (and coupling
   map) of a device another provider models, e.g. ``noise: ibm:fake_brisbane``.
 
-Jobs run in detached local worker processes (:mod:`qorch.localjob`), so they
+Jobs run in detached local worker processes (:mod:`qorch.engine.localjob`), so they
 behave like cloud jobs. Option ``queue_delay_s`` makes a job wait that many
 seconds before it runs: a stand-in for a hardware queue in tests and demos.
 """
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from qorch import localjob, payload
-from qorch.errors import CapabilityError, OptionError, UnknownDeviceError
-from qorch.provider import (
+from qorch.contract import payload
+from qorch.contract.errors import CapabilityError, OptionError, UnknownDeviceError
+from qorch.contract.provider import (
     Counts,
     Device,
     Handle,
@@ -30,6 +30,7 @@ from qorch.provider import (
     TargetOptions,
     normalise_counts,
 )
+from qorch.engine import localjob
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -60,7 +61,7 @@ class LocalProvider(Provider):
 
     def device(self, name: str) -> Device:
         if name == "statevector":
-            from qorch.statevector_qiskit import SUPPORTED_GATES
+            from qorch.sim.statevector_qiskit import SUPPORTED_GATES
 
             return Device(
                 provider=self.name,
@@ -156,7 +157,7 @@ class LocalProvider(Provider):
         return localjob.result(handle)
 
     def cancel(self, handle: Handle) -> None:
-        from qorch.errors import CancelUnsupportedError
+        from qorch.contract.errors import CancelUnsupportedError
 
         if not localjob.cancel(handle):
             raise CancelUnsupportedError(f"job {handle['job_id']} has already finished")
@@ -176,7 +177,7 @@ class LocalProvider(Provider):
 
 def noise_backend(reference: str) -> BackendV2:
     """The Qiskit backend (target and noise) of ``provider:device``, from its provider."""
-    from qorch import registry
+    from qorch.engine import registry
 
     provider_name, device = registry.split_target(reference)
     provider = registry.load(provider_name)
@@ -203,8 +204,8 @@ def bind_rows(circuit: QuantumCircuit, rows: tuple[tuple[float, ...], ...]) -> l
 
 
 def _check_statevector_program(circuit: QuantumCircuit) -> None:
-    from qorch.statevector import UnsupportedOperation
-    from qorch.statevector_qiskit import program_from_circuit
+    from qorch.sim.statevector import UnsupportedOperation
+    from qorch.sim.statevector_qiskit import program_from_circuit
 
     if circuit.parameters:
         circuit = circuit.assign_parameters([0.0] * circuit.num_parameters)
@@ -217,8 +218,8 @@ def _check_statevector_program(circuit: QuantumCircuit) -> None:
 def _run_statevector(circuits: list[QuantumCircuit], shots: int, seed: int) -> list[Counts]:
     import numpy as np
 
-    from qorch.statevector import sample_counts
-    from qorch.statevector_qiskit import program_from_circuit
+    from qorch.sim.statevector import sample_counts
+    from qorch.sim.statevector_qiskit import program_from_circuit
 
     rng = np.random.default_rng(seed)
     return [sample_counts(program_from_circuit(c), shots, rng) for c in circuits]

@@ -27,9 +27,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from qorch import registry
-from qorch.errors import CancelUnsupportedError, QorchError, UnknownDeviceError
-from qorch.provider import (
+from qorch.contract.errors import CancelUnsupportedError, QorchError, UnknownDeviceError
+from qorch.contract.provider import (
     Counts,
     Handle,
     JobRequest,
@@ -37,7 +36,8 @@ from qorch.provider import (
     Provider,
     TargetOptions,
 )
-from qorch.state import NewJob, StateStore
+from qorch.engine import registry
+from qorch.store.state import NewJob, StateStore
 
 
 def bell_circuit() -> Any:
@@ -53,7 +53,7 @@ def bell_circuit() -> Any:
 
 def ghz_circuit(num_qubits: int = 3) -> Any:
     """GHZ on ``num_qubits`` qubits, measured."""
-    from qorch.generators import ghz
+    from qorch.workloads.circuits.generators import ghz
 
     circuit = ghz(num_qubits)
     circuit.name = f"ghz{num_qubits}"
@@ -169,7 +169,8 @@ class ProviderConformance:
         assert first.num_qubits >= 3 and first.num_clbits == 3
         assert first.two_qubit_gates >= 2
         script = (
-            "import sys; from qorch import registry; from qorch.provider import TargetOptions; "
+            "import sys; from qorch.engine import registry; "
+            "from qorch.contract.provider import TargetOptions; "
             "from qorch.testing import ghz_circuit; "
             f"p = registry.load({self.provider_name!r}); "
             f"o = TargetOptions(extra={dict(self.options)!r}); "

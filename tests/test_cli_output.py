@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qorch import interrupt
+from qorch.engine import interrupt
 
 PLAN = """
 version: 1
@@ -132,7 +132,7 @@ def test_a_swallowed_ctrl_c_still_stops_the_run(
 ) -> None:
     """A KeyboardInterrupt lost in a finaliser while compile imported the SDKs leaves the
     flag set: the run stops before it submits anything, and exits 130."""
-    from qorch import session
+    from qorch.engine import session
 
     compile_to_dir = session.compile_to_dir
 

@@ -91,7 +91,7 @@ def workers_under(state_dir: Path) -> list[tuple[int, str]]:
             state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"qorch.worker" not in args or state == "Z":
+        if b"qorch.engine.worker" not in args or state == "Z":
             continue
         for arg in args:
             if arg.startswith(marker) and b"/qorch-" in arg:

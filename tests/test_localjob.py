@@ -1,6 +1,6 @@
 """Local job workers under faults: claims, liveness, signals and file modes (issue 9, items 4, 14).
 
-Each test submits a real local job (a detached ``python -m qorch.worker``)
+Each test submits a real local job (a detached ``python -m qorch.engine.worker``)
 in the test's own directory and kills or damages it. Workers left behind are
 asked to stop (their ``cancel`` file) when the test ends.
 """
@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from qorch import localjob, registry
-from qorch.provider import JobRequest, JobState, TargetOptions
+from qorch.contract.provider import JobRequest, JobState, TargetOptions
+from qorch.engine import localjob, registry
 from qorch.testing import bell_circuit
+
+WORKER_MODULE = "qorch.engine.worker"
 
 
 @pytest.fixture(autouse=True)
@@ -152,12 +154,20 @@ def test_an_impostor_with_the_workers_pid_is_never_signalled(tmp_path: Path) -> 
     start = proc_start(pid)
     kill_worker(pid)
     impostor = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "qorch.worker", str(directory)],
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(60)",
+            WORKER_MODULE,
+            str(directory),
+        ],
         start_new_session=True,
     )
     try:
-        wait_for(lambda: b"qorch.worker" in Path(f"/proc/{impostor.pid}/cmdline").read_bytes(),
-                 10, "the impostor to start")  # fmt: skip
+        cmdline = Path(f"/proc/{impostor.pid}/cmdline")
+        wait_for(
+            lambda: WORKER_MODULE.encode() in cmdline.read_bytes(), 10, "the impostor to start"
+        )
         claim = json.loads((directory / "claim").read_text())
         claim.update(pid=impostor.pid, start=start)  # the worker's start time, another pid
         (directory / "claim").write_text(json.dumps(claim))

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from qorch.errors import QorchError
-from qorch.limits import (
+from qorch.contract.errors import QorchError
+from qorch.engine.limits import (
     MAX_PLAN_BYTES,
     MAX_PLAN_DEPTH,
     MAX_PLAN_VALUES,
@@ -29,7 +29,7 @@ from qorch.limits import (
     MAX_QASM_BYTES,
     MAX_QASM_QUBITS,
 )
-from qorch.planfile import load_plan
+from qorch.engine.planfile import load_plan
 
 REPO = Path(__file__).resolve().parent.parent
 SECONDS = 2.0  # every hostile input is refused within this (loose: a shared CI core)
@@ -84,7 +84,7 @@ def qasm_plan(tmp_path: Path, name: str = "c.qasm") -> Path:
 
 def validate_error(plan: Path, seconds: float = 20.0) -> str:
     """The one line refusing the plan's circuit (as ``qorch validate`` builds it)."""
-    from qorch.circuits import build_circuits
+    from qorch.workloads.circuits.build import build_circuits
 
     loaded = load_plan(plan, "plan.yaml")
     error, elapsed = refused_within(lambda: build_circuits(loaded), seconds)
@@ -408,7 +408,7 @@ def test_include_cycle_is_refused(tmp_path: Path) -> None:
 
 
 def test_ordinary_qasm_still_loads(tmp_path: Path) -> None:
-    from qorch.circuits import build_circuits
+    from qorch.workloads.circuits.build import build_circuits
 
     (tmp_path / "gates.inc").write_text("gate twice a { x a; x a; }\n")
     (tmp_path / "c.qasm").write_text(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qorch.limits import MAX_JOBS, MAX_SEED, MAX_SWEEP_SEEDS, MAX_SWEEP_TASKS
-from qorch.planfile import PlanErrors, load_plan
+from qorch.engine.limits import MAX_JOBS, MAX_SEED, MAX_SWEEP_SEEDS, MAX_SWEEP_TASKS
+from qorch.engine.planfile import PlanErrors, load_plan
 
 CIRCUITS = """
 version: 1

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qorch.plan import CircuitsPlan, QaoaMaxcutCircuit, plan_json_schema
-from qorch.planfile import PlanErrors, load_plan
+from qorch.engine.plan import CircuitsPlan, QaoaMaxcutCircuit, plan_json_schema
+from qorch.engine.planfile import PlanErrors, load_plan
 
 BASE = """
 version: 1

@@ -113,8 +113,8 @@ def test_rebuild_then_run_resumes_without_resubmitting(
 
 def test_rebuild_restores_cloud_handles_and_added_jobs(tmp_path: Path) -> None:
     """Handles of cloud jobs exist nowhere but the store: the journal keeps them."""
-    from qorch import recovery
-    from qorch.state import NewJob, StateStore
+    from qorch.store import recovery
+    from qorch.store.state import NewJob, StateStore
 
     state = tmp_path / "state"
     store = StateStore(state)
@@ -148,8 +148,8 @@ def test_rebuild_restores_cloud_handles_and_added_jobs(tmp_path: Path) -> None:
 
 def test_stale_store_does_not_start_a_second_run_for_a_journaled_key(tmp_path: Path) -> None:
     """A valid but older state.db (a restored backup) must not resubmit a journaled run."""
-    from qorch.errors import StateError
-    from qorch.state import NewJob, StateStore
+    from qorch.contract.errors import StateError
+    from qorch.store.state import NewJob, StateStore
 
     state, other = tmp_path / "state", tmp_path / "other"
     StateStore(other).close()

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from qorch import interrupt, localjob, registry, runner
-from qorch.errors import CredentialsError
+from qorch.contract.errors import CredentialsError
+from qorch.contract.provider import Handle, JobRequest
+from qorch.engine import interrupt, localjob, registry, runner
+from qorch.engine.planfile import load_plan
+from qorch.engine.session import prepare_run
 from qorch.local import LocalProvider
-from qorch.lock import file_lock
-from qorch.planfile import load_plan
-from qorch.provider import Handle, JobRequest
-from qorch.session import prepare_run
-from qorch.state import StateStore
+from qorch.store.lock import file_lock
+from qorch.store.state import StateStore
 
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 

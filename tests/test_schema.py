@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
-from qorch.plan import plan_json_schema
-from qorch.planfile import PlanErrors, load_plan
+from qorch.engine.plan import plan_json_schema
+from qorch.engine.planfile import PlanErrors, load_plan
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "plans").glob("*.yaml")) + sorted(

@@ -109,7 +109,7 @@ def test_upward_search_does_not_leave_the_git_project(
 def test_default_state_dir_precedence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, project: Path
 ) -> None:
-    from qorch.state import default_state_dir
+    from qorch.store.state import default_state_dir
 
     plan = project / "plans" / "p.yaml"
     monkeypatch.chdir(project)

@@ -10,8 +10,8 @@ from qiskit.circuit.library import QFTGate, UnitaryGate, get_standard_gate_name_
 from qiskit.circuit.random import random_circuit
 from qiskit.quantum_info import Operator, Statevector, random_unitary
 
-from qorch import statevector as sv
-from qorch.statevector_qiskit import SUPPORTED_GATES, program_from_circuit
+from qorch.sim import statevector as sv
+from qorch.sim.statevector_qiskit import SUPPORTED_GATES, program_from_circuit
 
 TOL = 1e-10
 STANDARD = get_standard_gate_name_mapping()

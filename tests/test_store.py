@@ -222,7 +222,7 @@ def test_store_locked_longer_than_busy_timeout_gives_one_line(
     state_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from qorch import state
+    from qorch.store import state
 
     plan = make_plan(TINY_PLAN)
     finished_run(cli, plan)
@@ -282,8 +282,8 @@ def test_full_disk_gives_one_line_and_keeps_the_store(
 def test_atomic_write_on_full_disk_names_the_path_and_removes_the_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qorch import fsutil
-    from qorch.errors import StateError
+    from qorch.contract.errors import StateError
+    from qorch.store import fsutil
 
     target = tmp_path / "out" / "result.json"
     fsutil.write_json_atomic(target, {"old": 1})
@@ -303,8 +303,8 @@ def test_atomic_write_on_full_disk_names_the_path_and_removes_the_temp_file(
 def test_atomic_write_on_read_only_or_forbidden_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_value: int, words: str
 ) -> None:
-    from qorch import fsutil
-    from qorch.errors import StateError
+    from qorch.contract.errors import StateError
+    from qorch.store import fsutil
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno_value, os.strerror(errno_value))
@@ -356,7 +356,7 @@ def test_lost_result_that_the_provider_cannot_return_gives_one_line(
 
 def open_runs(state_dir: Path, plan: Path, count: int) -> list[str]:
     """Open ``count`` runs of ``plan`` without submitting anything; their ids."""
-    from qorch.session import prepare_run
+    from qorch.engine.session import prepare_run
 
     ids = []
     for index in range(count):
@@ -443,7 +443,7 @@ def test_user_outputs_follow_the_umask(
 
 
 def test_atomic_writer_modes(tmp_path: Path) -> None:
-    from qorch import fsutil
+    from qorch.store import fsutil
 
     old = os.umask(0o002)
     try:
@@ -479,7 +479,7 @@ RUN_STATUSES = {"submitting", "running", "completed", "failed", "cancelled"}  # 
 
 def test_a_new_run_has_a_documented_status(tmp_path: Path) -> None:
     """Runs were inserted as 'created', a status the contract does not list (issue 9, item 7)."""
-    from qorch.state import NewJob, StateStore
+    from qorch.store.state import NewJob, StateStore
 
     store = StateStore(tmp_path / "state")
     run, created = store.open_run(
@@ -492,7 +492,7 @@ def test_a_new_run_has_a_documented_status(tmp_path: Path) -> None:
 
 def test_a_reopened_job_loses_its_finished_time(tmp_path: Path) -> None:
     """A job restarted after its worker died is no longer 'finished' at the old time."""
-    from qorch.state import NewJob, StateStore
+    from qorch.store.state import NewJob, StateStore
 
     store = StateStore(tmp_path / "state")
     run, _ = store.open_run(

@@ -13,7 +13,7 @@ import typer
 from qorch import __version__
 from qorch.cli import link, plans, runs, store
 from qorch.cli.output import emit_json
-from qorch.errors import ExitCode
+from qorch.contract.errors import ExitCode
 
 HELP = """Compile declarative quantum plans into provider jobs, run them, collect results.
 

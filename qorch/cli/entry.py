@@ -2,14 +2,14 @@
 
 The handler is installed before Typer, the CLI modules or any SDK is
 imported, so an interrupt during imports is neither a traceback nor lost
-(see :mod:`qorch.interrupt`), and the process exits 130.
+(see :mod:`qorch.engine.interrupt`), and the process exits 130.
 """
 
 from __future__ import annotations
 
 import sys
 
-from qorch import interrupt
+from qorch.engine import interrupt
 
 INTERRUPTED_EXIT = 130
 INTERRUPTED_LINE = (

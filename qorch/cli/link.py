@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qorch.cli.output import emit_json, emit_table, guarded, message
-from qorch.errors import PlanError, UsageError
+from qorch.contract.errors import PlanError, UsageError
 
 if TYPE_CHECKING:
-    from qorch.distributed.link import LinkParams
+    from qorch.workloads.distributed.link import LinkParams
 
 SWEEP_COLUMNS = (
     "transmissivity",
@@ -120,7 +120,7 @@ def link(
     asymptotic BB84 key rate on the same fibre. With --plan and --link, start from
     that link of the plan; the other flags override its values.
     """
-    from qorch.distributed.presets import PRESETS
+    from qorch.workloads.distributed.presets import PRESETS
 
     if list_presets:
         _list_presets(PRESETS, json_out)
@@ -158,7 +158,7 @@ def link(
 
 def _preset_link(name: str) -> LinkParams:
     """The parameters of preset ``name``; PlanError listing the known ones."""
-    from qorch.distributed.presets import get_preset
+    from qorch.workloads.distributed.presets import get_preset
 
     return get_preset(name).params
 
@@ -169,9 +169,9 @@ def _plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
     Raises PlanError located in the file (``FILE:LINE: field: message``) for a bad
     plan, an index out of range, or a classical-only link.
     """
-    from qorch.distributed.network import TopologyError, resolve
-    from qorch.distributed.pipeline import distributed_plan
-    from qorch.planfile import load_plan
+    from qorch.engine.planfile import load_plan
+    from qorch.workloads.distributed.network import TopologyError, resolve
+    from qorch.workloads.distributed.pipeline import distributed_plan
 
     loaded = load_plan(path, str(path))
     links = distributed_plan(loaded).links
@@ -198,8 +198,8 @@ def _params(base: LinkParams | None, overrides: dict[str, Any]) -> LinkParams:
     """``base`` (None: the defaults) with ``overrides``; one-line PlanError if invalid."""
     from pydantic import ValidationError
 
-    from qorch.distributed.link import LinkParams, describe_validation_error
-    from qorch.distributed.presets import merged_fields
+    from qorch.workloads.distributed.link import LinkParams, describe_validation_error
+    from qorch.workloads.distributed.presets import merged_fields
 
     try:
         return LinkParams(**merged_fields(base, overrides))
@@ -212,7 +212,7 @@ def _show_one(
     base: LinkParams | None, name: str, overrides: dict[str, Any], pairs: int, json_out: bool
 ) -> None:
     """Evaluate one link and print it (a quantity/value/unit table, or JSON)."""
-    from qorch.distributed.link import evaluate
+    from qorch.workloads.distributed.link import evaluate
 
     params = _params(base, overrides)
     report = evaluate(params, pairs=pairs).as_dict()
@@ -233,7 +233,7 @@ def _show_sweep(
     json_out: bool,
 ) -> None:
     """Evaluate the link at each sweep point; print rows, optionally write a PNG."""
-    from qorch.distributed.link import evaluate
+    from qorch.workloads.distributed.link import evaluate
 
     field, values = _parse_sweep(sweep)
     rows: list[dict[str, Any]] = []
@@ -265,7 +265,7 @@ def _parse_settings(items: list[str]) -> dict[str, Any]:
 
 def _parse_sweep(text: str) -> tuple[str, list[float]]:
     """``FIELD=START:STOP:POINTS`` → (field, evenly spaced values; integers for int fields)."""
-    from qorch.distributed.link import LinkParams
+    from qorch.workloads.distributed.link import LinkParams
 
     field, sep, spec = text.partition("=")
     parts = spec.split(":")
@@ -295,7 +295,7 @@ def _write_plot(path: Path, field: str, rows: list[dict[str, Any]]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qorch.fsutil import write_bytes_atomic
+    from qorch.store.fsutil import write_bytes_atomic
 
     x = [row[field] for row in rows]
     fig, (ax_rate, ax_fid) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)

@@ -20,8 +20,8 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
-from qorch import interrupt
-from qorch.errors import ExitCode, QorchError
+from qorch.contract.errors import ExitCode, QorchError
+from qorch.engine import interrupt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +82,7 @@ def environment_error(error: OSError) -> str | None:
     """
     from pathlib import Path
 
-    from qorch.fsutil import describe_os_error
+    from qorch.store.fsutil import describe_os_error
 
     if error.errno not in ENVIRONMENT_ERRNOS:
         return None

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from qorch.cli.output import emit_json, emit_table, fail, guarded, message
-from qorch.errors import ExitCode
+from qorch.contract.errors import ExitCode
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
 KINDS_AVAILABLE = ("circuits", "qcnn", "distributed")
@@ -39,7 +39,7 @@ def init(
     target = path or Path(f"{kind}.yaml")
     if target.exists() and not force:
         fail(f"{target} exists; pass --force to overwrite it")
-    from qorch.fsutil import write_text_atomic
+    from qorch.store.fsutil import write_text_atomic
 
     text = resources.files("qorch.templates").joinpath(f"{kind}.yaml").read_text("utf-8")
     write_text_atomic(target, text)
@@ -59,10 +59,10 @@ def validate(
     Fast (no vendor SDK is imported), so it suits CI and pre-commit hooks.
     Capability and budget checks that need provider data happen in compile.
     """
-    from qorch.circuits import build_circuits
-    from qorch.errors import QorchError
-    from qorch.planfile import PlanErrors, load_plan
-    from qorch.targets import check_targets
+    from qorch.contract.errors import QorchError
+    from qorch.engine.planfile import PlanErrors, load_plan
+    from qorch.engine.targets import check_targets
+    from qorch.workloads.circuits.build import build_circuits
 
     reports: list[dict[str, Any]] = []
     for path in plans:
@@ -70,14 +70,14 @@ def validate(
             loaded = load_plan(path, str(path))
             check_targets(loaded)
             if loaded.plan.kind == "qcnn":
-                from qorch.qcnn.pipeline import compile_qcnn
+                from qorch.workloads.qcnn.pipeline import compile_qcnn
 
                 qcnn_info = compile_qcnn(loaded)[0].manifest["qcnn"]
                 reports.append({"plan": str(path), "valid": True, "errors": [],
                                 "jobs": 0, "tasks": 1 + qcnn_info["sweep_tasks"]})  # fmt: skip
                 continue
             if loaded.plan.kind == "distributed":
-                from qorch.distributed.pipeline import check_plan
+                from qorch.workloads.distributed.pipeline import check_plan
 
                 reports.append({"plan": str(path), "valid": True, "errors": [],
                                 **check_plan(loaded)})  # fmt: skip
@@ -113,7 +113,7 @@ def _what(report: dict[str, Any]) -> str:
 @guarded
 def schema(json_out: JsonFlag = False) -> None:
     """Print the JSON Schema of the plan format (for editors and linters)."""
-    from qorch.plan import plan_json_schema
+    from qorch.engine.plan import plan_json_schema
 
     emit_json(plan_json_schema())
 
@@ -132,7 +132,7 @@ def compile_(
     Checks qubit counts, gate sets and the budget before anything is
     submitted. The same plan always gives a byte-identical bundle.
     """
-    from qorch.session import compile_to_dir
+    from qorch.engine.session import compile_to_dir
 
     bundle, directory, written = compile_to_dir(plan, output)
     manifest = bundle.manifest
@@ -212,7 +212,7 @@ def backends(
     json_out: JsonFlag = False,
 ) -> None:
     """List providers and devices available here, and whether credentials were found."""
-    from qorch import registry
+    from qorch.engine import registry
 
     names = [provider] if provider else registry.provider_names()
     report: list[dict[str, Any]] = []

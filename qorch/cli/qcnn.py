@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from qorch.cli.output import emit_json, emit_table, is_tty, message
-from qorch.errors import ExitCode
+from qorch.contract.errors import ExitCode
 
 if TYPE_CHECKING:
-    from qorch.planfile import LoadedPlan
-    from qorch.runner import RunContext
+    from qorch.engine.planfile import LoadedPlan
+    from qorch.engine.runner import RunContext
 
 
 def plan_kind(source: Path) -> str | None:
@@ -21,8 +21,8 @@ def plan_kind(source: Path) -> str | None:
     the caller's own loading then reports why, with the same bounded, located checks)."""
     if source.is_dir():
         return None
-    from qorch.errors import QorchError
-    from qorch.planfile import load_plan
+    from qorch.contract.errors import QorchError
+    from qorch.engine.planfile import load_plan
 
     try:
         return load_plan(source).plan.kind
@@ -43,9 +43,9 @@ def run_plan(
     json_out: bool,
 ) -> None:
     """Train, sweep, evaluate (resuming whatever a previous invocation finished)."""
-    from qorch.planfile import load_plan
-    from qorch.qcnn import pipeline
-    from qorch.state import default_state_dir
+    from qorch.engine.planfile import load_plan
+    from qorch.store.state import default_state_dir
+    from qorch.workloads.qcnn import pipeline
 
     loaded = load_plan(source, str(source))
     ctx, created, prepared = pipeline.start(
@@ -65,8 +65,8 @@ def run_plan(
 
 def finish(ctx: RunContext, finished: bool, json_out: bool, loaded: LoadedPlan | None) -> None:
     """Write results.json, print the summary, exit with the contract's code."""
-    from qorch.fsutil import write_json_atomic
-    from qorch.qcnn import pipeline
+    from qorch.store.fsutil import write_json_atomic
+    from qorch.workloads.qcnn import pipeline
 
     data = pipeline.summary(ctx)
     data["status"] = _status(data, finished)

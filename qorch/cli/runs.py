@@ -15,11 +15,11 @@ from qorch.cli.output import (
     guarded,
     message,
 )
-from qorch.errors import ExitCode
+from qorch.contract.errors import ExitCode
 
 if TYPE_CHECKING:
-    from qorch.runner import RunContext
-    from qorch.state import StateStore
+    from qorch.engine.runner import RunContext
+    from qorch.store.state import StateStore
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
 KeyOption = Annotated[
@@ -83,9 +83,9 @@ def submit(
     submits only what was not submitted yet. A qcnn plan is trained (and
     swept) first; its evaluation jobs are submitted without waiting.
     """
-    from qorch import runner
     from qorch.cli import qcnn
-    from qorch.session import prepare_run
+    from qorch.engine import runner
+    from qorch.engine.session import prepare_run
 
     if qcnn.plan_kind(source) == "qcnn":
         qcnn.run_plan(source, idem_key=idempotency_key, new=new, wait=False, timeout=None,
@@ -130,9 +130,9 @@ def run(
     the plan's targets. Killed or interrupted? Run the same command again: it
     resumes the same run and never submits a job twice.
     """
-    from qorch import runner
     from qorch.cli import qcnn
-    from qorch.session import prepare_run
+    from qorch.engine import runner
+    from qorch.engine.session import prepare_run
 
     if qcnn.plan_kind(source) == "qcnn":
         qcnn.run_plan(source, idem_key=idempotency_key, new=new, wait=True, timeout=timeout,
@@ -165,7 +165,7 @@ def status(
     if run_id is None:
         _list_runs(state_dir, json_out)
         return
-    from qorch import runner
+    from qorch.engine import runner
 
     ctx = _attach(run_id, state_dir)
     runner.refresh(ctx)
@@ -184,7 +184,7 @@ def results(
     json_out: JsonFlag = False,
 ) -> None:
     """Collected results of a run: counts per job (exit 3 if unfinished, 4 if jobs failed)."""
-    from qorch import runner
+    from qorch.engine import runner
 
     ctx = _attach(run_id, state_dir)
     runner.refresh(ctx)
@@ -203,7 +203,7 @@ def cancel(
     json_out: JsonFlag = False,
 ) -> None:
     """Cancel a run's unfinished jobs (those already finished keep their results)."""
-    from qorch import runner
+    from qorch.engine import runner
 
     ctx = _attach(run_id, state_dir)
     problems = runner.cancel(ctx)
@@ -234,13 +234,13 @@ def _update(progress: Progress, jobs: list[Any]) -> None:
 
 
 def _final(ctx: RunContext) -> bool:
-    from qorch.state import JOB_FINAL
+    from qorch.store.state import JOB_FINAL
 
     return all(job.status in JOB_FINAL for job in ctx.store.jobs(ctx.run.run_id))
 
 
 def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
-    from qorch import runner
+    from qorch.engine import runner
 
     if finished:
         path = runner.write_summary(ctx)
@@ -321,8 +321,8 @@ def _top_outcomes(counts: dict[str, int], shots: int, top: int = 3) -> str:
 
 def _state_dirs(state_dir: Path | None) -> list[Path]:
     """``--state-dir``, else ``$QORCH_STATE_DIR``, else the stores found near the cwd."""
-    from qorch.runner import find_state_dirs
-    from qorch.statedir import env_state_dir
+    from qorch.engine.runner import find_state_dirs
+    from qorch.store.statedir import env_state_dir
 
     if state_dir is not None:
         return [state_dir]
@@ -333,7 +333,7 @@ def _state_dirs(state_dir: Path | None) -> list[Path]:
 
 
 def _attach(run_id: str, state_dir: Path | None) -> RunContext:
-    from qorch import runner
+    from qorch.engine import runner
 
     dirs = _state_dirs(state_dir)
     if run_id == "latest":
@@ -344,8 +344,8 @@ def _attach(run_id: str, state_dir: Path | None) -> RunContext:
 
 
 def _latest(dirs: list[Path]) -> tuple[StateStore, str]:
-    from qorch.errors import StateError
-    from qorch.state import StateStore
+    from qorch.contract.errors import StateError
+    from qorch.store.state import StateStore
 
     best: tuple[str, StateStore, str] | None = None
     for directory in dirs:
@@ -362,7 +362,7 @@ def _latest(dirs: list[Path]) -> tuple[StateStore, str]:
 
 
 def _list_runs(state_dir: Path | None, json_out: bool) -> None:
-    from qorch.state import StateStore
+    from qorch.store.state import StateStore
 
     rows: list[dict[str, Any]] = []
     for directory in _state_dirs(state_dir):

@@ -10,7 +10,7 @@ import typer
 from qorch.cli.output import emit_json, emit_table, guarded, message
 
 if TYPE_CHECKING:
-    from qorch.recovery import Survey
+    from qorch.store.recovery import Survey
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +49,7 @@ def recover(
     the store is rebuilt from that evidence: running the same plan afterwards
     resumes its run and submits nothing twice.
     """
-    from qorch import recovery
+    from qorch.store import recovery
 
     directory = _one_state_dir(state_dir)
     rebuilt = recovery.rebuild(directory, force=force) if rebuild else None
@@ -83,8 +83,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def _one_state_dir(state_dir: Path | None) -> Path:
-    from qorch.errors import StateError, UsageError
-    from qorch.statedir import env_state_dir, nearby_state_dirs
+    from qorch.contract.errors import StateError, UsageError
+    from qorch.store.statedir import env_state_dir, nearby_state_dirs
 
     chosen = state_dir or env_state_dir()
     if chosen is not None:

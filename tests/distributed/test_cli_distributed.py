@@ -49,7 +49,7 @@ def test_compile_json_has_the_partition_contract_and_a_diagram(qorch, tmp_path: 
 @pytest.mark.parametrize("plan", [p for p in PLANS if p in SIMULATED], ids=lambda p: p.name)
 def test_emitted_program_consumes_exactly_the_reported_pairs(qorch, tmp_path, plan) -> None:
     """Count the EPR operations in the payload that will run, not in our own bookkeeping."""
-    from qorch.payload import from_qpy
+    from qorch.contract.payload import from_qpy
 
     out = tmp_path / "bundle"
     data = run_json(qorch, "compile", str(plan), "-o", str(out))

@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit, qpy
 
-from qorch import registry
-from qorch.distributed.cut import (
+from qorch.contract.errors import BudgetError, PlanError
+from qorch.contract.provider import Counts, JobRequest, JobState, TargetOptions, normalise_counts
+from qorch.engine import registry
+from qorch.workloads.distributed.cut import (
     CutPlan,
     Estimate,
     exact_expectations,
     plan_cut,
     reconstruct,
 )
-from qorch.errors import BudgetError, PlanError
-from qorch.provider import Counts, JobRequest, JobState, TargetOptions, normalise_counts
 
 GHZ_OBSERVABLES = ["ZIIIIIIZ", "ZZZZZZZZ"]  # ⟨Z₀Z₇⟩, ⟨Z⁸⟩: both exactly 1 on GHZ-8
 IBM_DEVICE = "fake_santiago"

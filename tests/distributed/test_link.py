@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from qorch.distributed.link import (
+from qorch.contract.errors import PlanError
+from qorch.workloads.distributed.link import (
     LinkParams,
     bb84_key_fraction,
     bbpssw,
@@ -20,8 +21,7 @@ from qorch.distributed.link import (
     transmissivity,
     werner_state,
 )
-from qorch.distributed.presets import PRESETS, preset_params, teleported_gate_fidelity
-from qorch.errors import PlanError
+from qorch.workloads.distributed.presets import PRESETS, preset_params, teleported_gate_fidelity
 
 
 def test_acceptance_fibre_figures_at_10_km() -> None:

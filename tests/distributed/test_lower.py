@@ -13,9 +13,9 @@ from qiskit.quantum_info import Operator, Statevector
 from qiskit.synthesis import synth_qft_full
 from qiskit_aer import AerSimulator
 
-from qorch.distributed.lower import EPR_HALF_NAME, lower
-from qorch.distributed.partition import Partition, Teleport, partition_circuit
-from qorch.distributed.program import EPR_NAME, count_epr_pairs, is_comm, node_of
+from qorch.workloads.distributed.lower import EPR_HALF_NAME, lower
+from qorch.workloads.distributed.partition import Partition, Teleport, partition_circuit
+from qorch.workloads.distributed.program import EPR_NAME, count_epr_pairs, is_comm, node_of
 
 
 def _mesh(k: int) -> list[list[float]]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from qorch.distributed.link import LinkParams, werner_fidelity, werner_parameter
-from qorch.distributed.network import LinkSpec, TopologyError, build_network, resolve
-from qorch.errors import PlanError
+from qorch.contract.errors import PlanError
+from qorch.workloads.distributed.link import LinkParams, werner_fidelity, werner_parameter
+from qorch.workloads.distributed.network import LinkSpec, TopologyError, build_network, resolve
 
 
 def spec(a: str, b: str, **fields: object) -> LinkSpec:

@@ -11,12 +11,12 @@ from qiskit.circuit.library import quantum_volume
 from qiskit.circuit.random import random_circuit
 from qiskit.synthesis import synth_qft_full
 
-from qorch.distributed.hypergraph import canonicalise
-from qorch.distributed.layers import layer_order
-from qorch.distributed.partition import partition_circuit
-from qorch.distributed.refine import Gates, pair_counts
-from qorch.distributed.teleport import batch_comm_peak
-from qorch.errors import CapabilityError, PlanError
+from qorch.contract.errors import CapabilityError, PlanError
+from qorch.workloads.distributed.hypergraph import canonicalise
+from qorch.workloads.distributed.layers import layer_order
+from qorch.workloads.distributed.partition import partition_circuit
+from qorch.workloads.distributed.refine import Gates, pair_counts
+from qorch.workloads.distributed.teleport import batch_comm_peak
 
 
 def _mesh(k: int, cost: float = 1.0) -> list[list[float]]:

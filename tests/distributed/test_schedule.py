@@ -1,4 +1,4 @@
-"""Scheduling and estimation of hand-built distributed programs (qorch.distributed.schedule)."""
+"""Scheduling and estimation of hand-built distributed programs (distributed.schedule)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Qubit
 
-from qorch.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
-from qorch.distributed.schedule import Schedule, schedule_program
-from qorch.distributed.timing import (
+from qorch.contract.errors import PlanError
+from qorch.workloads.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
+from qorch.workloads.distributed.schedule import Schedule, schedule_program
+from qorch.workloads.distributed.timing import (
     NodeTiming,
     pair_storage_penalty,
     stored_pair_fidelity,
     timing_from_target,
 )
-from qorch.errors import PlanError
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Noisy simulation of hand-built distributed programs on Aer (qorch.distributed.simulate).
+"""Noisy simulation of hand-built distributed programs on Aer (distributed.simulate).
 
 Estimate/measure pair: ``Schedule.estimated_fidelity`` is the probability that no
 error event happens. On a *mirror* program (remote CNOT twice on |+⟩|0⟩, then H:
@@ -23,16 +23,16 @@ import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Qubit
 
-from qorch.distributed.distribution import classical_fidelity, total_variation_distance
-from qorch.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
-from qorch.distributed.schedule import schedule_program
-from qorch.distributed.simulate import (
+from qorch.workloads.distributed.distribution import classical_fidelity, total_variation_distance
+from qorch.workloads.distributed.program import DistributedProgram, EPRGate, count_epr_pairs
+from qorch.workloads.distributed.schedule import schedule_program
+from qorch.workloads.distributed.simulate import (
     marginal_final_counts,
     monolithic_counts,
     noisy_program,
     simulate,
 )
-from qorch.distributed.timing import NodeTiming
+from qorch.workloads.distributed.timing import NodeTiming
 
 SHOTS = 20_000
 LONG_MEMORY = NodeTiming(t1_s=1.0, t2_s=1.0)
@@ -237,8 +237,8 @@ def test_distribution_measures() -> None:
 
 
 def test_lowered_program_reproduces_its_circuit() -> None:
-    from qorch.distributed.lower import lower
-    from qorch.distributed.partition import partition_circuit
+    from qorch.workloads.distributed.lower import lower
+    from qorch.workloads.distributed.partition import partition_circuit
 
     qc = QuantumCircuit(4)
     qc.h(0)

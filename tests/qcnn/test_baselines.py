@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qorch.errors import PlanError
-from qorch.qcnn import baselines, compression, data
+from qorch.contract.errors import PlanError
+from qorch.workloads.qcnn import baselines, compression, data
 
 QCNN_REFERENCE_PARAMS = 51  # Hur, Kim & Park: SU(4) convolutions + pooling on 8 qubits
 
@@ -105,7 +105,7 @@ def test_cnn1d_is_skipped_cleanly_without_torch(digits01, monkeypatch):
 
 
 def test_importing_baselines_does_not_import_torch():
-    code = "import sys, qorch.qcnn.baselines; print('torch' in sys.modules)"
+    code = "import sys, qorch.workloads.qcnn.baselines; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

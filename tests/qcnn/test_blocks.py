@@ -8,7 +8,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Operator
 
-from qorch.qcnn.ansatz import ANSATZ_NAMES, POOLING_NAMES, ansatz, pooling
+from qorch.workloads.qcnn.ansatz import ANSATZ_NAMES, POOLING_NAMES, ansatz, pooling
 
 COUNTS = {
     "ttn": 2, "sim5": 10, "sim6": 10, "sim9": 2, "sim13": 6, "sim14": 6, "sim15": 4,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from qorch.errors import PlanError
-from qorch.qcnn import compression, data
-from qorch.qcnn.compression import Scaler, check_width, fit_transform
+from qorch.contract.errors import PlanError
+from qorch.workloads.qcnn import compression, data
+from qorch.workloads.qcnn.compression import Scaler, check_width, fit_transform
 
 
 def error_of(call, *args, **kwargs) -> str:
@@ -209,7 +209,7 @@ def test_fit_transform_info_is_json_and_says_what_was_fitted(digits01):
 
 
 def test_resize_upsamples_digits_to_amplitude_width() -> None:
-    from qorch.qcnn.compression import check_width, resize_images
+    from qorch.workloads.qcnn.compression import check_width, resize_images
 
     assert check_width("resize", 256, (8, 8), 64) == 256
     image = np.arange(64.0).reshape(1, 64)

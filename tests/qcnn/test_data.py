@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qorch.errors import PlanError
-from qorch.qcnn import data
-from qorch.qcnn.data import DataDownloadError, DataError, Dataset
+from qorch.contract.errors import PlanError
+from qorch.workloads.qcnn import data
+from qorch.workloads.qcnn.data import DataDownloadError, DataError, Dataset
 
 HERE = Path(".")
 

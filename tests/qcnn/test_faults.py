@@ -109,8 +109,8 @@ def test_interrupting_run_all_stops_pool_workers_promptly() -> None:
     import functools
     import threading
 
-    from qorch import interrupt
-    from qorch.qcnn.executor import run_all, task_executor
+    from qorch.engine import interrupt
+    from qorch.workloads.qcnn.executor import run_all, task_executor
 
     said: list[str] = []
     workers: set[int] = set()
@@ -152,9 +152,9 @@ def test_training_stops_at_the_next_step_after_a_swallowed_ctrl_c() -> None:
     step (``interrupt.raise_if_interrupted`` between steps)."""
     import numpy as np
 
-    from qorch import interrupt
-    from qorch.qcnn.model import QCNNSpec, build
-    from qorch.qcnn.train import TrainConfig, train
+    from qorch.engine import interrupt
+    from qorch.workloads.qcnn.model import QCNNSpec, build
+    from qorch.workloads.qcnn.train import TrainConfig, train
 
     rng = np.random.default_rng(0)
     X, y = rng.uniform(0, np.pi, (30, 8)), rng.integers(0, 2, 30)

@@ -14,8 +14,8 @@ from qiskit.circuit import Parameter, ParameterVector
 from qiskit.quantum_info import Statevector
 from qiskit_aer import AerSimulator
 
-from qorch.qcnn.ansatz import ANSATZ_NAMES
-from qorch.qcnn.encoding import (
+from qorch.workloads.qcnn.ansatz import ANSATZ_NAMES
+from qorch.workloads.qcnn.encoding import (
     ENCODING_NAMES,
     append_encoding,
     encode_states,
@@ -23,10 +23,10 @@ from qorch.qcnn.encoding import (
     input_values,
     required_features,
 )
-from qorch.qcnn.export import bind_for_aer, decompose_controlled_rotations
-from qorch.qcnn.layout import REFERENCE, make_layout
-from qorch.qcnn.loss import LOSS_NAMES
-from qorch.qcnn.model import QCNN, QCNNSpec, build
+from qorch.workloads.qcnn.export import bind_for_aer, decompose_controlled_rotations
+from qorch.workloads.qcnn.layout import REFERENCE, make_layout
+from qorch.workloads.qcnn.loss import LOSS_NAMES
+from qorch.workloads.qcnn.model import QCNN, QCNNSpec, build
 
 
 def _features(encoding: str, n: int, rng: np.random.Generator, batch: int) -> np.ndarray:
@@ -305,7 +305,7 @@ def test_aer_safe_qcnn_template() -> None:
 def test_models_pickle_for_worker_processes() -> None:
     import pickle
 
-    from qorch.qcnn.layout import readout_qubits
+    from qorch.workloads.qcnn.layout import readout_qubits
 
     model = build(QCNNSpec(num_qubits=6, layout="general", ansatz="su4-exp", num_classes=3))
     params = model.init_params(np.random.default_rng(0))

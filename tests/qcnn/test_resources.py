@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from qorch.qcnn import resources
-from qorch.qcnn import train as train_module
-from qorch.qcnn.model import QCNN, QCNNSpec, build
-from qorch.qcnn.train import TrainConfig, train
+from qorch.workloads.qcnn import resources
+from qorch.workloads.qcnn import train as train_module
+from qorch.workloads.qcnn.model import QCNN, QCNNSpec, build
+from qorch.workloads.qcnn.train import TrainConfig, train
 
 MiB = 1 << 20
 

@@ -11,9 +11,9 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-from qorch.qcnn.gradients import parameter_shift, sampling_estimator, spsa_gradient
-from qorch.qcnn.model import QCNNSpec, build
-from qorch.qcnn.train import TrainConfig, train
+from qorch.workloads.qcnn.gradients import parameter_shift, sampling_estimator, spsa_gradient
+from qorch.workloads.qcnn.model import QCNNSpec, build
+from qorch.workloads.qcnn.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_parameter_shift_equals_adjoint(spec: QCNNSpec) -> None:
     model = build(spec)
     rng = np.random.default_rng(4)
     params = model.init_params(rng)
-    from qorch.qcnn.encoding import required_features
+    from qorch.workloads.qcnn.encoding import required_features
 
     X = rng.uniform(0, np.pi, size=(4, required_features(spec.encoding, spec.num_qubits)))
     y = rng.integers(0, spec.num_classes, size=4)

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from qorch_braket import aws, pricing
 
-from qorch import registry
-from qorch.provider import JobRequest, Provider, TargetOptions
+from qorch.contract.provider import JobRequest, Provider, TargetOptions
+from qorch.engine import registry
 
 FAKE_KEY_ID = "AKIAQORCHTESTKEY0001"
 FAKE_SECRET = "qorch/test+secret+that+must+never+be+printed"

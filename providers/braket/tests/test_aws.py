@@ -11,8 +11,13 @@ from botocore.response import StreamingBody
 from braket.ir.openqasm import Program
 from qorch_braket import aws
 
-from qorch.errors import CancelUnsupportedError, CredentialsError, NetworkError, ProviderError
-from qorch.provider import JobState, Provider
+from qorch.contract.errors import (
+    CancelUnsupportedError,
+    CredentialsError,
+    NetworkError,
+    ProviderError,
+)
+from qorch.contract.provider import JobState, Provider
 from qorch.testing import bell_circuit, bit_order_circuit
 
 

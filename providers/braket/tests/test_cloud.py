@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from qorch_braket import aws
 
-from qorch import registry
-from qorch.provider import JobRequest, JobState, TargetOptions
+from qorch.contract.provider import JobRequest, JobState, TargetOptions
+from qorch.engine import registry
 from qorch.testing import bit_order_circuit
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 CHECK = """
 import json, sys
-from qorch import registry
-from qorch.provider import TargetOptions
+from qorch.engine import registry
+from qorch.contract.provider import TargetOptions
 provider = registry.load("braket")
 provider.device_names()
 provider.check_device("ionq_forte1")

@@ -20,8 +20,8 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
 from qorch_braket import parameters, pricing
 
-from qorch.errors import CapabilityError, ProviderError
-from qorch.provider import JobRequest, JobState, Provider, TargetOptions
+from qorch.contract.errors import CapabilityError, ProviderError
+from qorch.contract.provider import JobRequest, JobState, Provider, TargetOptions
 from qorch.testing import two_parameter_circuit
 
 PI = math.pi
@@ -125,8 +125,8 @@ def test_reserved_and_colliding_names(provider: Provider) -> None:
 TRANSLATE = """
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
-from qorch import registry
-from qorch.provider import TargetOptions
+from qorch.engine import registry
+from qorch.contract.provider import TargetOptions
 x = ParameterVector("x", 11)
 circuit = QuantumCircuit(12, name="det")
 for i in range(11):

@@ -10,7 +10,7 @@ import pytest
 from qorch_braket import aws, pricing
 from qorch_braket.devices import DEVICES
 
-from qorch.provider import Provider, TargetOptions
+from qorch.contract.provider import Provider, TargetOptions
 from qorch.testing import bell_circuit
 
 

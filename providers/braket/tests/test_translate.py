@@ -12,8 +12,8 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qorch_braket.devices import DEVICES, braket_gate_name
 from qorch_braket.translate import counts_to_qiskit, qubit_clbits
 
-from qorch.errors import CapabilityError, OptionError
-from qorch.provider import JobRequest, Provider, TargetOptions
+from qorch.contract.errors import CapabilityError, OptionError
+from qorch.contract.provider import JobRequest, Provider, TargetOptions
 from qorch.testing import bell_circuit, bit_order_circuit, ghz_circuit
 
 GATE_LINE = re.compile(r"^([a-z][a-z0-9_]*)[\s(]")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from qorch import registry
-from qorch.errors import CancelUnsupportedError
-from qorch.provider import JobRequest, JobState, Provider, TargetOptions
+from qorch.contract.errors import CancelUnsupportedError
+from qorch.contract.provider import JobRequest, JobState, Provider, TargetOptions
+from qorch.engine import registry
 from qorch.testing import bell_circuit
 
 pytestmark = [

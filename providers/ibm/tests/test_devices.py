@@ -8,9 +8,9 @@ import warnings
 import pytest
 from qorch_ibm import devices
 
-from qorch import registry
-from qorch.errors import OptionError, UnknownDeviceError
-from qorch.provider import Provider, TargetOptions
+from qorch.contract.errors import OptionError, UnknownDeviceError
+from qorch.contract.provider import Provider, TargetOptions
+from qorch.engine import registry
 from qorch.testing import bell_circuit
 
 

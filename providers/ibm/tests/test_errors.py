@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from qorch_ibm.failures import classify, scrub
 
-from qorch import registry
-from qorch.errors import CredentialsError, NetworkError, ProviderError
-from qorch.provider import Provider
+from qorch.contract.errors import CredentialsError, NetworkError, ProviderError
+from qorch.contract.provider import Provider
+from qorch.engine import registry
 
 SECRET = "qorch-test-secret-4f9c2a7e1b"
 """A fake API key: tests check that it never appears in output or messages."""

@@ -9,8 +9,8 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import Clbit
 from qorch_ibm import sampling
 
-from qorch import registry
-from qorch.provider import JobRequest, Provider, TargetOptions
+from qorch.contract.provider import JobRequest, Provider, TargetOptions
+from qorch.engine import registry
 from qorch.testing import bell_circuit
 
 DEVICE = "fake_santiago"
@@ -53,7 +53,7 @@ def test_counts_map_registers_onto_clbits_in_qiskit_order(provider: Provider) ->
 
 
 def test_job_tags_carry_the_run_tags_and_the_token() -> None:
-    from qorch.provider import Payload
+    from qorch.contract.provider import Payload
 
     payload = Payload(
         format="qpy", data=b"", num_qubits=1, num_clbits=1, depth=1, two_qubit_gates=0

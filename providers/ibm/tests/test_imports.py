@@ -11,8 +11,8 @@ def test_provider_module_and_cheap_calls_do_not_import_the_sdk() -> None:
     script = """
 import json, sys
 import qorch_ibm, qorch_ibm.provider
-from qorch import registry
-from qorch.provider import TargetOptions
+from qorch.engine import registry
+from qorch.contract.provider import TargetOptions
 provider = registry.load("ibm")
 names = provider.device_names()
 provider.check_device("fake_brisbane")

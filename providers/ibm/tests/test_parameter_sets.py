@@ -24,10 +24,10 @@ from qiskit.circuit import Parameter, ParameterVector
 from qiskit.quantum_info import Statevector
 from qorch_ibm import devices, sampling
 
-from qorch import registry
-from qorch.errors import CapabilityError, CredentialsError
-from qorch.payload import from_qpy
-from qorch.provider import Counts, JobRequest, JobState, Provider, TargetOptions
+from qorch.contract.errors import CapabilityError, CredentialsError
+from qorch.contract.payload import from_qpy
+from qorch.contract.provider import Counts, JobRequest, JobState, Provider, TargetOptions
+from qorch.engine import registry
 
 DEVICE = "fake_santiago"  # 5 qubits: a fast noise model
 
@@ -364,7 +364,7 @@ def test_results_are_in_row_order(provider: Provider) -> None:
 def test_counts_of_pub_refuses_a_result_of_the_wrong_shape() -> None:
     from qiskit.primitives import BitArray, DataBin, SamplerPubResult
 
-    from qorch.errors import ProviderError
+    from qorch.contract.errors import ProviderError
 
     bits = BitArray.from_bool_array(np.zeros((2, 10, 1), dtype=bool), order="little")
     result = SamplerPubResult(DataBin(c=bits, shape=(2,)))

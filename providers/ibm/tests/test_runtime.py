@@ -16,8 +16,8 @@ import pytest
 from qiskit import QuantumCircuit
 from qorch_ibm import devices, runtime
 
-from qorch import registry
-from qorch.provider import JobRequest, JobState, TargetOptions
+from qorch.contract.provider import JobRequest, JobState, TargetOptions
+from qorch.engine import registry
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ import sys
 import pytest
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
-from qorch import registry
-from qorch.errors import CapabilityError
-from qorch.generators import ghz
-from qorch.payload import from_qpy
-from qorch.payload import to_qpy as qpy_bytes
-from qorch.provider import Provider, TargetOptions
+from qorch.contract.errors import CapabilityError
+from qorch.contract.payload import from_qpy
+from qorch.contract.payload import to_qpy as qpy_bytes
+from qorch.contract.provider import Provider, TargetOptions
+from qorch.engine import registry
+from qorch.workloads.circuits.generators import ghz
 
 
 @pytest.fixture
@@ -41,8 +41,9 @@ def test_translation_is_deterministic_on_a_127_qubit_device(provider: Provider) 
 def test_translation_bytes_are_the_same_in_another_process(provider: Provider) -> None:
     here = provider.translate(ghz(5), "fake_brisbane", TargetOptions(), seed=4).data
     script = (
-        "import sys; from qorch import registry; from qorch.generators import ghz; "
-        "from qorch.provider import TargetOptions; "
+        "import sys; from qorch.engine import registry; "
+        "from qorch.workloads.circuits.generators import ghz; "
+        "from qorch.contract.provider import TargetOptions; "
         "p = registry.load('ibm'); "
         "data = p.translate(ghz(5), 'fake_brisbane', TargetOptions(), seed=4).data; "
         "sys.stdout.buffer.write(data)"

@@ -19,8 +19,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from qorch.errors import CancelUnsupportedError, CredentialsError, NetworkError, ProviderError
-from qorch.provider import Credentials, JobState, JobStatus
+from qorch.contract.errors import (
+    CancelUnsupportedError,
+    CredentialsError,
+    NetworkError,
+    ProviderError,
+)
+from qorch.contract.provider import Credentials, JobState, JobStatus
 
 if TYPE_CHECKING:
     from braket.aws import AwsSession

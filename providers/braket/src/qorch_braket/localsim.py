@@ -19,8 +19,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from qorch.errors import ProviderError, UnknownDeviceError
-from qorch.provider import Counts, JobRequest, Result
+from qorch.contract.errors import ProviderError, UnknownDeviceError
+from qorch.contract.provider import Counts, JobRequest, Result
 from qorch_braket import parameters
 from qorch_braket.devices import LOCAL_BACKENDS
 from qorch_braket.translate import counts_to_qiskit, qubit_clbits

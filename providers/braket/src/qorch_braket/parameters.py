@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qorch.errors import CapabilityError, ProviderError
+from qorch.contract.errors import CapabilityError, ProviderError
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit

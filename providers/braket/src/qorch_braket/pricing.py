@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from qorch.errors import QorchError
-from qorch.provider import Cost, Price
+from qorch.contract.errors import QorchError
+from qorch.contract.provider import Cost, Price
 from qorch_braket.devices import DeviceSpec
 
 CACHE_ENV = "QORCH_BRAKET_PRICES"
@@ -136,7 +136,7 @@ def refresh_table(client: Any, base: PriceTable) -> PriceTable:
 
     Raises NetworkError, CredentialsError or ProviderError (also if AWS lists no prices).
     """
-    from qorch.errors import ProviderError
+    from qorch.contract.errors import ProviderError
     from qorch_braket import aws
 
     found = parse_price_list(aws.price_list_items(client, FAMILIES))

@@ -30,9 +30,13 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from qorch import localjob
-from qorch.errors import CancelUnsupportedError, CapabilityError, OptionError, ProviderError
-from qorch.provider import (
+from qorch.contract.errors import (
+    CancelUnsupportedError,
+    CapabilityError,
+    OptionError,
+    ProviderError,
+)
+from qorch.contract.provider import (
     Cost,
     Credentials,
     Device,
@@ -44,6 +48,7 @@ from qorch.provider import (
     Result,
     TargetOptions,
 )
+from qorch.engine import localjob
 from qorch_braket import devices
 from qorch_braket.devices import DeviceSpec
 

@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qorch import payload as qpayload
-from qorch.errors import CapabilityError, ProviderError
-from qorch.provider import Counts, Payload, normalise_counts
+from qorch.contract import payload as qpayload
+from qorch.contract.errors import CapabilityError, ProviderError
+from qorch.contract.provider import Counts, Payload, normalise_counts
 from qorch_braket import parameters
 from qorch_braket.devices import BRAKET_TO_QISKIT, DeviceSpec
 

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qorch.provider import Device, Payload, Price
+from qorch.contract.provider import Device, Payload, Price
 
 if TYPE_CHECKING:
     from qiskit.providers import BackendV2

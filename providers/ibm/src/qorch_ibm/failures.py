@@ -4,9 +4,9 @@ The SDK often wraps a transport failure in an account error whose message
 blames the token ("Unable to retrieve instances. Please check that you are
 using a valid API token."). :func:`classify` walks the whole exception chain
 (``__cause__`` and ``__context__``) and reports what really happened: an
-unreachable service as :class:`~qorch.errors.NetworkError`, an HTTP 401/403
-as :class:`~qorch.errors.CredentialsError`, anything else as
-:class:`~qorch.errors.ProviderError`. Every message is scrubbed of secrets.
+unreachable service as :class:`~qorch.contract.errors.NetworkError`, an HTTP 401/403
+as :class:`~qorch.contract.errors.CredentialsError`, anything else as
+:class:`~qorch.contract.errors.ProviderError`. Every message is scrubbed of secrets.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from qorch.errors import CredentialsError, NetworkError, ProviderError, QorchError
+from qorch.contract.errors import CredentialsError, NetworkError, ProviderError, QorchError
 
 HOW_TO_SET = (
     "set QISKIT_IBM_TOKEN (an IBM Cloud API key) and QISKIT_IBM_INSTANCE (the instance CRN), "

@@ -5,7 +5,7 @@ Devices:
 - ``fake_<name>`` (``fake_brisbane``, ``fake_manila``, ...): every fake backend
   shipped with qiskit-ibm-runtime, run on this machine in the Sampler's local
   testing mode — noisy simulations with a real device's calibration. Jobs run
-  in detached local workers (:mod:`qorch.localjob`), like cloud jobs.
+  in detached local workers (:mod:`qorch.engine.localjob`), like cloud jobs.
 - ``ibm_<name>`` (``ibm_torino``, ``ibm_fez``, ...): real QPUs, looked up on
   IBM Quantum when used; needs credentials (see :mod:`qorch_ibm.service`).
 
@@ -23,9 +23,14 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from qorch import localjob, payload
-from qorch.errors import CancelUnsupportedError, OptionError, ProviderError, UnknownDeviceError
-from qorch.provider import (
+from qorch.contract import payload
+from qorch.contract.errors import (
+    CancelUnsupportedError,
+    OptionError,
+    ProviderError,
+    UnknownDeviceError,
+)
+from qorch.contract.provider import (
     Cost,
     Credentials,
     Device,
@@ -37,6 +42,7 @@ from qorch.provider import (
     Result,
     TargetOptions,
 )
+from qorch.engine import localjob
 from qorch_ibm import devices, service
 
 if TYPE_CHECKING:

@@ -18,9 +18,14 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from qorch.errors import CancelUnsupportedError, ProviderError, QorchError, UnknownDeviceError
-from qorch.payload import from_qpy
-from qorch.provider import Handle, JobRequest, JobState, JobStatus, Result
+from qorch.contract.errors import (
+    CancelUnsupportedError,
+    ProviderError,
+    QorchError,
+    UnknownDeviceError,
+)
+from qorch.contract.payload import from_qpy
+from qorch.contract.provider import Handle, JobRequest, JobState, JobStatus, Result
 from qorch_ibm import sampling
 from qorch_ibm.failures import scrub
 from qorch_ibm.service import connect, secrets, service_call

@@ -21,8 +21,8 @@ import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from qorch.errors import CapabilityError, ProviderError
-from qorch.provider import Counts, JobRequest, normalise_counts
+from qorch.contract.errors import CapabilityError, ProviderError
+from qorch.contract.provider import Counts, JobRequest, normalise_counts
 from qorch_ibm import devices
 
 if TYPE_CHECKING:

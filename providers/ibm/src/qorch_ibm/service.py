@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from qorch.errors import CredentialsError, QorchError
-from qorch.provider import Credentials
+from qorch.contract.errors import CredentialsError, QorchError
+from qorch.contract.provider import Credentials
 from qorch_ibm import failures
 
 TOKEN_VAR = "QISKIT_IBM_TOKEN"

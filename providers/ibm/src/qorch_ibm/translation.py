@@ -1,7 +1,7 @@
 """Translate circuits for IBM devices: ISA circuits via the preset pass manager, as QPY.
 
 The payload bytes are a pure function of the input (qorch's compile is
-byte-for-byte reproducible): :func:`qorch.payload.to_qpy` writes QPY with the
+byte-for-byte reproducible): :func:`qorch.contract.payload.to_qpy` writes QPY with the
 deterministic writer.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qorch import payload
-from qorch.errors import CapabilityError
-from qorch.provider import Payload
+from qorch.contract import payload
+from qorch.contract.errors import CapabilityError
+from qorch.contract.provider import Payload
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit

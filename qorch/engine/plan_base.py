@@ -1,0 +1,175 @@
+"""Building blocks shared by every plan kind: the strict base model, targets, budgets.
+
+Numbers in plans are numbers: every model refuses ``true``/``false`` where a
+field takes a number (pydantic would read ``shots: true`` as 1 shot), and
+refuses non-finite floats (``.inf``, ``.nan``, ``1e400``) everywhere. Seeds and
+counts have upper bounds (see :mod:`qorch.engine.limits` for the reasons).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
+
+from qorch.engine.limits import MAX_EXECUTION_TIME_S, MAX_LIST_ITEMS, MAX_SEED
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TARGET_PATTERN = r"^[a-z][a-z0-9_-]*:[A-Za-z0-9_./:-]+$"
+MAX_SHOTS = 10_000_000
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+Shots = Annotated[int, Field(gt=0, le=MAX_SHOTS)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]  # numpy and scikit-learn take < 2**32
+Finite = Annotated[float, Field(allow_inf_nan=False)]  # also the default of every Model
+TargetString = Annotated[str, Field(pattern=TARGET_PATTERN)]
+
+
+class FieldError(ValueError):
+    """A model validator's error about one of the model's sub-fields (``path``).
+
+    The plan loader appends ``path`` to the error's location, so the message is
+    located at the sub-field's line, not at the model's.
+    """
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _option_value(value: Any) -> str | int | float | bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("input should be a finite number")
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("an option value is a string, a number or true/false")
+
+
+OptionValue = Annotated[
+    str | int | float | bool,
+    PlainValidator(_option_value),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
+Options = Annotated[dict[str, OptionValue], Field(max_length=100)]
+
+
+def _numbers_only(annotation: Any) -> bool:
+    """True if ``annotation`` holds int or float (or int literals) but no bool anywhere."""
+    found: set[str] = set()
+    _kinds(annotation, found)
+    return "number" in found and "bool" not in found
+
+
+def _kinds(annotation: Any, found: set[str]) -> None:
+    if annotation is bool:
+        found.add("bool")
+    elif annotation in (int, float):
+        found.add("number")
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        for value in typing.get_args(annotation):
+            if isinstance(value, bool):
+                found.add("bool")
+            elif isinstance(value, int):
+                found.add("number")
+        return
+    if origin is Annotated:
+        _kinds(typing.get_args(annotation)[0], found)
+        return
+    if origin in (Union, types.UnionType, list, tuple, dict, set, frozenset):
+        for argument in typing.get_args(annotation):
+            _kinds(argument, found)
+
+
+def _holds_bool(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, bool):
+        return True
+    if depth < 3 and isinstance(value, list | tuple):
+        return any(_holds_bool(item, depth + 1) for item in value)
+    return False
+
+
+class Model(BaseModel):
+    """Base of every plan model: unknown fields are errors; instances are immutable.
+
+    Floats must be finite, and a boolean is never taken for a number.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, value in data.items():
+            field_info = cls.model_fields.get(name) if isinstance(name, str) else None
+            if field_info is None or not _holds_bool(value):
+                continue
+            if _numbers_only(field_info.annotation):
+                word = "true" if value is True else "false" if value is False else "true/false"
+                raise FieldError((name,), f"must be a number, not {word}")
+        return data
+
+
+class TargetSpec(Model):
+    """Where to run: ``provider:device`` with optional per-target options."""
+
+    target: TargetString
+    optimization_level: int = Field(default=1, ge=0, le=3)
+    noise: TargetString | None = None
+    shots: Shots | None = None
+    max_execution_time_s: int | None = Field(default=None, gt=0, le=MAX_EXECUTION_TIME_S)
+    options: Options = Field(default_factory=dict)
+
+    @property
+    def provider(self) -> str:
+        """The provider part of ``target``."""
+        return self.target.split(":", 1)[0]
+
+    @property
+    def device(self) -> str:
+        """The device part of ``target``."""
+        return self.target.split(":", 1)[1]
+
+
+def unique_names(items: list[Any], what: str) -> list[Any]:
+    """``items`` unchanged; ValueError if two of them have the same ``name``."""
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"{what} name '{item.name}' is used twice")
+        seen.add(item.name)
+    return items
+
+
+def target_from_string(value: Any) -> Any:
+    """Accept ``provider:device`` as shorthand for ``{target: provider:device}``."""
+    return {"target": value} if isinstance(value, str) else value
+
+
+# A target as plans write it: ``provider:device`` or a mapping. The JSON Schema says
+# both (json_schema_input_type), so editors and ``qorch schema`` accept the shorthand.
+Target = Annotated[
+    TargetSpec,
+    BeforeValidator(target_from_string, json_schema_input_type=TargetString | TargetSpec),
+]
+Targets = Annotated[list[Target], Field(min_length=1, max_length=MAX_LIST_ITEMS)]
+
+
+class Budget(Model):
+    """Limits enforced at compile time, before anything is submitted or paid for."""
+
+    max_total_shots: int | None = Field(default=None, gt=0)
+    max_cost_usd: Finite | None = Field(default=None, ge=0)

@@ -1,0 +1,147 @@
+"""The detached local job worker: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT]``.
+
+It claims the job (at most one worker ever runs a job: the claim, naming
+this process by pid, start time and boot, is created whole and exclusively),
+waits for a free execution slot, asks the job's provider to execute it
+in-process, and creates ``result.json`` or ``error.json`` once. Every step
+is noted in ``worker.log`` (its stdout). See :mod:`qorch.engine.localjob`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from qorch.engine import workerproc
+from qorch.store.fsutil import write_text_atomic
+
+
+def slot_count() -> int:
+    """How many local jobs may execute at once (``QORCH_LOCAL_WORKERS``, default CPUs)."""
+    try:
+        return max(1, int(os.environ.get("QORCH_LOCAL_WORKERS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def claim(directory: Path, attempt: int = 1) -> bool:
+    """Claim the job for this process; False if another worker has it.
+
+    The claim (pid, start time, boot id, attempt) is written and synced to a
+    temporary file and hard-linked into place, so it is never seen empty.
+    """
+    record = {**workerproc.identify(os.getpid()).to_record(), "attempt": attempt}
+    return workerproc.publish_once(directory / "claim", json.dumps(record).encode())
+
+
+def acquire_slot(root: Path, cancel_flag: Path) -> IO[str] | None:
+    """Hold one of the execution slots under ``root/.slots`` (None if cancelled meanwhile)."""
+    slots = root / ".slots"
+    slots.mkdir(mode=0o700, parents=True, exist_ok=True)
+    while True:
+        for index in range(slot_count()):
+            fd = os.open(slots / str(index), os.O_WRONLY | os.O_CREAT, 0o600)
+            handle = os.fdopen(fd, "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            return handle
+        if cancel_flag.exists():
+            return None
+        time.sleep(0.05)
+
+
+def run(directory: Path, attempt: int = 1) -> int:
+    """Execute the job in ``directory``; returns the process exit status."""
+    note(f"worker pid {os.getpid()} started (attempt {attempt})")
+    if not claim(directory, attempt):
+        note("the job is claimed by another worker; nothing to do")
+        return 0
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    write_text_atomic(directory / "state", "queued", private=True)
+    slot = acquire_slot(directory.parent, directory / "cancel")
+    try:
+        if slot is None or (directory / "cancel").exists():
+            note("cancelled before it ran")
+            return 0
+        _execute(directory)
+    finally:
+        if slot is not None:
+            slot.close()
+    return 0
+
+
+def _execute(directory: Path) -> None:
+    started = time.time()
+    try:
+        from qorch.engine import localjob, registry
+
+        request, provider_name = localjob.load_request(directory)
+        delay = float(request.options.extra.get("queue_delay_s", 0) or 0)
+        _sleep_unless_cancelled(delay, directory / "cancel")
+        write_text_atomic(directory / "state", "running", private=True)
+        note("executing")
+        counts = registry.load(provider_name).execute(request)
+    except Exception as error:  # report any failure to the submitter, never lose it
+        note(f"failed: {type(error).__name__}: {error}")
+        record = {"message": f"{type(error).__name__}: {error}",
+                  "traceback": traceback.format_exc()}  # fmt: skip
+        _publish(directory / "error.json", record)
+        return
+    seconds = round(time.time() - started, 6)
+    _publish(directory / "result.json", {"counts": counts, "seconds": seconds})
+
+
+def _publish(path: Path, record: dict[str, Any]) -> None:
+    """Create ``path`` once; a second outcome (never expected) is logged and discarded."""
+    data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    if workerproc.publish_once(path, data):
+        note(f"{'result' if path.name == 'result.json' else 'error'} written")
+    else:
+        note(f"{path.name} exists already: this outcome is discarded")
+
+
+def note(text: str) -> None:
+    """A line in ``worker.log`` (this process's stdout)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with contextlib.suppress(OSError, ValueError):
+        print(f"qorch.engine.worker: {stamp} {text}", flush=True)
+
+
+def _sleep_unless_cancelled(seconds: float, cancel_flag: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cancel_flag.exists():
+            note("cancelled while queued")
+            raise SystemExit(0)
+        time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT]``."""
+    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
+        print("usage: python -m qorch.engine.worker JOB_DIR [ATTEMPT]", file=sys.stderr)
+        return 2
+    attempt = int(argv[1]) if len(argv) == 2 else 1
+    with contextlib.suppress(KeyboardInterrupt):
+        return run(Path(argv[0]), attempt)
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The ``circuits`` plan kind: circuits from OpenQASM files or generators on many targets."""

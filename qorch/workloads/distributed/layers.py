@@ -1,0 +1,309 @@
+"""Layered teleportation planning for two nodes: keep every gate block local by swapping.
+
+Consecutive gates on one pair of qubits form a *block*; blocks are layered as soon as
+possible (a block's layer is one past the latest block of either qubit). Circuits of
+dense random blocks (quantum volume) are best run with every block local, paying one
+EPR pair per qubit moved between layers. A beam search over layers picks, for each
+block split across the nodes, which of its qubits moves, ranking placements by the
+pairs spent so far plus the split blocks of the next layers (each needs a move).
+The first layer's placement is free (it becomes the initial assignment). Moves in
+opposite directions are paired into one batch so full nodes stay within capacity.
+The caller weighs the result under the exact global cost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from qorch.workloads.distributed.hypergraph import DIAG2, CanonicalCircuit
+from qorch.workloads.distributed.refine import Gates, Teleport
+from qorch.workloads.distributed.teleport import batch_comm_peak
+
+BEAM = 48  # placements kept per layer
+OPTIONS = 1536  # block-side choices tried per placement and layer
+LOOKAHEAD = (1.0, 0.35, 0.12)  # weight of split blocks in the next layers
+IDLE = 4  # idle qubits that may move to balance the nodes, when blocks alone cannot
+
+
+@dataclass(frozen=True)
+class _Layers:
+    """Blocks (qubit pairs) per layer, with each block's first op and its qubits' last ops."""
+
+    pairs: list[np.ndarray]  # per layer: (blocks, 2) qubits
+    start: list[np.ndarray]  # per layer: op index of each block's first gate
+    prev: list[np.ndarray]  # per layer: (blocks, 2) op index of each qubit's previous gate
+    window: list[np.ndarray]  # per layer: (qubits, 2) ops between which each qubit may move
+    first: list[np.ndarray]  # per layer: each qubit's next block start (its window's end)
+
+
+def _layers(gates: Gates, n: int) -> _Layers:
+    cur = [-1] * n
+    last = [-1] * n
+    qubits: list[tuple[int, int]] = []
+    layer: list[int] = []
+    start: list[int] = []
+    prev: list[tuple[int, int]] = []
+    for i, a, b in zip(gates.index.tolist(), gates.a.tolist(), gates.b.tolist(), strict=True):
+        blk = cur[a]
+        if blk < 0 or blk != cur[b]:
+            depth = max(layer[cur[a]] if cur[a] >= 0 else -1, layer[cur[b]] if cur[b] >= 0 else -1)
+            qubits.append((a, b))
+            layer.append(depth + 1)
+            start.append(i)
+            prev.append((last[a], last[b]))
+            cur[a] = cur[b] = len(qubits) - 1
+        last[a] = last[b] = i
+    depth = max(layer, default=-1) + 1
+    lay = np.asarray(layer, dtype=np.int64)
+    q, s, p = np.asarray(qubits).reshape(-1, 2), np.asarray(start), np.asarray(prev).reshape(-1, 2)
+    sel = [np.nonzero(lay == d)[0] for d in range(depth)]
+    window = np.zeros((depth, n, 2), dtype=np.int64)
+    window[:, :, 0] = np.asarray(last)
+    window[:, :, 1] = np.asarray(last) + 1
+    for blk in range(len(lay) - 1, -1, -1):  # a qubit's later blocks first, earlier overwrite
+        for side in (0, 1):
+            window[: lay[blk] + 1, q[blk, side]] = (p[blk, side], s[blk])
+    return _Layers(
+        [q[x] for x in sel],
+        [s[x] for x in sel],
+        [p[x] for x in sel],
+        list(window),
+        [w[:, 1] for w in window],
+    )
+
+
+def _options(
+    col: np.ndarray,
+    pairs: np.ndarray,
+    var: np.ndarray,
+    caps: np.ndarray,
+    rng: np.random.Generator,
+    idle: np.ndarray | None = None,
+) -> np.ndarray:
+    """Colourings with each ``var`` block on one side (and ``idle`` qubits free), in capacity."""
+    idle = np.zeros(0, dtype=np.int64) if idle is None else idle
+    m, i = len(var), len(idle)
+    if not m and not i:
+        return col[None, :]
+    vq = pairs[var].ravel()
+    rest = np.ones(len(col), dtype=bool)
+    rest[vq] = False
+    rest[idle] = False
+    base = np.bincount(col[rest], minlength=2)
+    budget = max(1, OPTIONS >> i)
+    out = []
+    for bits in range(1 << i):
+        ids = np.array([(bits >> j) & 1 for j in range(i)], dtype=np.int8)
+        u = int(ids.sum())
+        # side 1 holds base[1] + 2·ones + u qubits, side 0 base[0] + 2·(m − ones) + i − u
+        lo = max(0, -(-(int(base[0]) + 2 * m + i - u - int(caps[0])) // 2))
+        hi = (int(caps[1]) - int(base[1]) - u) // 2
+        sides = _choices(m, lo, hi, rng, budget)
+        if not len(sides):
+            continue
+        cols = np.repeat(col[None, :], len(sides), axis=0)
+        if m:
+            cols[:, pairs[var, 0]] = sides
+            cols[:, pairs[var, 1]] = sides
+        cols[:, idle] = ids
+        out.append(cols)
+    return np.concatenate(out) if out else np.zeros((0, len(col)), dtype=col.dtype)
+
+
+def _choices(m: int, lo: int, hi: int, rng: np.random.Generator, budget: int) -> np.ndarray:
+    """Rows of 0/1 (side per variable block) with between ``lo`` and ``hi`` ones."""
+    counts = range(max(lo, 0), min(hi, m) + 1)
+    total = sum(math.comb(m, t) for t in counts)
+    if total == 0:
+        return np.zeros((0, m), dtype=np.int8)
+    if total <= budget:
+        rows = []
+        for t in counts:
+            for ones in combinations(range(m), t):
+                row = np.zeros(m, dtype=np.int8)
+                row[list(ones)] = 1
+                rows.append(row)
+        return np.asarray(rows)
+    out = np.zeros((budget, m), dtype=np.int8)
+    weights = np.array([math.comb(m, t) for t in counts], dtype=float)
+    ts = rng.choice(np.asarray(list(counts)), size=budget, p=weights / weights.sum())
+    for r, t in enumerate(ts.tolist()):
+        out[r, rng.choice(m, size=t, replace=False)] = 1
+    return np.unique(out, axis=0)
+
+
+def layered_teleports(
+    gates: Gates,
+    assign: np.ndarray,
+    capacities: Sequence[int],
+    comm: Sequence[int],
+    costs: np.ndarray,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[Teleport]] | None:
+    """An initial assignment and teleportations keeping blocks local, or None if unfit."""
+    k, n = len(capacities), len(assign)
+    if k != 2 or not len(gates.index) or math.isinf(costs[0, 1]) or min(comm) < 1:
+        return None
+    lay = _layers(gates, n)
+    depth = len(lay.pairs)
+    caps = np.asarray(capacities)
+    rng = np.random.default_rng(seed)
+    states = [assign.astype(np.int8)]
+    scores = [0.0]
+    history: list[tuple[list[np.ndarray], list[int]]] = []  # per layer: colourings, parents
+    for d in range(depth):
+        pairs = lay.pairs[d]
+        ahead = [lay.pairs[e] for e in range(d + 1, min(depth, d + 1 + len(LOOKAHEAD)))]
+        cand_cols, cand_g, cand_h, cand_par = [], [], [], []
+        for s, (col, g) in enumerate(zip(states, scores, strict=True)):
+            split = col[pairs[:, 0]] != col[pairs[:, 1]]
+            var = np.arange(len(pairs)) if d == 0 else np.nonzero(split)[0]
+            cols = _options(col, pairs, var, caps, rng)
+            if not len(cols):
+                idle = np.setdiff1d(np.arange(n), pairs.ravel())
+                idle = idle[np.argsort(lay.first[d][idle], kind="stable")][:IDLE]
+                cols = _options(col, pairs, var, caps, rng, idle)
+            if not len(cols):
+                return None
+            moved = np.count_nonzero(cols != col[None, :], axis=1)
+            step = np.zeros(len(cols)) if d == 0 else moved * float(costs[0, 1])
+            h = np.zeros(len(cols))
+            for w, nxt in zip(LOOKAHEAD, ahead, strict=False):
+                h += w * np.count_nonzero(cols[:, nxt[:, 0]] != cols[:, nxt[:, 1]], axis=1)
+            cand_cols.append(cols)
+            cand_g.append(g + step)
+            cand_h.append(h * float(costs[0, 1]))
+            cand_par.append(np.full(len(cols), s))
+        cols = np.concatenate(cand_cols)
+        g_all, h_all, par = map(np.concatenate, (cand_g, cand_h, cand_par))
+        order = np.lexsort((par, g_all, g_all + h_all))
+        keep, seen = [], set()
+        for i in order.tolist():
+            key = cols[i].tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            keep.append(i)
+            if len(keep) == BEAM:
+                break
+        states = [cols[i] for i in keep]
+        scores = [float(g_all[i]) for i in keep]
+        history.append((states, [int(par[i]) for i in keep]))
+    path = [0]
+    for d in range(depth - 1, 0, -1):
+        path.append(history[d][1][path[-1]])
+    path.reverse()
+    chosen = [history[d][0][path[d]] for d in range(depth)]
+    start = chosen[0].astype(np.int64)
+    plan = _timed(lay, chosen)
+    if not _valid(start, plan, caps, comm):
+        return None
+    return start, plan
+
+
+def _timed(lay: _Layers, chosen: list[np.ndarray]) -> list[Teleport]:
+    """Teleports for the colour changes between layers, opposite moves paired in one batch."""
+    plan: list[Teleport] = []
+    used: set[int] = set()
+    last: dict[int, int] = {}
+    for d in range(1, len(chosen)):
+        before, after = chosen[d - 1], chosen[d]
+        window = {q: (int(lo), int(hi)) for q, (lo, hi) in enumerate(lay.window[d].tolist())}
+        moves = np.nonzero(before != after)[0].tolist()
+        out = {
+            v: sorted((q for q in moves if before[q] == v), key=lambda q: window[q][1])
+            for v in (0, 1)
+        }
+        while out[0] or out[1]:
+            if out[0] and out[1]:
+                q = out[0].pop(0)
+                lo_q, hi_q = window[q]
+                fits = [r for r in out[1] if max(lo_q, window[r][0]) < min(hi_q, window[r][1])]
+                r = fits[0] if fits else out[1][0]
+                out[1].remove(r)
+                batch = [q, r]
+                lo, hi = max(lo_q, window[r][0]), min(hi_q, window[r][1])
+            else:
+                q = (out[0] or out[1]).pop(0)
+                batch = [q]
+                lo, hi = window[q]
+            floor = max(last.get(q, -1) for q in batch)  # keep each qubit's moves in order
+            at = max(hi, floor + 1)
+            while at in used and at - 1 > max(lo, floor):
+                at -= 1
+            while at in used:
+                at += 1
+            used.add(at)
+            last.update((q, at) for q in batch)
+            plan.extend(Teleport(q, int(before[q]), int(after[q]), at) for q in batch)
+    plan.sort(key=lambda t: t.at)
+    return plan
+
+
+def _valid(start: np.ndarray, plan: list[Teleport], caps: np.ndarray, comm: Sequence[int]) -> bool:
+    """Capacity after every batch and comm qubits within each batch's needs."""
+    loads = np.bincount(start, minlength=len(caps))
+    if np.any(loads > caps):
+        return False
+    node = start.copy()
+    i = 0
+    while i < len(plan):
+        j = i
+        while j < len(plan) and plan[j].at == plan[i].at:
+            j += 1
+        batch = plan[i:j]
+        for t in batch:
+            if node[t.qubit] != t.source:
+                return False
+            node[t.qubit] = t.target
+            loads[t.source] -= 1
+            loads[t.target] += 1
+        if np.any(loads > caps):
+            return False
+        if any(p > c for p, c in zip(batch_comm_peak(batch, len(caps)), comm, strict=True)):
+            return False
+        i = j
+    return True
+
+
+def layer_order(canon: CanonicalCircuit) -> CanonicalCircuit:
+    """The same circuit with its ops sorted by block layer (each qubit's order is kept).
+
+    A 2-qubit op takes its block's layer; a 1-qubit op the layer of the next block on its
+    qubit. Sorting by (layer, original index) keeps every qubit's sequence, so the circuit
+    is unchanged, while each layer's blocks become contiguous: moves between layers then
+    fit between the blocks they serve.
+    """
+    n = canon.num_qubits
+    gates = Gates.of(canon)
+    cur = [-1] * n
+    blocks: list[int] = []  # layer per block
+    layer_of = np.zeros(len(canon.ops), dtype=np.int64)
+    for i, a, b in zip(gates.index.tolist(), gates.a.tolist(), gates.b.tolist(), strict=True):
+        if cur[a] < 0 or cur[a] != cur[b]:
+            depth = max(
+                blocks[cur[a]] if cur[a] >= 0 else -1, blocks[cur[b]] if cur[b] >= 0 else -1
+            )
+            blocks.append(depth + 1)
+            cur[a] = cur[b] = len(blocks) - 1
+        layer_of[i] = blocks[cur[a]]
+    nxt = [len(blocks) and max(blocks) + 1] * n
+    for i in range(len(canon.ops) - 1, -1, -1):
+        op = canon.ops[i]
+        if op.kind == DIAG2:
+            nxt[op.qubits[0]] = nxt[op.qubits[1]] = int(layer_of[i])
+        else:
+            layer_of[i] = nxt[op.qubits[0]]
+    order = sorted(range(len(canon.ops)), key=lambda i: (int(layer_of[i]), i))
+    new_index = {old: new for new, old in enumerate(order)}
+    return CanonicalCircuit(
+        n,
+        tuple(canon.ops[i] for i in order),
+        {new_index[i]: seg for i, seg in canon.segments.items()},
+        canon.segment_counts,
+    )

@@ -1,0 +1,348 @@
+"""A distributed plan, end to end: network → partition → lower → schedule → bundle.
+
+``analyse`` is the pure part (every error located at the plan field responsible);
+``compile_distributed`` turns the analysis into a bundle of ordinary provider jobs:
+
+- ``simulate``: the combined program with its link and idle noise on ``local:aer``,
+  and the monolithic circuit beside it as the reference;
+- ``cut``: each partition's sub-experiments on its own node's target;
+- ``estimate``: no jobs, only the report.
+
+Post-processing of the collected counts lives in :mod:`qorch.workloads.distributed.report`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qorch.contract.errors import (
+    BudgetError,
+    CapabilityError,
+    PlanError,
+    QorchError,
+    UnknownDeviceError,
+)
+from qorch.engine import registry
+from qorch.engine.compile import (
+    BUNDLE_FORMAT,
+    CompiledBundle,
+    check_budget,
+    derive_seed,
+    job_record,
+)
+from qorch.engine.planfile import LoadedPlan
+from qorch.workloads.distributed.network import Network, PairLink, TopologyError, build_network
+from qorch.workloads.distributed.plan import DistributedPlan
+
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+    from qorch.workloads.distributed.cut import CutPlan
+    from qorch.workloads.distributed.partition import Partition
+    from qorch.workloads.distributed.program import DistributedProgram
+    from qorch.workloads.distributed.schedule import Schedule
+    from qorch.workloads.distributed.timing import NodeTiming
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything known about a distributed plan before anything runs."""
+
+    plan: DistributedPlan
+    circuit: QuantumCircuit
+    network: Network
+    links: dict[Pair, PairLink]
+    partition: Partition
+    program: DistributedProgram | None
+    schedule: Schedule | None
+    timings: dict[str, NodeTiming]
+    cut: CutPlan | None
+
+    def summary(self) -> dict[str, Any]:
+        """The ``partition`` block of the compile JSON contract."""
+        from qorch.workloads.distributed.report import partition_summary
+
+        return partition_summary(self)
+
+
+def distributed_plan(loaded: LoadedPlan) -> DistributedPlan:
+    """The plan, which must be of kind ``distributed``."""
+    if not isinstance(loaded.plan, DistributedPlan):
+        raise PlanError(f"{loaded.display}: expected a distributed plan, not {loaded.plan.kind}")
+    return loaded.plan
+
+
+def load_network(loaded: LoadedPlan) -> Network:
+    """The plan's network; errors located at the link field responsible."""
+    plan = distributed_plan(loaded)
+    try:
+        return build_network(plan.node_names, plan.links)
+    except TopologyError as error:
+        key = tuple(int(p) if p.isdigit() else p for p in (error.field or "links").split("."))
+        raise loaded.error(key, error.message) from None
+
+
+def pair_links(loaded: LoadedPlan, network: Network) -> dict[Pair, PairLink]:
+    """The best path between every pair of nodes; an unconnected pair is an error."""
+    names = distributed_plan(loaded).node_names
+    found: dict[Pair, PairLink] = {}
+    for a, b in itertools.combinations(names, 2):
+        try:
+            found[(a, b)] = network.pair_link(a, b)
+        except TopologyError as error:
+            raise loaded.error(("links",), error.message) from None
+    return found
+
+
+def pair_costs(
+    names: list[str],
+    links: dict[Pair, PairLink],
+    objective: str,
+    timings: dict[str, NodeTiming] | None = None,
+) -> list[list[float]]:
+    """Cost of one EPR pair between each two nodes (``inf`` where none is usable).
+
+    ``time``: expected seconds per delivered pair; ``fidelity``: −ln F of a pair
+    as it is used; ``pairs``: 1 per pair. With ``timings``, a pair is taken to be
+    used after one classical message (the link's latency) during which its far
+    half dephases with the node's T2; a pair that would fall to F ≤ 0.5 by then
+    cannot carry a gate, and costs ``inf`` — the partitioner must avoid it.
+    """
+    from qorch.workloads.distributed.timing import stored_pair_fidelity
+
+    size = len(names)
+    costs = [[0.0] * size for _ in range(size)]
+    for (a, b), link in links.items():
+        fidelity = link.fidelity or 0.0
+        if timings is not None and not link.classical_only:
+            t2 = min(timings[a].t2_s, timings[b].t2_s)
+            fidelity = stored_pair_fidelity(fidelity, 0.0, link.latency_s, t2, t2)
+        if link.classical_only or fidelity <= 0.5:
+            cost = math.inf
+        elif objective == "time":
+            cost = 1.0 / link.rate_hz if link.rate_hz > 0 else math.inf
+        elif objective == "fidelity":
+            cost = -math.log(fidelity)
+        else:
+            cost = 1.0
+        i, j = names.index(a), names.index(b)
+        costs[i][j] = costs[j][i] = cost
+    return costs
+
+
+def check_size(loaded: LoadedPlan, circuit: QuantumCircuit) -> None:
+    """The network must hold the circuit's qubits in its nodes' data qubits."""
+    plan = distributed_plan(loaded)
+    held = sum(node.data_qubits for node in plan.nodes)
+    if held < circuit.num_qubits:
+        parts = ", ".join(f"{node.name}: {node.data_qubits}" for node in plan.nodes)
+        raise loaded.error(
+            ("nodes",),
+            f"network too small: the circuit needs {circuit.num_qubits} qubits, the nodes hold "
+            f"{held} data qubits ({parts})",
+            CapabilityError,
+        )
+
+
+def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
+    """The cheap checks of ``qorch validate``: circuit, network, links, size (no partitioning).
+
+    The circuit and the network are checked independently, so both problems are
+    reported (as PlanErrors) when both have one; the size only when both are sound.
+    """
+    from qorch.engine.planfile import raise_all
+    from qorch.workloads.circuits.build import build_spec
+
+    plan = distributed_plan(loaded)
+    problems: list[QorchError] = []
+    circuit = None
+    try:
+        circuit = build_spec(loaded, plan.circuit, ("circuit",))
+    except QorchError as error:
+        problems.append(error)
+    try:
+        pair_links(loaded, load_network(loaded))
+    except QorchError as error:
+        problems.append(error)
+    raise_all(loaded.display, problems)
+    assert circuit is not None
+    check_size(loaded, circuit)
+    return {"qubits": circuit.num_qubits, "nodes": len(plan.nodes), "jobs": None}
+
+
+def analyse(loaded: LoadedPlan) -> Analysis:
+    """Partition, lower, schedule (or cut) the plan's circuit; pure and deterministic."""
+    from qorch.workloads.circuits.build import build_spec
+    from qorch.workloads.distributed.partition import partition_circuit
+
+    plan = distributed_plan(loaded)
+    circuit = build_spec(loaded, plan.circuit, ("circuit",))
+    network = load_network(loaded)
+    links = pair_links(loaded, network)
+    check_size(loaded, circuit)
+    names = plan.node_names
+    cutting = plan.execute.mode == "cut"
+    objective = "pairs" if cutting else plan.strategy.objective
+    timings = node_timings(loaded)
+    costs = pair_costs(names, links, objective, timings)
+    if cutting:  # every pair may be cut, whatever its link
+        costs = [[0.0 if i == j else 1.0 for j in range(len(names))] for i in range(len(names))]
+    try:
+        partition = partition_circuit(
+            circuit,
+            [node.data_qubits for node in plan.nodes],
+            costs,
+            comm_qubits=None if cutting else [node.comm_qubits for node in plan.nodes],
+            seed=plan.strategy.seed,
+            method=plan.strategy.method,
+            node_names=names,
+        )
+    except CapabilityError as error:
+        raise loaded.error(("nodes",), _classical_hint(error.message, cutting)) from None
+    if cutting:
+        return Analysis(
+            plan,
+            circuit,
+            network,
+            links,
+            partition,
+            None,
+            None,
+            timings,
+            _cut(loaded, circuit, partition),
+        )
+    from qorch.workloads.distributed.lower import lower
+    from qorch.workloads.distributed.schedule import schedule_program
+
+    program = lower(circuit, partition, names, [node.comm_qubits for node in plan.nodes])
+    schedule = schedule_program(program, timings, links)
+    return Analysis(plan, circuit, network, links, partition, program, schedule, timings, None)
+
+
+def _classical_hint(message: str, cutting: bool) -> str:
+    if cutting:
+        return message
+    return (
+        f"{message} (a pair of nodes has no usable quantum path: joined only by classical "
+        "links, or its Bell pairs decohere below F = 0.5 before use; use 'execute: {mode: "
+        "cut}', shorter links or longer-lived memories)"
+    )
+
+
+def _cut(loaded: LoadedPlan, circuit: QuantumCircuit, partition: Partition) -> CutPlan:
+    from qorch.workloads.distributed.cut import plan_cut
+
+    plan = distributed_plan(loaded)
+    names = plan.node_names
+    labels = [names[node] for node in partition.assignment]
+    observables = plan.execute.observables
+    if not observables:
+        raise loaded.error(("execute", "observables"), "cut mode needs at least one observable")
+    try:
+        return plan_cut(
+            _without_measurements(circuit),
+            labels,
+            observables,
+            max_sampling_overhead=plan.budget.max_sampling_overhead,
+        )
+    except QorchError as error:
+        budget = isinstance(error, BudgetError)
+        key = ("budget", "max_sampling_overhead") if budget else ("execute",)
+        raise loaded.error(key, error.message, type(error)) from None
+
+
+def _without_measurements(circuit: QuantumCircuit) -> QuantumCircuit:
+    bare = circuit.remove_final_measurements(inplace=False)
+    assert bare is not None
+    return bare
+
+
+def node_timings(loaded: LoadedPlan) -> dict[str, NodeTiming]:
+    """Gate durations and errors per node: from its backend's target, else defaults."""
+    from qorch.workloads.distributed.timing import NodeTiming, timing_from_target
+
+    plan = distributed_plan(loaded)
+    timings: dict[str, NodeTiming] = {}
+    for index, node in enumerate(plan.nodes):
+        provider_name, device = node.target.split(":", 1)
+        try:  # IBM fake backends have one; local and Braket devices raise UnknownDeviceError
+            target = registry.load(provider_name).qiskit_backend(device).target
+        except UnknownDeviceError:
+            target = None
+        base = timing_from_target(target) if target is not None else NodeTiming()
+        try:
+            timings[node.name] = dataclasses.replace(base, **node.timing.overrides())
+        except PlanError as error:
+            raise loaded.error(("nodes", index, "timing"), error.message) from None
+    return timings
+
+
+def plan_digest(loaded: LoadedPlan) -> str:
+    """Hash of the plan and the QASM file it reads."""
+    plan = distributed_plan(loaded)
+    digest = hashlib.sha256(loaded.canonical_hash().encode())
+    qasm = getattr(plan.circuit, "qasm", None)
+    if qasm:
+        digest.update((loaded.base_dir / qasm).read_bytes())
+    return digest.hexdigest()
+
+
+def compile_distributed(loaded: LoadedPlan) -> CompiledBundle:
+    """The bundle of a distributed plan: jobs, payloads, the partition report and diagram."""
+    from qorch.engine.targets import check_targets
+    from qorch.workloads.distributed import jobs as job_builder
+    from qorch.workloads.distributed.diagram import network_png
+
+    check_targets(loaded)
+    analysis = analyse(loaded)
+    plan = analysis.plan
+    payloads: dict[str, bytes] = {}
+    records: list[dict[str, Any]] = []
+    for spec in job_builder.job_specs(analysis):
+        seed = derive_seed(plan.seed, spec.name, spec.target)
+        payload, cost, options = job_builder.translate(loaded, spec, seed)
+        records.append(
+            job_record(
+                len(records),
+                spec.name,
+                spec.target,
+                spec.node_index,
+                options,
+                plan.execute.shots,
+                seed,
+                payload,
+                cost,
+                payloads,
+            )
+            | {"role": spec.role, "label": spec.label, "meas_clbits": list(spec.meas_clbits)}
+        )
+    summary = analysis.summary()
+    payloads["partition.png"] = network_png(analysis, summary)
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "plan": {
+            "file": loaded.path.name,
+            "name": plan.name or loaded.path.stem,
+            "kind": "distributed",
+            "hash": plan_digest(loaded),
+            "seed": plan.seed,
+        },
+        "versions": registry.versions(sorted({r["provider"] for r in records} | {"local"})),
+        "partition": summary,
+        "distributed": job_builder.post_processing(analysis),
+        "totals": {
+            "jobs": len(records),
+            "shots": sum(r["shots"] for r in records),
+            "cost_usd": round(sum(r["cost_usd"] for r in records), 6),
+        },
+        "jobs": records,
+    }
+    check_budget(loaded, manifest)
+    return CompiledBundle(manifest=manifest, payloads=payloads)

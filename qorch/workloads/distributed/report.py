@@ -1,0 +1,138 @@
+"""Reports of a distributed plan: the partition summary at compile time, and the
+results after collection (pure functions of the manifest and the counts)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qorch.workloads.distributed.distribution import (
+    classical_fidelity,
+    marginal,
+    total_variation_distance,
+)
+
+if TYPE_CHECKING:
+    from qorch.workloads.distributed.pipeline import Analysis
+
+Counts = Mapping[str, int]
+
+
+def link_name(a: str, b: str) -> str:
+    """A node pair or link as text: names sorted, joined by a dash."""
+    first, second = sorted((a, b))
+    return f"{first}-{second}"
+
+
+def partition_summary(analysis: Analysis) -> dict[str, Any]:
+    """The ``partition`` block of ``qorch compile --json`` (see the README's contract)."""
+    names = analysis.plan.node_names
+    per_node = Counter(names[node] for node in analysis.partition.assignment)
+    out: dict[str, Any] = {
+        "qubits_per_node": {name: per_node.get(name, 0) for name in names},
+        "epr_pairs": 0,
+        "epr_pairs_per_pair": {},
+        "epr_pairs_per_link": {},
+        "cat_groups": 0,
+        "teleports": 0,
+        "third_node_gates": 0,
+        "comm_qubits_used": dict.fromkeys(names, 0),
+        "makespan_s": None,
+        "epr_wait_s": None,
+        "estimated_fidelity": None,
+        "link_demand": {},
+        "warnings": [],
+    }
+    if analysis.program is not None and analysis.schedule is not None:
+        out.update(_program_summary(analysis))
+    if analysis.cut is not None:
+        cut = analysis.cut
+        out["sampling_overhead"] = cut.sampling_overhead
+        out["cuts"] = cut.num_cuts
+        out["subexperiments"] = {k: len(v) for k, v in cut.subexperiments.items()}
+    return out
+
+
+def _program_summary(analysis: Analysis) -> dict[str, Any]:
+    program, schedule = analysis.program, analysis.schedule
+    assert program is not None and schedule is not None
+    per_pair = {link_name(a, b): n for (a, b), n in sorted(program.epr_pairs_per_pair.items())}
+    per_link: Counter[str] = Counter()
+    for (a, b), pairs in program.epr_pairs_per_pair.items():
+        link = analysis.links.get((a, b)) or analysis.links[(b, a)]
+        for hop in zip(link.path, link.path[1:], strict=False):
+            per_link[link_name(*hop)] += pairs
+    demand = {
+        link_name(a, b): {
+            "pairs": d.pairs,
+            "demand_rate_hz": d.demand_rate_hz,
+            "link_rate_hz": d.link_rate_hz,
+            "utilisation": d.utilisation,
+        }
+        for (a, b), d in sorted(schedule.per_pair.items())
+    }
+    return {
+        "epr_pairs": program.epr_pairs,
+        "epr_pairs_per_pair": per_pair,
+        "epr_pairs_per_link": dict(sorted(per_link.items())),
+        "cat_groups": program.cat_groups,
+        "teleports": program.teleports,
+        "third_node_gates": analysis.partition.third_node_gates,
+        "comm_qubits_used": dict(
+            zip(analysis.plan.node_names, analysis.partition.comm_use, strict=True)
+        ),
+        "makespan_s": schedule.makespan_s,
+        "epr_wait_s": schedule.epr_wait_s,
+        "estimated_fidelity": schedule.estimated_fidelity,
+        "link_demand": demand,
+        "warnings": list(schedule.warnings),
+    }
+
+
+def results(manifest: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``distributed`` block of a run's results, from its manifest and collected jobs."""
+    info = manifest["distributed"]
+    specs = {spec["index"]: spec for spec in manifest["jobs"]}
+    done = {job["index"]: job for job in jobs if job.get("counts") is not None}
+    out: dict[str, Any] = {"mode": info["mode"], "partition": manifest["partition"]}
+    if info["mode"] == "simulate":
+        out["simulation"] = _simulation(info, specs, done)
+    elif info["mode"] == "cut":
+        out["observables"] = _cut_results(info, specs, done)
+    return out
+
+
+def _simulation(
+    info: Mapping[str, Any], specs: Mapping[int, Any], done: Mapping[int, Any]
+) -> dict[str, Any] | None:
+    by_role = {spec["role"]: index for index, spec in specs.items()}
+    dist, mono = by_role.get("distributed", -1), by_role.get("monolithic", -1)
+    if dist not in done or mono not in done:
+        return None
+    spec = specs[dist]
+    distributed = marginal(done[dist]["counts"], spec["meas_clbits"], spec["num_clbits"])
+    monolithic = done[mono]["counts"]
+    return {
+        "tvd_to_monolithic": total_variation_distance(distributed, monolithic),
+        "measured_fidelity": classical_fidelity(distributed, monolithic),
+        "estimated_fidelity": info.get("estimated_fidelity"),
+        "perfect_links": info.get("perfect_links", False),
+        "counts": distributed,
+    }
+
+
+def _cut_results(
+    info: Mapping[str, Any], specs: Mapping[int, Any], done: Mapping[int, Any]
+) -> list[dict[str, Any]] | None:
+    from qorch.workloads.distributed.cutrecord import reconstruct_record
+
+    grouped: dict[str, list[Counts]] = {}
+    for index, spec in sorted(specs.items()):
+        if spec.get("role") != "cut":
+            continue
+        if index not in done:
+            return None
+        label = spec["label"]
+        grouped.setdefault(label, []).append(done[index]["counts"])
+    return reconstruct_record(info["cut"], grouped)

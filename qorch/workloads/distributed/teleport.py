@@ -1,0 +1,258 @@
+"""Teleportation planning: move qubits between nodes mid-circuit when it saves EPR pairs.
+
+A greedy sweep over the two-qubit ops in circuit order. At each cross-node op it
+weighs moving one of its qubits to the other's node (one EPR pair, into a free data
+slot) or swapping it with a qubit of that node that gains from the opposite move (two
+pairs, one batch) against leaving the op to cat-entanglement. Candidates are ranked
+by a cheap per-qubit proxy over the qubit's next ops and accepted only when the exact
+cat-entanglement cover of a window of ops around the move, plus the teleportation
+pairs, drops. Capacities hold at every op; the caller compares the result with the
+static plan under the exact global cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qorch.workloads.distributed.refine import (
+    Gates,
+    Teleport,
+    cover_size,
+    pair_counts,
+    weighted_cost,
+)
+
+Move = tuple[int, int]  # (qubit, destination node)
+# (horizon, span per qubit, slack): settings tried by :func:`best_teleports`
+SETTINGS = ((4, 0.5, 0.0), (4, 1.5, 0.0), (8, 0.5, 0.0), (6, 0.5, -3.0), (8, 1.5, -3.0))
+
+
+def batch_comm_peak(batch: Sequence[Teleport], k: int) -> list[int]:
+    """Comm qubits each node needs at once to lower ``batch`` (teleports sharing ``at``).
+
+    Lowering runs the batch's Bell measurements in order, each borrowing one comm qubit
+    at the source and parking the state in one at the target until all are done.
+    """
+    held, peak = [0] * k, [0] * k
+    for t in batch:
+        held[t.source] += 1
+        held[t.target] += 1
+        peak[t.source] = max(peak[t.source], held[t.source])
+        peak[t.target] = max(peak[t.target], held[t.target])
+        held[t.source] -= 1
+    return peak
+
+
+@dataclass
+class _Sweep:
+    """The plan so far: node and segment key of both qubits of every gate."""
+
+    gates: Gates
+    costs: np.ndarray
+    na: np.ndarray
+    nb: np.ndarray
+    ka: np.ndarray
+    kb: np.ndarray
+    cur: np.ndarray
+    load: np.ndarray
+    positions: list[np.ndarray]  # per qubit: gate positions touching it
+    fresh: int  # next unused segment key
+    horizon: int  # per-qubit lookahead, in that qubit's gates
+
+    def proxy(self, q: int, pos: int, node: int) -> float:
+        """Cat cost of ``q``'s next gates if it sat on ``node``: distinct (segment, far node)."""
+        ps = self.positions[q]
+        start = int(np.searchsorted(ps, pos))
+        sel = ps[start : start + self.horizon]
+        is_a = self.gates.a[sel] == q
+        seg = np.where(is_a, self.ka[sel], self.kb[sel])
+        far = np.where(is_a, self.nb[sel], self.na[sel])
+        mask = far != node
+        pairs = set(zip(seg[mask].tolist(), far[mask].tolist(), strict=True))
+        return float(sum(self.costs[node, f] for _, f in pairs))
+
+    def apply(self, moves: Sequence[Move], pos: int) -> None:
+        """Re-home the moved qubits for gates from ``pos`` on, with fresh segment keys."""
+        arrays = (self.na, self.nb, self.ka, self.kb)
+        self.fresh = _rehome(self.gates.a, self.gates.b, arrays, moves, pos, self.fresh)
+
+    def window_cost(self, moves: Sequence[Move], pos: int, span: int) -> float:
+        """Exact cat cover of the gates within ``span`` of ``pos``, after ``moves``, plus moves."""
+        lo, hi = max(0, pos - span), min(len(self.na), pos + span)
+        arrays = tuple(x[lo:hi].copy() for x in (self.na, self.nb, self.ka, self.kb))
+        if moves:
+            a, b = self.gates.a[lo:hi], self.gates.b[lo:hi]
+            _rehome(a, b, arrays, moves, pos - lo, self.fresh)
+        total = sum(float(self.costs[self.cur[q], d]) for q, d in moves)
+        na, nb, ka, kb = arrays
+        return total + _cover_cost(na, nb, ka, kb, self.costs)
+
+
+def _rehome(
+    a: np.ndarray,
+    b: np.ndarray,
+    arrays: tuple[np.ndarray, ...],
+    moves: Sequence[Move],
+    start: int,
+    fresh: int,
+) -> int:
+    """Set node ``dest`` and new keys (from ``fresh``) on moved qubits' gates from ``start``."""
+    na, nb, ka, kb = arrays
+    for q, dest in moves:
+        hit_a = np.nonzero(a[start:] == q)[0] + start
+        hit_b = np.nonzero(b[start:] == q)[0] + start
+        na[hit_a], nb[hit_b] = dest, dest
+        uniq, inverse = np.unique(np.concatenate([ka[hit_a], kb[hit_b]]), return_inverse=True)
+        ka[hit_a], kb[hit_b] = fresh + inverse[: len(hit_a)], fresh + inverse[len(hit_a) :]
+        fresh += len(uniq)
+    return fresh
+
+
+def _cover_cost(
+    na: np.ndarray, nb: np.ndarray, ka: np.ndarray, kb: np.ndarray, costs: np.ndarray
+) -> float:
+    """Weighted minimum cat cover of the cross gates among the given ones."""
+    cross = np.nonzero(na != nb)[0]
+    lo, hi = np.minimum(na[cross], nb[cross]), np.maximum(na[cross], nb[cross])
+    total = 0.0
+    for u, v in {(int(x), int(y)) for x, y in zip(lo, hi, strict=True)}:
+        sel = cross[(lo == u) & (hi == v)]
+        u_is_a = na[sel] == u
+        left = np.where(u_is_a, ka[sel], kb[sel])
+        right = np.where(u_is_a, kb[sel], ka[sel])
+        total += cover_size(left, right) * float(costs[u, v])
+    return total
+
+
+def plan_teleports(
+    gates: Gates,
+    assign: np.ndarray,
+    capacities: Sequence[int],
+    comm: Sequence[int],
+    costs: np.ndarray,
+    *,
+    horizon: int = 4,
+    span: int = 0,
+    slack: float = 0.0,
+) -> list[Teleport]:
+    """Teleportations that lower the EPR cost of ``assign`` by the greedy sweep above.
+
+    ``horizon``: lookahead in a qubit's own gates for the proxy; ``span``: half-width in
+    gates of the exact window (default: twice the qubit count); ``slack``: proxy gain
+    above which a move is weighed exactly (lower = more candidates).
+    """
+    n = len(assign)
+    stride = int(max(gates.seg_a.max(initial=0), gates.seg_b.max(initial=0))) + 1
+    sweep = _Sweep(
+        gates,
+        costs,
+        assign[gates.a].copy(),
+        assign[gates.b].copy(),
+        gates.seg_a.copy(),
+        gates.seg_b.copy(),
+        assign.copy(),
+        np.bincount(assign, minlength=len(capacities)),
+        [np.nonzero((gates.a == q) | (gates.b == q))[0] for q in range(n)],
+        stride,
+        horizon,
+    )
+    span = span or 2 * n
+    caps = np.asarray(capacities)
+    plan: list[Teleport] = []
+    for pos in range(len(gates.index)):
+        if sweep.na[pos] == sweep.nb[pos]:
+            continue
+        moves = _best_moves(sweep, pos, caps, comm, span, slack)
+        if not moves:
+            continue
+        at = int(gates.index[pos])
+        batch = [Teleport(q, int(sweep.cur[q]), d, at) for q, d in moves]
+        plan.extend(batch)
+        sweep.apply(moves, pos)
+        for t in batch:
+            sweep.cur[t.qubit] = t.target
+            sweep.load[t.source] -= 1
+            sweep.load[t.target] += 1
+    return plan
+
+
+def _best_moves(
+    sweep: _Sweep, pos: int, caps: np.ndarray, comm: Sequence[int], span: int, slack: float
+) -> list[Move]:
+    """The cheapest candidate move set for the cross gate at ``pos``, or [] to keep it."""
+    a, b = int(sweep.gates.a[pos]), int(sweep.gates.b[pos])
+    k = len(caps)
+    candidates: list[list[Move]] = []
+    for q, other in ((a, b), (b, a)):
+        src, dst = int(sweep.cur[q]), int(sweep.cur[other])
+        tc = float(sweep.costs[src, dst])
+        gain = sweep.proxy(q, pos, src) - sweep.proxy(q, pos, dst) - tc
+        if gain <= slack or min(comm[src], comm[dst]) < 1:
+            continue
+        if sweep.load[dst] < caps[dst]:
+            candidates.append([(q, dst)])
+        single = Teleport(q, src, dst, 0)
+        for r in _partners(sweep, pos, dst, src, other, gain):
+            batch = [single, Teleport(r, dst, src, 0)]
+            if all(p <= c for p, c in zip(batch_comm_peak(batch, k), comm, strict=True)):
+                candidates.append([(q, dst), (r, src)])
+    if not candidates:
+        return []
+    best, best_cost = [], sweep.window_cost([], pos, span) - 1e-9
+    for moves in candidates:
+        cost = sweep.window_cost(moves, pos, span)
+        if cost < best_cost:
+            best, best_cost = moves, cost
+    return best
+
+
+def _partners(
+    sweep: _Sweep, pos: int, node: int, dest: int, exclude: int, gain: float, top: int = 2
+) -> list[int]:
+    """Up to ``top`` qubits on ``node`` whose move to ``dest`` pays with ``gain`` added."""
+    tc = float(sweep.costs[node, dest])
+    scored = []
+    for r in np.nonzero(sweep.cur == node)[0].tolist():
+        if r == exclude:
+            continue
+        g = sweep.proxy(r, pos, node) - sweep.proxy(r, pos, dest) - tc
+        if g + gain > 0:
+            scored.append((-g, r))
+    return [r for _, r in sorted(scored)[:top]]
+
+
+def best_teleports(
+    gates: Gates,
+    assign: np.ndarray,
+    capacities: Sequence[int],
+    comm: Sequence[int],
+    costs: np.ndarray,
+) -> list[Teleport]:
+    """The cheapest of :func:`plan_teleports` over :data:`SETTINGS` (exact global cost).
+
+    Settings with negative slack cost more time; they run only once a move has paid.
+    """
+    k, n = len(capacities), len(assign)
+    best: list[Teleport] = []
+    best_cost = weighted_cost(pair_counts(gates, assign, (), k), costs)
+    for horizon, span, slack in SETTINGS:
+        if slack < 0 and not best:
+            break  # wider searches only where moves already paid
+        plan = plan_teleports(
+            gates,
+            assign,
+            capacities,
+            comm,
+            costs,
+            horizon=horizon,
+            span=max(1, int(span * n)),
+            slack=slack,
+        )
+        cost = weighted_cost(pair_counts(gates, assign, plan, k), costs)
+        cost += sum(float(costs[t.source, t.target]) for t in plan)
+        if cost < best_cost - 1e-9:
+            best, best_cost = plan, cost
+    return best

@@ -1,0 +1,109 @@
+"""Run artifacts: training-curve and sweep plots (PNG), tables (CSV, Markdown). Atomic writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qorch.store.fsutil import write_bytes_atomic, write_text_atomic
+
+SWEEP_COLUMNS = (
+    "ansatz", "encoding", "loss", "optimizer", "n_params", "seeds",
+    "test_accuracy_mean", "test_accuracy_std", "train_accuracy_mean", "train_seconds_mean",
+)  # fmt: skip
+
+
+def _figure() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure: Any, path: Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def plot_training_curve(losses: Sequence[float], path: Path, title: str) -> None:
+    """Loss per step as a PNG."""
+    plt = _figure()
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    axis.plot(range(1, len(losses) + 1), losses, lw=1.2)
+    axis.set_xlabel("step")
+    axis.set_ylabel("training loss (batch)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_sweep(rows: Sequence[dict[str, Any]], baselines: dict[str, float], path: Path) -> None:
+    """Mean ± std test accuracy per configuration (horizontal bars), baselines as lines."""
+    plt = _figure()
+    labels = [f"{r['ansatz']} | {r['encoding']} | {r['loss']} | {r['optimizer']}" for r in rows]
+    height = max(3.0, 0.28 * len(rows) + 1.2)
+    figure, axis = plt.subplots(figsize=(8, height))
+    positions = list(range(len(rows)))
+    means = [r["test_accuracy_mean"] for r in rows]
+    stds = [r["test_accuracy_std"] for r in rows]
+    axis.barh(positions, means, xerr=stds, color="#4c72b0", alpha=0.85, capsize=2)
+    for (name, accuracy), style in zip(sorted(baselines.items()), ("--", ":", "-."), strict=False):
+        axis.axvline(accuracy, color="#c44e52", ls=style, lw=1.2, label=f"{name} {accuracy:.3f}")
+    axis.set_yticks(positions, labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel("test accuracy (mean ± std over seeds)")
+    axis.set_xlim(min([*means, *baselines.values(), 0.5]) - 0.05, 1.0)
+    if baselines:
+        axis.legend(loc="lower right", fontsize=7)
+    axis.grid(axis="x", alpha=0.3)
+    _save(figure, path)
+    plt.close(figure)
+
+
+def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str], path: Path) -> None:
+    """Rows as CSV with a header."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def markdown_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def sweep_markdown(rows: Sequence[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -> str:
+    """The sweep table (mean ± std per configuration) followed by the baselines."""
+    table = markdown_table(
+        [
+            (r["ansatz"], r["encoding"], r["loss"], r["optimizer"], r["n_params"],
+             f"{r['test_accuracy_mean']:.4f} ± {r['test_accuracy_std']:.4f}", r["seeds"])
+            for r in rows
+        ],
+        ("ansatz", "encoding", "loss", "optimizer", "params", "test accuracy", "seeds"),
+    )  # fmt: skip
+    base = markdown_table(
+        [
+            (name, b["n_params"], f"{b['test_accuracy_mean']:.4f} ± {b['test_accuracy_std']:.4f}")
+            for name, b in sorted(baselines.items())
+        ],
+        ("baseline", "params", "test accuracy"),
+    )
+    return table + "\n" + base
