@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from qorch.store.statedb import SCHEMA_VERSION
+
 PLAN = """
 version: 1
 kind: circuits
@@ -209,7 +211,7 @@ def test_store_of_an_older_qorch_is_read_and_journaled(
     assert json.loads(shown.stdout)["jobs"] == data["jobs"]
     assert (state_dir / "runs" / run_id / "journal" / "run.json").exists()
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
         stored = [row[0] for row in conn.execute("SELECT result_file FROM jobs ORDER BY idx")]
     conn.close()
     assert stored == [f"runs/{run_id}/results/{i:04d}.json" for i in range(2)]

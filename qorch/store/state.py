@@ -21,20 +21,25 @@ import contextlib
 import functools
 import json
 import os
-import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
 from qorch.contract.errors import StateError, UsageError
-from qorch.store import journal
+from qorch.store import journal, migrate
 from qorch.store.fsutil import make_dirs
 from qorch.store.lock import hold_shared
+from qorch.store.records import JOB_FINAL as JOB_FINAL
+from qorch.store.records import JobRecord as JobRecord
+from qorch.store.records import NewJob as NewJob
+from qorch.store.records import RunRecord as RunRecord
+from qorch.store.records import TaskRecord as TaskRecord
+from qorch.store.records import job_token as job_token
+from qorch.store.records import new_run_id as new_run_id
+from qorch.store.records import result_file_path as result_file_path
+from qorch.store.records import utc_now as utc_now
 from qorch.store.statedb import (
     DB_NAME,
     SCHEMA_VERSION,
@@ -49,76 +54,12 @@ from qorch.store.statedir import default_state_dir as default_state_dir
 from qorch.store.statedir import history
 
 BUSY_TIMEOUT_MS = 30_000
-JOB_FINAL = ("done", "failed", "cancelled")
 EMPTY_RUN_ID = (
     "the run id is empty: pass a run id, a unique prefix of one, or 'latest' "
     "(is the variable holding it set?)"
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with seconds."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A row of ``runs``; ``bundle_dir`` is resolved against the state directory."""
-
-    run_id: str
-    idem_key: str
-    generation: int
-    plan_path: str
-    plan_name: str
-    plan_hash: str
-    kind: str
-    bundle_dir: str
-    status: str
-    created: str
-    updated: str
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """A row of ``jobs``; ``handle`` is the provider's JSON handle once submitted,
-    ``result_file`` resolved against the state directory."""
-
-    run_id: str
-    idx: int
-    circuit: str
-    target: str
-    shots: int
-    payload: str
-    token: str
-    status: str
-    handle: dict[str, Any] | None
-    message: str
-    submitted: str | None
-    finished: str | None
-    result_file: str | None
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """What a run's job is, before it is submitted."""
-
-    circuit: str
-    target: str
-    shots: int
-    payload: str
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    """A row of ``tasks``: in-process work of a run and its JSON result."""
-
-    run_id: str
-    name: str
-    status: str
-    result: dict[str, Any] | None
-    updated: str
 
 
 def _translated(method: F) -> F:
@@ -165,7 +106,7 @@ class StateStore:
             self._release()
             raise
         if self.version < SCHEMA_VERSION and not self.read_only:
-            self._migrate()
+            migrate.upgrade(self)
 
     def _prepare(self, create: bool) -> None:
         directory = self.directory
@@ -211,6 +152,11 @@ class StateStore:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+    @_translated
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """The rows of a read query (for the store's own modules: history, recovery)."""
+        return self._conn.execute(sql, params).fetchall()
 
     @contextmanager
     def write(self) -> Iterator[_Writer]:
@@ -524,66 +470,6 @@ class StateStore:
         record["handle"] = json.loads(row["handle"]) if row["handle"] else None
         journal.write_job(self.directory, run_id, record)
 
-    # schema 1 → 2 ---------------------------------------------------------
-
-    def _migrate(self) -> None:
-        """Schema 1 → 2: paths relative to the state directory, and a journal per run.
-
-        Best effort: a store that cannot be written now is still read (both
-        kinds of path are resolved on reading) and migrated by a later writer.
-        """
-        try:
-            with self.write() as conn:
-                version = conn.execute(
-                    "SELECT value FROM meta WHERE key = 'schema_version'"
-                ).fetchone()[0]
-                if int(version) >= SCHEMA_VERSION:
-                    return
-                self._relativise_paths(conn)
-                self._journal_everything()
-                conn.execute(
-                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                    (str(SCHEMA_VERSION),),
-                )
-            self.version = SCHEMA_VERSION
-        except (StateError, sqlite3.Error, OSError):
-            return
-
-    def _relativise_paths(self, conn: _Writer) -> None:
-        for run in conn.execute("SELECT run_id, bundle_dir FROM runs").fetchall():
-            if Path(run["bundle_dir"]).is_absolute():
-                bundle = self._bundle_dir(run["bundle_dir"])
-                conn.execute(
-                    "UPDATE runs SET bundle_dir = ? WHERE run_id = ?",
-                    (self.relative(bundle), run["run_id"]),
-                )
-        jobs = conn.execute("SELECT run_id, idx, result_file FROM jobs").fetchall()
-        for job in jobs:
-            stored = job["result_file"]
-            if not stored:
-                continue
-            canonical = result_file_path(self.directory, job["run_id"], job["idx"])
-            keep = Path(stored).is_absolute() and Path(stored).exists()
-            conn.execute(
-                "UPDATE jobs SET result_file = ? WHERE run_id = ? AND idx = ?",
-                (self.relative(stored if keep else canonical), job["run_id"], job["idx"]),
-            )
-
-    def _journal_everything(self) -> None:
-        for (run_id,) in self._conn.execute("SELECT run_id FROM runs").fetchall():
-            self._journal_run(run_id)
-            for job in self._conn.execute(
-                "SELECT idx FROM jobs WHERE run_id = ? AND (handle IS NOT NULL"
-                " OR status IN ('done', 'failed', 'cancelled'))",
-                (run_id,),
-            ).fetchall():
-                self._journal_job(run_id, job["idx"])
-            for task in self.tasks(run_id).values():
-                if not task.name.startswith("jobs:"):
-                    record = {"name": task.name, "status": task.status,
-                              "result": task.result, "updated": task.updated}  # fmt: skip
-                    journal.write_task(self.directory, run_id, record)
-
 
 class _Writer:
     """The connection inside a write transaction."""
@@ -602,22 +488,6 @@ def ambiguous(prefix: str, run_ids: Sequence[str], limit: int = 6) -> str:
         f"run id '{prefix}' is ambiguous: {len(run_ids)} runs start with it ({shown}); "
         "give more of the id"
     )
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC time plus random hex, e.g. ``20261120-233501-3fa2c1``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def job_token(run_id: str, idx: int) -> str:
-    """The idempotency token of a run's job: deterministic, unique, provider-safe."""
-    return f"qorch-{run_id}-{idx:04d}"
-
-
-def result_file_path(state_dir: Path, run_id: str, idx: int) -> Path:
-    """Where job ``idx`` of a run keeps its counts: ``runs/RUN/results/IDX.json``."""
-    return state_dir / "runs" / run_id / "results" / f"{idx:04d}.json"
 
 
 def _insert_jobs(conn: _Writer, run_id: str, start: int, jobs: Sequence[NewJob]) -> None:

@@ -22,7 +22,7 @@ from qorch.contract.errors import StateError
 from qorch.store.fsutil import PRIVATE_DIR, PRIVATE_FILE, describe_os_error
 
 DB_NAME = "state.db"
-SCHEMA_VERSION = 2  # 2: paths relative to the state directory, per-run journals
+SCHEMA_VERSION = 3  # 2: paths relative to the state directory, journals; 3: history
 OLDEST_SCHEMA = 1
 SQLITE_HEADER = b"SQLite format 3\x00"
 TABLES = ("meta", "runs", "jobs", "tasks")
@@ -67,6 +67,29 @@ CREATE TABLE IF NOT EXISTS tasks (
     result      TEXT,
     updated     TEXT NOT NULL,
     PRIMARY KEY (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id      TEXT NOT NULL REFERENCES runs(run_id),
+    name        TEXT NOT NULL,
+    circuit     TEXT NOT NULL DEFAULT '',
+    target      TEXT NOT NULL DEFAULT '',
+    value       REAL,
+    std_error   REAL,
+    low         REAL,
+    high        REAL,
+    level       REAL NOT NULL,
+    PRIMARY KEY (run_id, name, circuit, target)
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    run_id      TEXT NOT NULL REFERENCES runs(run_id),
+    position    INTEGER NOT NULL,
+    label       TEXT NOT NULL,
+    metric      TEXT NOT NULL,
+    circuit     TEXT NOT NULL DEFAULT '',
+    target      TEXT NOT NULL DEFAULT '',
+    bound       TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
 );
 """
 
