@@ -7,9 +7,10 @@ Devices:
 - ``local:aer`` — Qiskit Aer, ideal, or with the noise model (and coupling
   map) of a device another provider models, e.g. ``noise: ibm:fake_brisbane``.
 
-Jobs run in detached local worker processes (:mod:`qorch.engine.localjob`), so they
-behave like cloud jobs. Option ``queue_delay_s`` makes a job wait that many
-seconds before it runs: a stand-in for a hardware queue in tests and demos.
+Both devices are local: the provider translates and executes; qorch runs each
+job in a detached worker (as it does for every provider's local devices), so
+they behave like cloud jobs. Option ``queue_delay_s`` makes a job wait that
+many seconds before it runs: a stand-in for a hardware queue in tests and demos.
 """
 
 from __future__ import annotations
@@ -21,16 +22,13 @@ from qorch.contract.errors import CapabilityError, OptionError, UnknownDeviceErr
 from qorch.contract.provider import (
     Counts,
     Device,
-    Handle,
     JobRequest,
-    JobStatus,
     Payload,
     Provider,
     Result,
     TargetOptions,
     normalise_counts,
 )
-from qorch.engine import localjob
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -143,24 +141,6 @@ class LocalProvider(Provider):
             raise payload.transpile_error(circuit, target, error) from None
         isa.name = circuit.name
         return payload.qpy_payload(isa)
-
-    def submit(self, request: JobRequest) -> Handle:
-        return localjob.submit(request, self.name)
-
-    def recover(self, request: JobRequest) -> Handle | None:
-        return localjob.recover(request)
-
-    def status(self, handle: Handle) -> JobStatus:
-        return localjob.status(handle)
-
-    def result(self, handle: Handle) -> Result:
-        return localjob.result(handle)
-
-    def cancel(self, handle: Handle) -> None:
-        from qorch.contract.errors import CancelUnsupportedError
-
-        if not localjob.cancel(handle):
-            raise CancelUnsupportedError(f"job {handle['job_id']} has already finished")
 
     def execute(self, request: JobRequest) -> Result:
         circuit = payload.from_qpy(request.payload.data)

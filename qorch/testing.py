@@ -11,7 +11,10 @@ Usage in a plugin's tests::
 The suite checks that capabilities are sane, translation is deterministic,
 submit → status → result gives the right distribution for Bell and GHZ
 circuits in Qiskit's bit order, cancel works or says plainly that it cannot,
-and handles survive a round trip through the state store.
+a crashed submission is recovered, and handles survive a round trip through
+the state store. Jobs go through qorch's own path (:mod:`qorch.engine.execution`),
+as a run's do: a local device's jobs run in qorch's local workers, which call
+the provider's ``execute``; a cloud device's go to the provider's ``submit``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from qorch.contract.provider import (
     Provider,
     TargetOptions,
 )
-from qorch.engine import registry
+from qorch.engine import execution, registry
 from qorch.store.state import NewJob, StateStore
 
 
@@ -120,7 +123,7 @@ class ProviderConformance:
         """Poll until the job is final; fail the test on timeout."""
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
-            state = provider.status(handle).state
+            state = execution.status(provider, handle).state
             if state.final:
                 return state
             time.sleep(0.1)
@@ -128,10 +131,10 @@ class ProviderConformance:
 
     def run_circuit(self, provider: Provider, circuit: Any, workdir: Path) -> Counts:
         """Submit, wait and return counts."""
-        handle = provider.submit(self.request(provider, circuit, workdir))
+        handle = execution.submit(provider, self.request(provider, circuit, workdir))
         state = self.wait(provider, handle)
-        assert state is JobState.DONE, provider.status(handle).message
-        counts = provider.result(handle)
+        assert state is JobState.DONE, execution.status(provider, handle).message
+        counts = execution.result(provider, handle)
         assert isinstance(counts, dict), "a job without parameter sets returns one Counts"
         return counts
 
@@ -205,9 +208,10 @@ class ProviderConformance:
         assert top == "100", counts
 
     def test_handle_survives_the_state_store(self, provider: Provider, tmp_path: Path) -> None:
-        request = self.request(provider, bell_circuit(), tmp_path / "jobs")
-        handle = provider.submit(request)
-        store = StateStore(tmp_path / "state")
+        """The handle is stored as a run stores it (a local job's directory relative to the
+        state directory) and works from the store alone, in a project since moved."""
+        state = tmp_path / "state"
+        store = StateStore(state)
         run, _ = store.open_run(
             idem_key="conformance",
             new=False,
@@ -218,13 +222,24 @@ class ProviderConformance:
             bundle_dir="b",
             jobs=[NewJob("bell", f"{self.provider_name}:{self.device}", self.shots, "x")],
         )
-        store.record_handle(run.run_id, 0, handle)
+        request = self.request(provider, bell_circuit(), state / execution.JOBS_DIR)
+        handle = execution.submit(provider, request)
+        if provider.device_is_local(self.device):
+            assert handle["local"] is True and handle["job_id"] == request.token
+            assert handle["provider"] == self.provider_name and handle["device"] == self.device
+        stored = execution.portable_handle(handle, state)
+        store.record_handle(run.run_id, 0, stored)
         store.close()
-        reloaded = StateStore(tmp_path / "state").job(run.run_id, 0).handle
-        assert reloaded == json.loads(json.dumps(handle))
+        if provider.device_is_local(self.device):
+            assert stored["dir"] == f"{execution.JOBS_DIR}/{request.token}"
+            self.wait(provider, handle)  # the worker finishes before the project moves
+            state = state.rename(tmp_path / "moved")
+        reloaded = StateStore(state).job(run.run_id, 0).handle
+        assert reloaded == json.loads(json.dumps(stored))
         assert reloaded is not None
-        assert self.wait(provider, reloaded) is JobState.DONE
-        counts = provider.result(reloaded)
+        live = execution.resolve_handle(reloaded, state)
+        assert self.wait(provider, live) is JobState.DONE
+        counts = execution.result(provider, live)
         assert isinstance(counts, dict) and sum(counts.values()) == self.shots
 
     def test_parameter_sets_run_in_one_job(self, provider: Provider, tmp_path: Path) -> None:
@@ -232,32 +247,48 @@ class ProviderConformance:
         request = self.request(provider, two_parameter_circuit(), tmp_path)
         rows = ((math.pi, 0.0), (0.0, math.pi), (math.pi, math.pi))
         request = dataclasses.replace(request, parameter_values=rows)
-        handle = provider.submit(request)
-        assert self.wait(provider, handle) is JobState.DONE, provider.status(handle).message
-        results = provider.result(handle)
+        handle = execution.submit(provider, request)
+        status = execution.status
+        assert self.wait(provider, handle) is JobState.DONE, status(provider, handle).message
+        results = execution.result(provider, handle)
         assert isinstance(results, list) and len(results) == 3
         for counts, expected in zip(results, ("01", "10", "11"), strict=True):
             assert sum(counts.values()) == self.shots
             assert counts.get(expected, 0) / self.shots >= self.min_fidelity, (expected, counts)
 
     def test_recover_finds_the_submitted_job(self, provider: Provider, tmp_path: Path) -> None:
+        """A submission whose handle was lost (a crash right after the call) is found again
+        by its token: the same job, never a second one."""
         request = self.request(provider, bell_circuit(), tmp_path)
-        handle = provider.submit(request)
-        found = provider.recover(request)
-        if found is not None:
-            assert found["job_id"] == handle["job_id"]
+        handle = execution.submit(provider, request)
+        found = execution.recover(provider, request)
         self.wait(provider, handle)
+        assert found is not None, "recover found no trace of a job submitted with its token"
+        assert found["job_id"] == handle["job_id"]
+        assert self.wait(provider, found) is JobState.DONE
 
     def test_cancel_works_or_says_plainly_it_cannot(
         self, provider: Provider, tmp_path: Path
     ) -> None:
         extra = {"queue_delay_s": 30} if provider.device_is_local(self.device) else {}
-        handle = provider.submit(self.request(provider, bell_circuit(), tmp_path, **extra))
+        handle = execution.submit(
+            provider, self.request(provider, bell_circuit(), tmp_path, **extra)
+        )
         try:
-            provider.cancel(handle)
+            execution.cancel(provider, handle)
         except CancelUnsupportedError as error:
             assert str(error).strip(), "a refusal must say why"
             return
         except QorchError as error:  # pragma: no cover - a provider-specific refusal
             pytest.fail(f"cancel raised {type(error).__name__}, not CancelUnsupportedError")
         assert self.wait(provider, handle) is JobState.CANCELLED
+
+    def test_local_device_executes_in_process(self, provider: Provider) -> None:
+        """A local device's ``execute`` runs a job synchronously: what qorch's worker calls."""
+        if not provider.device_is_local(self.device):
+            pytest.skip(f"{self.provider_name}:{self.device} is not a local device")
+        request = self.request(provider, bell_circuit(), Path("unused"))
+        counts = provider.execute(request)
+        assert isinstance(counts, dict) and sum(counts.values()) == self.shots
+        good = counts.get("00", 0) + counts.get("11", 0)
+        assert good / self.shots >= self.min_fidelity, counts

@@ -18,7 +18,7 @@ import pytest
 
 from qorch.contract.errors import CredentialsError
 from qorch.contract.provider import Handle, JobRequest
-from qorch.engine import interrupt, localjob, registry, runner
+from qorch.engine import execution, interrupt, localjob, registry, runner
 from qorch.engine.planfile import load_plan
 from qorch.engine.session import prepare_run
 from qorch.local import LocalProvider
@@ -166,7 +166,8 @@ def test_crash_between_provider_call_and_handle_is_recovered(
     assert created
     job = ctx.store.jobs(ctx.run.run_id)[0]
     assert ctx.store.mark_submitting(job.run_id, job.idx)
-    registry.load("local").submit(runner._request(ctx, job))  # the call that "crashed" after
+    request = runner._request(ctx, job)
+    execution.submit(registry.load("local"), request)  # the call that "crashed" after
     ctx.store.close()
 
     ctx, created = prepare_run(plan, idem_key=None, new=False, notify=lambda _: None)
@@ -387,7 +388,7 @@ def test_cancel_of_a_job_left_submitting_cancels_it_at_the_provider(
     ctx, _ = prepare_run(plan, idem_key=None, new=False, notify=lambda _: None)
     job = ctx.store.jobs(ctx.run.run_id)[0]
     assert ctx.store.mark_submitting(job.run_id, job.idx)
-    registry.load("local").submit(runner._request(ctx, job))  # accepted; then the crash
+    execution.submit(registry.load("local"), runner._request(ctx, job))  # accepted; then the crash
     run_id = ctx.run.run_id
     ctx.store.close()
 
@@ -504,13 +505,17 @@ def test_moved_project_keeps_its_local_jobs(
 
 
 class FlakyProvider(LocalProvider):
-    """The local provider behind a login: submission raises CredentialsError while broken."""
+    """A cloud provider behind a login (its "cloud" runs jobs in local workers): submission
+    raises CredentialsError while broken."""
 
     name = "flaky"
 
     def __init__(self) -> None:
         self.broken = True
         self.calls: list[tuple[str, str]] = []
+
+    def device_is_local(self, name: str) -> bool:
+        return False
 
     def submit(self, request: JobRequest) -> Handle:
         self.calls.append(("submit", request.token))
@@ -520,7 +525,7 @@ class FlakyProvider(LocalProvider):
 
     def recover(self, request: JobRequest) -> Handle | None:
         self.calls.append(("recover", request.token))
-        return localjob.recover(request)
+        return localjob.recover(request, "local")
 
 
 def test_failed_first_submission_fails_the_run_and_the_next_run_retries(

@@ -3,15 +3,24 @@
 A provider is a plugin registered in the entry-point group ``qorch.providers``
 (the built-in ``local`` provider is registered the same way). It lists
 devices and their capabilities, translates a circuit into a device payload
-(pure, no network), estimates cost, submits a payload and returns a
-JSON-serialisable handle, and from that handle alone reports status, returns
-counts (in Qiskit's bit order) and cancels. Handles are stored in the state
-store, so a later process can re-attach to a job from its handle.
+(pure, no network) and estimates cost. Then, by where a device runs:
 
-Plugins import this module and :mod:`qorch.contract.errors` only. Devices that
-execute on this machine use :mod:`qorch.engine.localjob`, which runs each job in a
-detached worker process so that local jobs, like cloud jobs, survive the
-death of the process that submitted them.
+- a **local** device (:meth:`Provider.device_is_local`) only needs
+  :meth:`Provider.execute`: run one job synchronously, in-process, and return
+  its counts. qorch itself runs every local job in a detached worker process
+  that calls it, so local jobs, like cloud jobs, survive the death of the
+  process that submitted them, are re-attached to, restarted and cancelled
+  the same way for every provider;
+- a **cloud** device is the provider's own: :meth:`Provider.submit` returns a
+  JSON-serialisable handle, from which alone :meth:`Provider.status`,
+  :meth:`Provider.result` (counts in Qiskit's bit order) and
+  :meth:`Provider.cancel` work; :meth:`Provider.recover` finds a job by its
+  token after a crash. Handles are stored in the state store, so a later
+  process can re-attach to a job from its handle.
+
+Plugins import the contract only: this module, :mod:`qorch.contract.errors`
+and :mod:`qorch.contract.payload` (or their re-exports ``qorch.provider``,
+``qorch.errors``, ``qorch.payload``).
 """
 
 from __future__ import annotations
@@ -24,7 +33,12 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from qorch.contract.errors import CancelUnsupportedError, OptionError, UnknownDeviceError
+from qorch.contract.errors import (
+    CancelUnsupportedError,
+    OptionError,
+    ProviderError,
+    UnknownDeviceError,
+)
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -145,10 +159,10 @@ class JobRequest:
     sets in one job (IBM: one Sampler PUB; Braket: a program set): one row per
     set, columns in the order of the translated circuit's ``parameters``
     (Qiskit's order: by name, vector elements by index). The result is then a
-    list of Counts, one per row. ``workdir`` is where locally executed jobs
-    keep their files. ``group`` (the run id) and ``group_size`` (how many jobs
-    the run sends to this device) let a provider batch a run's jobs (IBM's
-    Batch mode).
+    list of Counts, one per row. ``workdir`` is where qorch keeps the
+    directories of locally executed jobs. ``group`` (the run id) and
+    ``group_size`` (how many jobs the run sends to this device) let a
+    provider batch a run's jobs (IBM's Batch mode).
     """
 
     device: str
@@ -202,7 +216,9 @@ class Credentials:
 
 
 class Provider(ABC):
-    """A backend plugin. Subclasses set ``name`` and implement the abstract methods.
+    """A backend plugin. Subclasses set ``name`` and implement the abstract methods,
+    :meth:`execute` for local devices, and :meth:`submit`, :meth:`status`,
+    :meth:`result` (and :meth:`recover`, :meth:`cancel`) for cloud devices.
 
     Methods must not print; they raise :class:`qorch.contract.errors.QorchError`
     subclasses for anything a user can fix or meet (network, credentials).
@@ -245,7 +261,8 @@ class Provider(ABC):
             raise OptionError(f"{self.name}:{device} does not take a noise model")
 
     def device_is_local(self, name: str) -> bool:
-        """True if the device executes on this machine (cheap; no SDK import)."""
+        """True if the device executes on this machine (cheap; no SDK import): qorch then
+        runs its jobs in local workers that call :meth:`execute`."""
         return False
 
     def credentials(self) -> Credentials:
@@ -272,9 +289,25 @@ class Provider(ABC):
         usd = price.per_task_usd + price.per_shot_usd * shots * max(1, parameter_sets)
         return Cost(round(usd, 6), f"{price.source} ({price.as_of})".strip())
 
-    @abstractmethod
+    def check_request(self, request: JobRequest) -> None:
+        """Raise CapabilityError if the job cannot run on its device (e.g. parameter sets
+        that do not fit the payload or the device's limits). qorch calls it before it
+        creates a local job; :meth:`submit` checks cloud jobs itself. The default accepts."""
+        return None
+
+    def execute(self, request: JobRequest) -> Result:
+        """Run a job on a local device, synchronously and in this process: its counts in
+        Qiskit's bit order (a list, one per parameter set, if it has ``parameter_values``).
+
+        qorch calls it in a detached worker process, once per job, and records what it
+        returns or raises. Not called for cloud devices.
+        """
+        raise UnknownDeviceError(f"{self.name}:{request.device} does not execute locally")
+
     def submit(self, request: JobRequest) -> Handle:
-        """Submit one job and return its handle. Called once per job token."""
+        """Submit one job to a cloud device and return its handle. Called once per job
+        token; never for a local device (qorch runs those)."""
+        raise UnknownDeviceError(f"provider '{self.name}' submits no jobs to {request.device}")
 
     def recover(self, request: JobRequest) -> Handle | None:
         """Find the job a crashed earlier ``submit`` of this request may have created.
@@ -282,29 +315,26 @@ class Provider(ABC):
         Returns its handle, or None if the provider has no trace of it (then
         it is safe to submit). A provider whose submission is idempotent by
         token (Braket's client token) may recover by submitting again. The
-        default knows of no trace.
+        default knows of no trace. Cloud devices only (qorch finds local jobs).
         """
         return None
 
-    @abstractmethod
     def status(self, handle: Handle) -> JobStatus:
-        """The job's current state (re-attaching from the handle alone)."""
+        """A cloud job's current state (re-attaching from the handle alone)."""
+        raise ProviderError(f"provider '{self.name}' has no job {handle.get('job_id')}")
 
-    @abstractmethod
     def result(self, handle: Handle) -> Result:
-        """Counts of a finished job in Qiskit's bit order (a list: one per parameter set).
+        """Counts of a finished cloud job in Qiskit's bit order (a list: one per parameter
+        set).
 
         Only the handle is given, so a handle carries whatever normalising
         the counts needs (e.g. the payload's ``num_clbits``).
         """
+        raise ProviderError(f"provider '{self.name}' has no job {handle.get('job_id')}")
 
     def cancel(self, handle: Handle) -> None:
-        """Cancel the job. Raises CancelUnsupportedError if it cannot."""
+        """Cancel a cloud job. Raises CancelUnsupportedError if it cannot."""
         raise CancelUnsupportedError(f"provider '{self.name}' cannot cancel jobs")
-
-    def execute(self, request: JobRequest) -> Result:
-        """Run a job on this machine, in-process; used by the local job worker."""
-        raise UnknownDeviceError(f"{self.name}:{request.device} does not execute locally")
 
     def qiskit_backend(self, device: str) -> BackendV2:
         """A Qiskit backend modelling ``device`` (its target and noise), if the SDK has one."""

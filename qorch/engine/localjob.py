@@ -1,8 +1,9 @@
 """Local jobs that behave like cloud jobs: detached, re-attachable, at most once, retried.
 
-A provider whose device runs on this machine calls :func:`submit`; the job
-then runs in a detached worker process (``python -m qorch.engine.worker DIR ATTEMPT``)
-in its own session, which outlives the submitting process, so killing
+The core (:mod:`qorch.engine.execution`) calls :func:`submit` for a job on
+any provider's local device; the job then runs in a detached worker process
+(``python -m qorch.engine.worker DIR ATTEMPT``, which calls the provider's
+``execute``) in its own session, which outlives the submitting process, so killing
 ``qorch run`` does not kill its jobs, and a later ``qorch`` re-attaches from
 the handle, as it would to an IBM or Braket job. Each job is a private
 directory (0700, files 0600) named by the job's idempotency token::
@@ -92,17 +93,17 @@ def submit(request: JobRequest, provider: str) -> Handle:
         else:
             _log(directory, "submitted again: the job exists; re-attached to it")
             _start_if_never_started(directory)
-    return _handle(directory)
+    return _handle(directory, request, provider)
 
 
-def recover(request: JobRequest) -> Handle | None:
+def recover(request: JobRequest, provider: str) -> Handle | None:
     """Re-attach to a job a crashed submit created; start its worker if none ever ran."""
     directory = job_dir(request)
     if not (directory / "request.json").exists():
         return None
     with _job_lock(directory):
         _start_if_never_started(directory)
-    return _handle(directory)
+    return _handle(directory, request, provider)
 
 
 def status(handle: Handle) -> JobStatus:
@@ -190,40 +191,16 @@ def request_cancel(request: JobRequest) -> None:
 # handles ------------------------------------------------------------------
 
 
-def is_local_handle(handle: Handle) -> bool:
-    """True for the handle of a job run by a local worker (it names a job directory)."""
-    return "dir" in handle and handle.get("kind", "local") == "local"
-
-
-def portable_handle(handle: Handle, state_dir: Path) -> Handle:
-    """The handle to store: its job directory relative to ``state_dir`` (a moved project
-    keeps working). Other handles are returned unchanged."""
-    if not is_local_handle(handle):
-        return handle
-    out = {key: value for key, value in handle.items() if key != "spawn_pid"}
-    with contextlib.suppress(ValueError, OSError):
-        out["dir"] = Path(handle["dir"]).resolve().relative_to(state_dir.resolve()).as_posix()
-    return out
-
-
-def resolve_handle(handle: Handle, state_dir: Path) -> Handle:
-    """A stored handle ready to use: its job directory located under ``state_dir``.
-
-    Reads both forms: relative (this version) and absolute (older versions;
-    if that path is gone, the job of the same token under ``state_dir``).
-    """
-    if not is_local_handle(handle):
-        return handle
-    path = Path(handle["dir"])
-    if not path.is_absolute():
-        path = state_dir / path
-    elif not path.exists() and (state_dir / JOBS_DIR / path.name).exists():
-        path = state_dir / JOBS_DIR / path.name
-    return {**handle, "dir": str(path)}
-
-
-def _handle(directory: Path) -> Handle:
-    return {"job_id": directory.name, "dir": str(directory.resolve())}
+def _handle(directory: Path, request: JobRequest, provider: str) -> Handle:
+    """A local job's handle, the same for every provider (see :mod:`qorch.engine.execution`)."""
+    return {
+        "job_id": directory.name,
+        "local": True,
+        "dir": str(directory.resolve()),
+        "provider": provider,
+        "device": request.device,
+        "parameter_sets": request.parameter_sets,
+    }
 
 
 # the worker's request -------------------------------------------------------

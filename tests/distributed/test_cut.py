@@ -14,7 +14,7 @@ from qiskit import QuantumCircuit, qpy
 
 from qorch.contract.errors import BudgetError, PlanError
 from qorch.contract.provider import Counts, JobRequest, JobState, TargetOptions, normalise_counts
-from qorch.engine import registry
+from qorch.engine import execution, registry
 from qorch.workloads.distributed.cut import (
     CutPlan,
     Estimate,
@@ -98,8 +98,9 @@ def run_on(
 ) -> list[Counts]:
     """Translate and run every circuit through qorch's provider contract.
 
-    ``submit``: submit → status → result (detached local workers, as ``qorch run``
-    does); otherwise ``execute`` in this process (what a worker calls).
+    ``submit``: submit → status → result through qorch's execution path (detached
+    local workers, as ``qorch run`` does); otherwise ``execute`` in this process
+    (what a worker calls).
     """
     provider_name, device = registry.split_target(target)
     provider = registry.load(provider_name)
@@ -116,7 +117,7 @@ def run_on(
             workdir=workdir,
         )
         if submit:
-            handles.append(provider.submit(request))
+            handles.append(execution.submit(provider, request))
         else:
             counts = provider.execute(request)
             assert isinstance(counts, dict)
@@ -126,11 +127,11 @@ def run_on(
     results: list[Counts] = []
     deadline = time.monotonic() + 240
     for handle in handles:
-        while not provider.status(handle).state.final:
+        while not (status := execution.status(provider, handle)).state.final:
             assert time.monotonic() < deadline, f"{target} job {handle['job_id']} timed out"
             time.sleep(0.2)
-        assert provider.status(handle).state is JobState.DONE, provider.status(handle).message
-        counts = provider.result(handle)
+        assert status.state is JobState.DONE, status.message
+        counts = execution.result(provider, handle)
         assert isinstance(counts, dict)
         results.append(counts)
     return results

@@ -22,6 +22,7 @@ from qorch_braket import parameters, pricing
 
 from qorch.contract.errors import CapabilityError, ProviderError
 from qorch.contract.provider import JobRequest, JobState, Provider, TargetOptions
+from qorch.engine import execution
 from qorch.testing import two_parameter_circuit
 
 PI = math.pi
@@ -159,15 +160,15 @@ def test_fifty_sets_run_as_one_local_job(provider: Provider, tmp_path: Path) -> 
     rows = [((k % 2) * PI, (k // 2 % 2) * PI) for k in range(50)]
     request = JobRequest("local", payload, 20, 1, "qorch-fifty", options=options,
                          workdir=tmp_path, parameter_values=tuple(rows))  # fmt: skip
-    handle = json.loads(json.dumps(provider.submit(request)))
+    handle = json.loads(json.dumps(execution.submit(provider, request)))
     deadline = time.monotonic() + 120
-    while not (status := provider.status(handle)).state.final:
+    while not (status := execution.status(provider, handle)).state.final:
         assert time.monotonic() < deadline, status
         time.sleep(0.1)
     assert status.state is JobState.DONE, status.message
     jobs = [path.name for path in tmp_path.iterdir() if (path / "request.json").exists()]
     assert jobs == ["qorch-fifty"]  # one local job
-    results = provider.result(handle)
+    results = execution.result(provider, handle)
     expected = [f"{int(b > 0)}{int(a > 0)}" for a, b in rows]
     assert results == [{key: 20} for key in expected]
 
@@ -228,7 +229,7 @@ def test_rows_must_fit_the_payload(
     request = JobRequest("local", payload, 10, 1, "qorch-bad", options=options,
                          workdir=tmp_path, parameter_values=rows)  # fmt: skip
     with pytest.raises(CapabilityError, match=message):
-        provider.submit(request)  # refused before a worker starts
+        execution.submit(provider, request)  # refused before a worker starts
     assert not (tmp_path / "qorch-bad").exists()
     with pytest.raises(CapabilityError, match=message):
         provider.execute(request)

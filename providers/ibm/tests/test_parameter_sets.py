@@ -27,7 +27,7 @@ from qorch_ibm import devices, sampling
 from qorch.contract.errors import CapabilityError, CredentialsError
 from qorch.contract.payload import from_qpy
 from qorch.contract.provider import Counts, JobRequest, JobState, Provider, TargetOptions
-from qorch.engine import registry
+from qorch.engine import execution, registry
 
 DEVICE = "fake_santiago"  # 5 qubits: a fast noise model
 
@@ -77,7 +77,7 @@ def request_for(
 def wait(provider: Provider, handle: dict[str, Any], timeout_s: float = 120.0) -> JobState:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state = provider.status(handle).state
+        state = execution.status(provider, handle).state
         if state.final:
             return state
         time.sleep(0.1)
@@ -113,10 +113,10 @@ def test_fifty_sets_run_as_one_local_job(provider: Provider, tmp_path: Path) -> 
     angles = [math.pi * i / 49 for i in range(50)]
     rows = tuple((a, math.pi - a) for a in angles)
     request = request_for(provider, ry_pair(), rows, shots=300, workdir=tmp_path)
-    handle = provider.submit(request)
+    handle = execution.submit(provider, request)
     assert handle["parameter_sets"] == 50
-    assert wait(provider, handle) is JobState.DONE, provider.status(handle).message
-    results = provider.result(handle)
+    assert wait(provider, handle) is JobState.DONE, execution.status(provider, handle).message
+    results = execution.result(provider, handle)
     assert isinstance(results, list) and len(results) == 50
     assert all(sum(counts.values()) == 300 for counts in results)
     jobs = [entry for entry in tmp_path.iterdir() if not entry.name.startswith(".")]
@@ -296,17 +296,17 @@ def test_a_parameterised_circuit_without_values_is_refused(
 ) -> None:
     request = request_for(provider, ry_pair(), (), workdir=tmp_path)
     with pytest.raises(CapabilityError, match=r"'ry-pair' on ibm:fake_santiago has 2 unbound"):
-        provider.submit(request)
+        execution.submit(provider, request)
     assert not any(tmp_path.iterdir())  # nothing was created
 
 
 def test_sets_of_the_wrong_width_or_not_finite_are_refused(provider: Provider) -> None:
     request = request_for(provider, ry_pair(), ((1.0, 2.0), (1.0,)))
     with pytest.raises(CapabilityError, match=r"parameter set 1 .* has 1 value.*2 parameter"):
-        provider.submit(request)
+        execution.submit(provider, request)
     request = dataclasses.replace(request, parameter_values=((1.0, math.nan),))
     with pytest.raises(CapabilityError, match="not a finite number"):
-        provider.submit(request)
+        execution.submit(provider, request)
 
 
 def test_ibms_execution_limit_is_the_devices_and_is_enforced(
@@ -319,7 +319,7 @@ def test_ibms_execution_limit_is_the_devices_and_is_enforced(
     over = dataclasses.replace(fits, parameter_values=((0.0, 0.0),) * 2442)
     message = r"2,442 parameter set\(s\) × 4,096 shots = 10,002,432 executions.*at most 2,441"
     with pytest.raises(CapabilityError, match=message):
-        provider.submit(over)
+        execution.submit(provider, over)
     # a real device is refused the same way, before any network call (no account here)
     with pytest.raises(CapabilityError, match=message) as caught:
         provider.submit(dataclasses.replace(over, device="ibm_torino"))

@@ -1,7 +1,8 @@
 """The ``braket`` provider: Amazon Braket's local simulators, managed simulators and QPUs.
 
 Devices (``braket:NAME``): ``local`` and ``local_dm`` (Braket's LocalSimulator,
-state vector and density matrix, on this machine, no account), ``sv1``,
+state vector and density matrix, on this machine, no account: this provider
+executes their jobs, which qorch runs in its local workers), ``sv1``,
 ``dm1``, ``tn1``, and the IonQ, IQM and Rigetti QPUs by short name (see
 :mod:`qorch_braket.devices`) — or any Braket device by its full ARN, e.g.
 ``braket:arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1``.
@@ -30,12 +31,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from qorch.contract.errors import (
-    CancelUnsupportedError,
-    CapabilityError,
-    OptionError,
-    ProviderError,
-)
+from qorch.contract.errors import CapabilityError, OptionError, ProviderError
 from qorch.contract.provider import (
     Cost,
     Credentials,
@@ -48,7 +44,6 @@ from qorch.contract.provider import (
     Result,
     TargetOptions,
 )
-from qorch.engine import localjob
 from qorch_braket import devices
 from qorch_braket.devices import DeviceSpec
 
@@ -172,35 +167,27 @@ class BraketProvider(Provider):
             spec, shots, pricing.current_table(refresh=True), parameter_sets=parameter_sets
         )
 
+    def check_request(self, request: JobRequest) -> None:
+        """Raise CapabilityError unless the parameter sets fit the payload and the device."""
+        _check_parameter_sets(self.spec(request.device), request)
+
     def submit(self, request: JobRequest) -> Handle:
-        spec = self.spec(request.device)
-        if spec.local:
-            _check_parameter_sets(spec, request)
-            return {**localjob.submit(request, self.name), "kind": "local"}
-        return self._create(spec, request)
+        return self._create(self.spec(request.device), request)
 
     def recover(self, request: JobRequest) -> Handle | None:
-        """Re-attach to the job a crashed ``submit`` may have created.
+        """Re-attach to the AWS task a crashed ``submit`` may have created.
 
-        Local jobs: the job directory named by the token. AWS: the create call
-        is re-issued with the same ``clientToken``; Braket answers with the
-        task the earlier call created instead of creating a second one (and
-        creates it now if the earlier call never reached AWS, which is what
+        The create call is re-issued with the same ``clientToken``; Braket
+        answers with the task the earlier call created instead of creating a
+        second one (and creates it now if the earlier call never reached AWS, which is what
         the caller would do next anyway). Chosen over searching tasks by the
         ``qorch-token`` tag because SearchQuantumTasks cannot filter on tags
         (a client-side scan of every task on the device) and its index lags
         behind task creation, while the token answer is exact and atomic.
         """
-        spec = self.spec(request.device)
-        if spec.local:
-            _check_parameter_sets(spec, request)
-            found = localjob.recover(request)
-            return None if found is None else {**found, "kind": "local"}
-        return self._create(spec, request)
+        return self._create(self.spec(request.device), request)
 
     def status(self, handle: Handle) -> JobStatus:
-        if handle.get("kind") != "aws":
-            return localjob.status(handle)
         from qorch_braket import aws
 
         session = aws.make_session(str(handle["region"]))
@@ -213,8 +200,6 @@ class BraketProvider(Provider):
         mapped through the program's qubit → clbit table, each with the
         qubits its own result says it measured.
         """
-        if handle.get("kind") != "aws":
-            return localjob.result(handle)
         from qorch_braket import aws
         from qorch_braket.translate import counts_to_qiskit
 
@@ -239,10 +224,6 @@ class BraketProvider(Provider):
         return [counts] if sets else counts
 
     def cancel(self, handle: Handle) -> None:
-        if handle.get("kind") != "aws":
-            if not localjob.cancel(handle):
-                raise CancelUnsupportedError(f"job {handle['job_id']} has already finished")
-            return
         from qorch_braket import aws
 
         aws.cancel_task(aws.make_session(str(handle["region"])), str(handle["job_id"]))

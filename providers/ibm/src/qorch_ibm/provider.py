@@ -4,8 +4,9 @@ Devices:
 
 - ``fake_<name>`` (``fake_brisbane``, ``fake_manila``, ...): every fake backend
   shipped with qiskit-ibm-runtime, run on this machine in the Sampler's local
-  testing mode — noisy simulations with a real device's calibration. Jobs run
-  in detached local workers (:mod:`qorch.engine.localjob`), like cloud jobs.
+  testing mode — noisy simulations with a real device's calibration. This
+  provider executes them (:meth:`IBMProvider.execute`); qorch runs each job in
+  a detached local worker, like a cloud job.
 - ``ibm_<name>`` (``ibm_torino``, ``ibm_fez``, ...): real QPUs, looked up on
   IBM Quantum when used; needs credentials (see :mod:`qorch_ibm.service`).
 
@@ -24,12 +25,7 @@ import difflib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qorch.contract import payload
-from qorch.contract.errors import (
-    CancelUnsupportedError,
-    OptionError,
-    ProviderError,
-    UnknownDeviceError,
-)
+from qorch.contract.errors import OptionError, UnknownDeviceError
 from qorch.contract.provider import (
     Cost,
     Credentials,
@@ -42,7 +38,6 @@ from qorch.contract.provider import (
     Result,
     TargetOptions,
 )
-from qorch.engine import localjob
 from qorch_ibm import devices, service
 
 if TYPE_CHECKING:
@@ -143,59 +138,48 @@ class IBMProvider(Provider):
             f"{price.source}, as of {price.as_of}; IBM bills the usage it measures",
         )
 
-    def submit(self, request: JobRequest) -> Handle:
-        """Submit one job; all its parameter sets go in that one job.
-
-        Raises CapabilityError (before any network call) if the parameter sets
-        do not fit the payload or IBM's per-job limit.
-        """
+    def check_request(self, request: JobRequest) -> None:
+        """Raise CapabilityError unless the parameter sets fit the payload and IBM's
+        per-job limit (checked before anything is created or sent)."""
         from qorch_ibm import sampling
 
         circuit = payload.from_qpy(request.payload.data)
         sampling.check_parameter_sets(request, circuit, f"{self.name}:{request.device}")
-        if devices.is_fake(request.device):
-            handle = localjob.submit(request, self.name)
-            return _local(handle, request)
+
+    def submit(self, request: JobRequest) -> Handle:
+        """Submit one job to a QPU; all its parameter sets go in that one job.
+
+        Raises CapabilityError (before any network call) if the parameter sets
+        do not fit the payload or IBM's per-job limit.
+        """
         from qorch_ibm import runtime
 
+        self.check_request(request)
         return runtime.submit(request, self._backend(request.device))
 
     def recover(self, request: JobRequest) -> Handle | None:
-        if devices.is_fake(request.device):
-            handle = localjob.recover(request)
-            return None if handle is None else _local(handle, request)
         from qorch_ibm import runtime
 
         return runtime.recover(request)
 
     def status(self, handle: Handle) -> JobStatus:
-        if _is_local(handle):
-            return localjob.status(handle)
         from qorch_ibm import runtime
 
         return runtime.status(handle)
 
     def result(self, handle: Handle) -> Result:
         """Counts of a finished job; for a job with parameter sets, a list: one per set."""
-        if _is_local(handle):
-            return _checked(localjob.result(handle), handle)
         from qorch_ibm import runtime
 
         return runtime.result(handle)
 
     def cancel(self, handle: Handle) -> None:
-        if _is_local(handle):
-            if not localjob.cancel(handle):
-                raise CancelUnsupportedError(
-                    f"job {handle['job_id']} has already finished; there is nothing to cancel"
-                )
-            return
         from qorch_ibm import runtime
 
         runtime.cancel(handle)
 
     def execute(self, request: JobRequest) -> Result:
-        """Run a fake-backend job here (called by the local job worker).
+        """Run a fake-backend job here (qorch calls it in a local worker).
 
         One Sampler call with one PUB for all the parameter sets; returns a
         list of Counts (one per set) if the request has parameter sets.
@@ -233,36 +217,6 @@ class IBMProvider(Provider):
         from qorch_ibm import runtime
 
         return runtime.backend(name)
-
-
-def _local(handle: Handle, request: JobRequest) -> Handle:
-    """A local job's handle: marked as such, naming its fake backend and how many sets it runs."""
-    return {
-        **handle,
-        "kind": "local",
-        "backend": request.device,
-        "parameter_sets": request.parameter_sets,
-    }
-
-
-def _checked(result: Result, handle: Handle) -> Result:
-    """``result``, if its form matches the parameter sets the handle recorded."""
-    sets = handle.get("parameter_sets")
-    if sets is None:  # a handle from before parameter sets: trust the job
-        return result
-    if (isinstance(result, list) and len(result) == sets) or (
-        not sets and isinstance(result, dict)
-    ):
-        return result
-    found = f"{len(result)} result(s)" if isinstance(result, list) else "one result"
-    raise ProviderError(
-        f"job {handle['job_id']} returned {found}; it ran {int(sets)} parameter set(s)"
-    )
-
-
-def _is_local(handle: Handle) -> bool:
-    """True for a fake-backend job run by a local worker (its handle names a job directory)."""
-    return handle.get("kind", "local" if "dir" in handle else "runtime") == "local"
 
 
 def _real_description(name: str, backend: Any) -> str:
