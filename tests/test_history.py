@@ -83,3 +83,13 @@ def test_a_read_only_schema_2_store_has_an_empty_history(tmp_path: Path) -> None
     reader = StateStore(directory)
     reader.version = 2  # as a store on a read-only file system stays: never upgraded
     assert history.metric_rows(reader) == [] and history.verdict_rows(reader) == []
+
+
+def test_runs_in_the_same_second_keep_their_order(tmp_path: Path) -> None:
+    """Run ids end in random hex, so order by creation, never by id (a flaky CI once showed it)."""
+    store = StateStore(tmp_path / "state")
+    run_ids = [new_run(store, f"k{index}") for index in range(12)]
+    for position, run_id in enumerate(run_ids):
+        history.record_metrics(store, run_id, [MetricValue("m", float(position), None, None, None, 0.95)])
+    assert [row.run_id for row in history.metric_rows(store, metric="m")] == run_ids
+    assert [run.run_id for run in store.runs()] == run_ids[::-1]

@@ -120,7 +120,7 @@ def metric_rows(
     sql = (
         "SELECT m.*, r.created, r.plan_name FROM metrics m JOIN runs r USING (run_id)"
         " WHERE (? IS NULL OR r.plan_name = ?) AND (? IS NULL OR m.name = ?)"
-        " AND (? IS NULL OR r.created >= ?) ORDER BY r.created, m.run_id, m.name, m.circuit,"
+        " AND (? IS NULL OR r.created >= ?) ORDER BY r.created, r.rowid, m.name, m.circuit,"
         " m.target"
     )
     params = (plan_name, plan_name, metric, metric, since, since)
@@ -132,7 +132,7 @@ def verdict_rows(store: StateStore, run_id: str | None = None) -> list[VerdictRo
     """Verdict rows (of one run, or all) oldest first."""
     sql = (
         "SELECT v.*, r.created FROM verdicts v JOIN runs r USING (run_id)"
-        " WHERE (? IS NULL OR v.run_id = ?) ORDER BY r.created, v.run_id, v.position"
+        " WHERE (? IS NULL OR v.run_id = ?) ORDER BY r.created, r.rowid, v.position"
     )
     return [_record(VerdictRow, row) for row in _select(store, sql, (run_id, run_id))]
 

@@ -255,7 +255,7 @@ class StateStore:
     @_translated
     def runs(self) -> list[RunRecord]:
         """Every run, newest first."""
-        rows = self._conn.execute("SELECT * FROM runs ORDER BY created DESC, run_id DESC")
+        rows = self._conn.execute("SELECT * FROM runs ORDER BY created DESC, rowid DESC")
         return [self._run(row) for row in rows.fetchall()]
 
     @_translated
