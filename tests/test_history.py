@@ -90,6 +90,8 @@ def test_runs_in_the_same_second_keep_their_order(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state")
     run_ids = [new_run(store, f"k{index}") for index in range(12)]
     for position, run_id in enumerate(run_ids):
-        history.record_metrics(store, run_id, [MetricValue("m", float(position), None, None, None, 0.95)])
+        history.record_metrics(
+            store, run_id, [MetricValue("m", float(position), None, None, None, 0.95)]
+        )
     assert [row.run_id for row in history.metric_rows(store, metric="m")] == run_ids
     assert [run.run_id for run in store.runs()] == run_ids[::-1]
