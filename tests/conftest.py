@@ -1,4 +1,5 @@
-"""Shared fixtures: run the real CLI in a subprocess with an isolated state directory."""
+"""Shared fixtures: the CLI in this process (``cli``) or in a real subprocess (``qorch``),
+each with an isolated state directory."""
 
 from __future__ import annotations
 
@@ -70,31 +71,102 @@ class CliResult:
 InProcessCli = Callable[..., CliResult]
 
 
+def invoke(*args: str) -> CliResult:
+    """``qorch ARGS`` in this process, through the function ``python -m qorch`` calls.
+
+    ``qorch.cli.app.run`` is what the entry point runs after installing its Ctrl-C
+    handler: usage errors, ``--json`` error documents and exit codes are the real
+    ones. stdin, stdout and stderr are Click's test streams (not a terminal). An
+    exception that escapes (a traceback a user would see) is re-raised.
+    """
+    from click.testing import CliRunner
+
+    from qorch.cli.app import run
+
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            code: int | str | None = run(list(args))
+        except SystemExit as stop:
+            code = stop.code
+        finally:
+            sys.stdout.flush()  # a plain print() stays in the text wrapper until flushed
+            sys.stderr.flush()
+    if isinstance(code, str):  # sys.exit("message"): printed, exit status 1
+        return CliResult(1, out.getvalue().decode(), err.getvalue().decode() + code + "\n")
+    return CliResult(code or 0, out.getvalue().decode(), err.getvalue().decode())
+
+
+def _environment(
+    monkeypatch: pytest.MonkeyPatch,
+    state_dir: Path,
+    cwd: Path | None,
+    env: dict[str, str | None] | None,
+) -> None:
+    monkeypatch.setenv("QORCH_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("CI", "true")
+    for key, value in (env or {}).items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(cwd or REPO)
+
+
 @pytest.fixture
 def cli(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> InProcessCli:
-    """Run ``qorch ARGS`` in this process (Typer's CliRunner), like the ``qorch`` fixture.
+    """Run ``qorch ARGS`` in this process, like the ``qorch`` fixture (same result fields).
 
-    Saves the ~3 s of imports a subprocess pays. An exception that escapes the
-    CLI (a traceback a user would see) is re-raised, so the test fails on it.
+    Saves the 3–12 s of imports a subprocess pays. The environment (state
+    directory, ``CI``, ``env``) and working directory stay set for the rest of
+    the test, so library calls after it see the same state.
     """
-    from typer.testing import CliRunner
-
-    from qorch.cli.app import app
 
     def run(
         *args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None
     ) -> CliResult:
-        monkeypatch.setenv("QORCH_STATE_DIR", str(state_dir))
-        monkeypatch.setenv("CI", "true")
-        for key, value in (env or {}).items():
-            if value is None:
-                monkeypatch.delenv(key, raising=False)
-            else:
-                monkeypatch.setenv(key, value)
-        monkeypatch.chdir(cwd or REPO)
-        result = CliRunner().invoke(app, list(args), catch_exceptions=True)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return CliResult(result.exit_code, result.stdout, result.stderr)
+        _environment(monkeypatch, state_dir, cwd, env)
+        return invoke(*args)
 
     return run
+
+
+def cli_in(state_dir: Path) -> InProcessCli:
+    """An in-process ``qorch`` for module-scoped fixtures: the environment is set for each
+    call and restored after it (a shared, expensive run computed once for several tests)."""
+
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None
+    ) -> CliResult:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _environment(monkeypatch, state_dir, cwd, env)
+            return invoke(*args)
+
+    return run
+
+
+def bundle_files(directory: Path) -> list[Path]:
+    """A bundle directory's files, relative and sorted."""
+    return sorted(p.relative_to(directory) for p in directory.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def compile_in_two_processes(
+    cli: InProcessCli, qorch: CliRunner, tmp_path: Path
+) -> Callable[[str], tuple[Path, list[Path]]]:
+    """``qorch compile PLAN -o DIR`` in this process and in a fresh ``python -m qorch``
+    (another interpreter, another hash seed); asserts the two bundles hold the same files
+    with the same bytes, and returns the first bundle and its file list."""
+
+    def compile_twice(plan: str) -> tuple[Path, list[Path]]:
+        one, two = tmp_path / "one", tmp_path / "two"
+        here = cli("compile", plan, "-o", str(one))
+        assert here.returncode == 0, here.stderr
+        there = qorch("compile", plan, "-o", str(two))
+        assert there.returncode == 0, there.stderr
+        files = bundle_files(one)
+        assert files and files == bundle_files(two)
+        for file in files:
+            assert (one / file).read_bytes() == (two / file).read_bytes(), file
+        return one, files
+
+    return compile_twice

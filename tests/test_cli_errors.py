@@ -32,28 +32,28 @@ def assert_one_line_error(result, file: str, line: int, field: str, words: str) 
 
 
 @pytest.mark.parametrize("command", ["validate", "compile"])
-def test_unknown_field(qorch, make_plan: Callable[..., Path], command: str) -> None:
+def test_unknown_field(cli, make_plan: Callable[..., Path], command: str) -> None:
     plan = make_plan(GOOD.replace("    qubits: 3\n", "    qubits: 3\n    colour: red\n"))
-    result = qorch(command, str(plan))
+    result = cli(command, str(plan))
     assert_one_line_error(result, str(plan), 8, "circuits[0].colour", "unknown field")
 
 
-def test_negative_shot_count(qorch, make_plan: Callable[..., Path]) -> None:
+def test_negative_shot_count(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD.replace("shots: 100", "shots: -5"))
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert_one_line_error(result, str(plan), 3, "shots", "greater than 0")
 
 
-def test_negative_target_shots(qorch, make_plan: Callable[..., Path]) -> None:
+def test_negative_target_shots(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD.replace("  - local:aer", "  - target: local:aer\n    shots: -1"))
-    result = qorch("compile", str(plan))
+    result = cli("compile", str(plan))
     assert_one_line_error(result, str(plan), 10, "targets[0].shots", "greater than 0")
 
 
-def test_missing_qasm_file(qorch, make_plan: Callable[..., Path]) -> None:
+def test_missing_qasm_file(cli, make_plan: Callable[..., Path]) -> None:
     text = GOOD.replace("    generator: ghz\n    qubits: 3\n", "    qasm: nowhere.qasm\n")
     plan = make_plan(text)
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert_one_line_error(result, str(plan), 6, "circuits[0].qasm", "not found.*nowhere.qasm")
 
 
@@ -75,85 +75,85 @@ def test_missing_qasm_file(qorch, make_plan: Callable[..., Path]) -> None:
         ("qreg q[2];\n", r"not OpenQASM"),
     ],
 )
-def test_malformed_qasm(qorch, make_plan: Callable[..., Path], source: str, words: str) -> None:
+def test_malformed_qasm(cli, make_plan: Callable[..., Path], source: str, words: str) -> None:
     (make_plan("x", name="bad.qasm")).write_text(source)
     plan = make_plan(GOOD.replace("    generator: ghz\n    qubits: 3\n", "    qasm: bad.qasm\n"))
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert_one_line_error(result, str(plan), 6, "circuits[0].qasm", words)
 
 
-def test_unknown_provider(qorch, make_plan: Callable[..., Path]) -> None:
+def test_unknown_provider(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD.replace("local:aer", "rigetti:ankaa"))
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert_one_line_error(result, str(plan), 9, "targets[0].target", "unknown provider 'rigetti'")
 
 
-def test_unknown_device(qorch, make_plan: Callable[..., Path]) -> None:
+def test_unknown_device(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD.replace("local:aer", "local:aerr"))
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert_one_line_error(
         result, str(plan), 9, "targets[0].target", "no device 'aerr'.*local:aer|aer"
     )
 
 
-def test_unknown_option(qorch, make_plan: Callable[..., Path]) -> None:
+def test_unknown_option(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(
         GOOD.replace("  - local:aer", "  - target: local:aer\n    options: {turbo: 1}")
     )
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert_one_line_error(result, str(plan), 10, "targets[0].options", "turbo")
 
 
-def test_circuit_wider_than_device(qorch, make_plan: Callable[..., Path]) -> None:
+def test_circuit_wider_than_device(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD.replace("qubits: 3", "qubits: 31"))
-    result = qorch("compile", str(plan))
+    result = cli("compile", str(plan))
     assert_one_line_error(
         result, str(plan), 9, "targets[0].target", r"'ghz3' needs 31 qubits but local:aer has 30"
     )
 
 
-def test_gate_the_device_cannot_run(qorch, make_plan: Callable[..., Path]) -> None:
+def test_gate_the_device_cannot_run(cli, make_plan: Callable[..., Path]) -> None:
     qasm = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
     qasm += "reset q[0];\nmeasure q -> c;\n"
     make_plan("x", name="reset.qasm").write_text(qasm)
     text = GOOD.replace("    generator: ghz\n    qubits: 3\n", "    qasm: reset.qasm\n")
     plan = make_plan(text.replace("local:aer", "local:statevector"))
-    result = qorch("compile", str(plan))
+    result = cli("compile", str(plan))
     assert_one_line_error(result, str(plan), 8, "targets[0].target", "reset.*local:statevector")
 
 
-def test_shot_budget_exceeded(qorch, make_plan: Callable[..., Path]) -> None:
+def test_shot_budget_exceeded(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(GOOD + "budget:\n  max_total_shots: 50\n")
-    result = qorch("compile", str(plan))
+    result = cli("compile", str(plan))
     assert_one_line_error(
         result, str(plan), 11, "budget.max_total_shots", "needs 100 shots.*allows 50"
     )
 
 
-def test_yaml_syntax_error(qorch, make_plan: Callable[..., Path]) -> None:
+def test_yaml_syntax_error(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan("version: 1\nkind: circuits\n  shots: [\n")
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert result.returncode == 1
     assert f"{plan}:3: YAML syntax error" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_missing_plan_file(qorch, tmp_path: Path) -> None:
-    result = qorch("run", str(tmp_path / "nope.yaml"))
+def test_missing_plan_file(cli, tmp_path: Path) -> None:
+    result = cli("run", str(tmp_path / "nope.yaml"))
     assert result.returncode == 1
     assert result.stderr.strip() == f"qorch: error: {tmp_path / 'nope.yaml'}: plan file not found"
 
 
-def test_usage_error_exit_code(qorch) -> None:
-    result = qorch("compile")
+def test_usage_error_exit_code(cli) -> None:
+    result = cli("compile")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
 
 
-def test_validate_lists_every_problem(qorch, make_plan: Callable[..., Path]) -> None:
+def test_validate_lists_every_problem(cli, make_plan: Callable[..., Path]) -> None:
     text = GOOD.replace("shots: 100", "shots: 0").replace("qubits: 3", "qubits: 3\n    x: 1")
     plan = make_plan(text)
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines == [
@@ -162,11 +162,11 @@ def test_validate_lists_every_problem(qorch, make_plan: Callable[..., Path]) -> 
     ]
 
 
-def test_cost_budget_exceeded(qorch, make_plan: Callable[..., Path]) -> None:
+def test_cost_budget_exceeded(cli, make_plan: Callable[..., Path]) -> None:
     """A priced QPU (Braket's shipped price table) against a $5 budget: refused at compile."""
     text = GOOD.replace("  - local:aer", "  - braket:ionq_forte1\n  - braket:sv1")
     plan = make_plan(text + "budget:\n  max_cost_usd: 5\n")
-    result = qorch("compile", str(plan), env={"QORCH_BRAKET_PRICE_REFRESH": "0"})
+    result = cli("compile", str(plan), env={"QORCH_BRAKET_PRICE_REFRESH": "0"})
     assert_one_line_error(
         result,
         str(plan),

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 PLANS = Path(__file__).resolve().parent.parent / "plans"
 
@@ -15,8 +16,8 @@ def share(counts: dict[str, int], *outcomes: str) -> float:
 
 
 @pytest.mark.parametrize("plan", sorted(PLANS.glob("*.yaml")), ids=lambda p: p.name)
-def test_every_example_validates(qorch, plan: Path) -> None:
-    result = qorch("validate", str(plan))
+def test_every_example_validates(cli, plan: Path) -> None:
+    result = cli("validate", str(plan))
     assert result.returncode == 0, result.stderr
 
 
@@ -29,16 +30,16 @@ def test_every_example_has_a_run_test() -> None:
     assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
 
 
-def run_plan(qorch, name: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    result = qorch("run", f"plans/{name}", "--json", "--poll", "0.2", timeout=900)
+def run_plan(cli, name: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    result = cli("run", name if "/" in name else f"plans/{name}", "--json", "--poll", "0.2")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["status"] == "completed"
     return data  # type: ignore[no-any-return]
 
 
-def test_ghz_runs_on_four_backends_in_one_bit_order(qorch) -> None:
-    data = run_plan(qorch, "ghz.yaml")
+def test_ghz_runs_on_four_backends_in_one_bit_order(cli) -> None:
+    data = run_plan(cli, "ghz.yaml")
     targets = [job["target"] for job in data["jobs"]]
     assert targets == ["local:statevector", "local:aer", "ibm:fake_kyiv", "braket:local"]
     for job in data["jobs"]:
@@ -50,8 +51,8 @@ def test_ghz_runs_on_four_backends_in_one_bit_order(qorch) -> None:
     assert set(exact) == {"00000", "11111"}
 
 
-def test_qft_finds_the_value_on_ibm_and_braket(qorch) -> None:
-    data = run_plan(qorch, "qft.yaml")
+def test_qft_finds_the_value_on_ibm_and_braket(cli) -> None:
+    data = run_plan(cli, "qft.yaml")
     by_key = {(job["circuit"], job["target"]): job["counts"] for job in data["jobs"]}
     assert share(by_key[("qft5-value", "braket:local")], "10011") == 1.0
     assert share(by_key[("qft5-value", "braket:local_dm")], "10011") == 1.0
@@ -61,8 +62,8 @@ def test_qft_finds_the_value_on_ibm_and_braket(qorch) -> None:
     assert len(uniform) == 16 and max(uniform.values()) < 0.12 * 2000
 
 
-def test_qasm_files_give_the_documented_outcomes(qorch) -> None:
-    data = run_plan(qorch, "qasm.yaml")
+def test_qasm_files_give_the_documented_outcomes(cli) -> None:
+    data = run_plan(cli, "qasm.yaml")
     for job in data["jobs"]:
         counts = job["counts"]
         if job["circuit"] == "bell":
@@ -74,27 +75,44 @@ def test_qasm_files_give_the_documented_outcomes(qorch) -> None:
 
 
 @pytest.mark.parametrize("name", ["ghz.yaml", "qft.yaml"])
-def test_compiling_an_example_twice_is_byte_identical(qorch, name: str, tmp_path: Path) -> None:
+def test_compiling_an_example_twice_is_byte_identical(compile_in_two_processes, name) -> None:
     """QPY payloads for IBM and Aer, OpenQASM 3 for Braket: same bytes from two processes."""
-    one, two = tmp_path / "one", tmp_path / "two"
-    for out in (one, two):
-        result = qorch("compile", f"plans/{name}", "-o", str(out))
-        assert result.returncode == 0, result.stderr
-    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    _, files = compile_in_two_processes(f"plans/{name}")
     assert {p.suffix for p in files} >= {".json", ".qpy", ".qasm"}
-    for file in files:
-        assert (one / file).read_bytes() == (two / file).read_bytes(), file
 
 
-def test_qcnn_sweep_grid_with_baselines(qorch) -> None:
-    """9 ansätze × 3 encodings × 2 losses × 5 seeds on digits 3 vs 8, baselines beside."""
-    data = run_plan(qorch, "qcnn-sweep.yaml")
+# The sweep example trains 270 QCNNs of 200 steps (about 4 CPU-minutes): the tests compile
+# the file itself and run a copy of it with fewer steps and seeds, the grid unchanged.
+SWEEP_STEPS, SWEEP_SEEDS = 20, 2
+
+
+def test_qcnn_sweep_example_compiles_its_whole_grid(cli, tmp_path: Path) -> None:
+    """plans/qcnn-sweep.yaml itself: 9 ansätze × 3 encodings × 2 losses × 5 seeds."""
+    result = cli("compile", "plans/qcnn-sweep.yaml", "--json", "-o", str(tmp_path / "b"))
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["qcnn"]["sweep_tasks"] == 9 * 3 * 2 * 5
+
+
+def test_qcnn_sweep_grid_with_baselines(cli, tmp_path: Path) -> None:
+    """The example's grid on digits 3 vs 8, baselines beside: every configuration trains
+    (a copy of the file with 20 of its 200 steps and 2 of its 5 seeds)."""
+    plan = yaml.safe_load((PLANS / "qcnn-sweep.yaml").read_text())
+    assert (plan["train"]["steps"], plan["sweep"]["seeds"]) == (200, 5)
+    plan["train"]["steps"], plan["sweep"]["seeds"] = SWEEP_STEPS, SWEEP_SEEDS
+    path = tmp_path / "qcnn-sweep.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    data = run_plan(cli, str(path))
     rows = data["sweep"]
-    assert len(rows) == 9 * 3 * 2 and all(row["seeds"] == 5 for row in rows)
+    assert len(rows) == 9 * 3 * 2 and all(row["seeds"] == SWEEP_SEEDS for row in rows)
     assert {row["ansatz"] for row in rows} == {
         "ttn", "sim5", "sim6", "sim9", "sim13", "sim14", "sim15", "so4", "su4"
     }  # fmt: skip
+    assert {(row["encoding"], row["loss"]) for row in rows} == {
+        (encoding, loss)
+        for encoding in ("angle", "compact-angle", "amplitude")
+        for loss in ("mse", "cross-entropy")
+    }
     assert max(row["test_accuracy_mean"] for row in rows) > 0.9
     assert {"logistic [angle]", "mlp [amplitude]"} <= data["sweep_baselines"].keys()
     artifacts = Path(data["artifacts"])
@@ -102,13 +120,13 @@ def test_qcnn_sweep_grid_with_baselines(qorch) -> None:
         assert (artifacts / name).stat().st_size > 0
 
 
-def test_qcnn_multiclass_reads_four_classes(qorch) -> None:
-    data = run_plan(qorch, "qcnn-multiclass.yaml")
+def test_qcnn_multiclass_reads_four_classes(cli) -> None:
+    data = run_plan(cli, "qcnn-multiclass.yaml")
     assert data["metrics"]["test_accuracy"] > 0.6  # chance is 0.25
 
 
-def test_qcnn_csv_with_noisy_evaluation(qorch) -> None:
-    data = run_plan(qorch, "qcnn-csv.yaml")
+def test_qcnn_csv_with_noisy_evaluation(cli) -> None:
+    data = run_plan(cli, "qcnn-csv.yaml")
     report = data["evaluation"]["local:aer"]
     assert report["samples"] == 60 and report["jobs"] == 1
     assert abs(report["gap_points"]) <= 15

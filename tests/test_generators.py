@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from qiskit.quantum_info import Statevector
 
-from qorch.workloads.circuits import generators
+from qorch.workloads.sources import generators
 
 
 def exact(circuit):  # type: ignore[no-untyped-def]

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qorch.engine.plan import CircuitsPlan, QaoaMaxcutCircuit, plan_json_schema
+from qorch.engine.kinds import plan_json_schema
 from qorch.engine.planfile import PlanErrors, load_plan
+from qorch.workloads.circuits.plan import CircuitsPlan
+from qorch.workloads.sources.spec import QaoaMaxcutCircuit
 
 BASE = """
 version: 1

@@ -18,12 +18,12 @@ import jsonschema
 import pytest
 import yaml
 
-from qorch.engine.plan import plan_json_schema
+from qorch.engine.kinds import plan_json_schema
 from qorch.engine.planfile import PlanErrors, load_plan
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "plans").glob("*.yaml")) + sorted(
-    (REPO / "qorch" / "templates").glob("*.yaml")
+    (REPO / "qorch" / "workloads").glob("*/template.yaml")
 )
 
 

@@ -3,44 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from qorch.cli.output import emit_json, emit_table, guarded, message
-from qorch.contract.errors import PlanError, UsageError
-
-if TYPE_CHECKING:
-    from qorch.workloads.distributed.link import LinkParams
-
-SWEEP_COLUMNS = (
-    "transmissivity",
-    "p_success",
-    "rate_hz",
-    "fidelity",
-    "plob_ebits_per_use",
-    "rate_to_plob",
-    "bb84_key_rate_hz",
-)
-SUMMARY = (
-    ("transmissivity", "transmissivity η", ""),
-    ("latency_s", "one-way latency", "s"),
-    ("herald_wait_s", "herald wait", "s"),
-    ("p_success", "success probability per attempt", ""),
-    ("raw_rate_hz", "heralded pair rate", "Hz"),
-    ("rate_hz", "delivered pair rate", "Hz"),
-    ("fidelity_raw", "fidelity after the herald wait", ""),
-    ("fidelity", "delivered fidelity", ""),
-    ("purification_yield", "purification yield", ""),
-    ("generation_time_mean_s", "time for the pairs, mean", "s"),
-    ("generation_time_p95_s", "time for the pairs, 95th percentile", "s"),
-    ("plob_ebits_per_use", "PLOB bound per channel use", "ebits"),
-    ("plob_rate_hz", "PLOB bound as a rate", "ebits/s"),
-    ("rate_to_plob", "delivered rate / PLOB rate", ""),
-    ("qber", "QBER", ""),
-    ("bb84_key_rate_hz", "BB84 secret-key rate", "bits/s"),
-    ("bb84_bits_per_use", "BB84 secret key per channel use", "bits"),
-)
+from qorch.cli.output import emit_json, guarded, message, render
 
 EPILOG = """\b
 Examples:
@@ -120,17 +87,8 @@ def link(
     asymptotic BB84 key rate on the same fibre. With --plan and --link, start from
     that link of the plan; the other flags override its values.
     """
-    from qorch.workloads.distributed.presets import PRESETS
+    from qorch.workloads.distributed.linktool import LinkQuery, link_report
 
-    if list_presets:
-        _list_presets(PRESETS, json_out)
-        return
-    if plot is not None and sweep is None:
-        raise UsageError("--plot needs --sweep")
-    if (plan is None) != (link_index is None):
-        raise UsageError("--plan and --link go together: --plan FILE --link N")
-    if plan is not None and preset is not None:
-        raise UsageError("--preset cannot be combined with --plan (the plan's link names its own)")
     flags = {
         "length_km": length_km,
         "scheme": scheme,
@@ -140,190 +98,13 @@ def link(
         "purification": purification,
         "purification_rounds": rounds,
     }
-    overrides = {key: value for key, value in flags.items() if value is not None}
-    overrides.update(_parse_settings(settings or []))
-    if plan is not None and link_index is not None:
-        base, name = _plan_link(plan, link_index)
-    elif preset is not None:
-        base, name = _preset_link(preset), preset
-    elif "length_km" in overrides:
-        base, name = None, "custom"
-    else:
-        raise UsageError("give --length-km, --preset or --plan (see qorch link --help)")
-    if sweep is None:
-        _show_one(base, name, overrides, pairs, json_out)
-    else:
-        _show_sweep(base, overrides, pairs, sweep, plot, json_out)
-
-
-def _preset_link(name: str) -> LinkParams:
-    """The parameters of preset ``name``; PlanError listing the known ones."""
-    from qorch.workloads.distributed.presets import get_preset
-
-    return get_preset(name).params
-
-
-def _plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
-    """Parameters and a display name of link ``index`` of a distributed plan file.
-
-    Raises PlanError located in the file (``FILE:LINE: field: message``) for a bad
-    plan, an index out of range, or a classical-only link.
-    """
-    from qorch.engine.planfile import load_plan
-    from qorch.workloads.distributed.network import TopologyError, resolve
-    from qorch.workloads.distributed.pipeline import distributed_plan
-
-    loaded = load_plan(path, str(path))
-    links = distributed_plan(loaded).links
-    if not 0 <= index < len(links):
-        count = f"{len(links)} link{'s' * (len(links) != 1)}"
-        valid = f"0–{len(links) - 1}" if links else "none"
-        raise loaded.error(("links",), f"no link {index}: the plan has {count} (--link {valid})")
-    spec = links[index]
-    a, b = spec.between
-    if spec.classical:
-        raise loaded.error(
-            ("links", index, "classical"),
-            f"link {index} ({a}–{b}) is classical-only: it carries no entanglement to evaluate",
-        )
-    try:
-        params = resolve(spec, field=f"links.{index}")
-    except TopologyError as error:
-        key = tuple(int(p) if p.isdigit() else p for p in (error.field or "links").split("."))
-        raise loaded.error(key, error.message) from None
-    return params, f"{loaded.display} link {index} ({a}–{b})"
-
-
-def _params(base: LinkParams | None, overrides: dict[str, Any]) -> LinkParams:
-    """``base`` (None: the defaults) with ``overrides``; one-line PlanError if invalid."""
-    from pydantic import ValidationError
-
-    from qorch.workloads.distributed.link import LinkParams, describe_validation_error
-    from qorch.workloads.distributed.presets import merged_fields
-
-    try:
-        return LinkParams(**merged_fields(base, overrides))
-    except ValidationError as error:
-        where, text = describe_validation_error(error)
-        raise PlanError(f"{where}: {text}" if where else text) from None
-
-
-def _show_one(
-    base: LinkParams | None, name: str, overrides: dict[str, Any], pairs: int, json_out: bool
-) -> None:
-    """Evaluate one link and print it (a quantity/value/unit table, or JSON)."""
-    from qorch.workloads.distributed.link import evaluate
-
-    params = _params(base, overrides)
-    report = evaluate(params, pairs=pairs).as_dict()
+    query = LinkQuery(preset=preset, plan=plan, link_index=link_index, overrides=flags,
+                      settings=settings or [], pairs=pairs, sweep=sweep, plot=plot,
+                      list_presets=list_presets)  # fmt: skip
+    report = link_report(query)
     if json_out:
-        emit_json({**report, "params": params.model_dump(mode="json")})
-        return
-    title = f"link: {name}, {params.length_km:g} km, {params.scheme}"
-    rows = [(label, report[key], unit) for key, label, unit in SUMMARY]
-    emit_table(("quantity", "value", "unit"), rows, title=title)
-
-
-def _show_sweep(
-    base: LinkParams | None,
-    overrides: dict[str, Any],
-    pairs: int,
-    sweep: str,
-    plot: Path | None,
-    json_out: bool,
-) -> None:
-    """Evaluate the link at each sweep point; print rows, optionally write a PNG."""
-    from qorch.workloads.distributed.link import evaluate
-
-    field, values = _parse_sweep(sweep)
-    rows: list[dict[str, Any]] = []
-    for value in values:
-        params = _params(base, {**overrides, field: value})
-        rows.append({field: value, **evaluate(params, pairs=pairs).as_dict()})
-    if plot is not None:
-        _write_plot(plot, field, rows)
-    if json_out:
-        emit_json({"rows": rows})
+        emit_json(report.data)
+        for line in report.view.messages:
+            message(line)
     else:
-        columns = (field, *SWEEP_COLUMNS)
-        emit_table(columns, [[row[c] for c in columns] for row in rows])
-    if plot is not None:
-        message(f"wrote {plot}")
-
-
-def _parse_settings(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; ``none``/``null`` mean None, other values are validated later."""
-    settings: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
-        text = value.strip()
-        settings[key.strip()] = None if text.lower() in ("none", "null") else text
-    return settings
-
-
-def _parse_sweep(text: str) -> tuple[str, list[float]]:
-    """``FIELD=START:STOP:POINTS`` → (field, evenly spaced values; integers for int fields)."""
-    from qorch.workloads.distributed.link import LinkParams
-
-    field, sep, spec = text.partition("=")
-    parts = spec.split(":")
-    usage = f"--sweep expects FIELD=START:STOP:POINTS (e.g. length_km=1:100:25), got {text!r}"
-    if not sep or len(parts) != 3:
-        raise UsageError(usage)
-    if field not in LinkParams.model_fields:
-        raise UsageError(f"--sweep: unknown link field {field!r}")
-    try:
-        start, stop, points = float(parts[0]), float(parts[1]), int(parts[2])
-    except ValueError:
-        raise UsageError(usage) from None
-    if points < 2:
-        raise UsageError("--sweep needs at least 2 points")
-    values = [start + (stop - start) * i / (points - 1) for i in range(points)]
-    if LinkParams.model_fields[field].annotation is int:
-        return field, sorted({round(value) for value in values})
-    return field, values
-
-
-def _write_plot(path: Path, field: str, rows: list[dict[str, Any]]) -> None:
-    """Rate vs the PLOB bound (log scale) and fidelity against ``field``, as PNG, atomically."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from qorch.store.fsutil import write_bytes_atomic
-
-    x = [row[field] for row in rows]
-    fig, (ax_rate, ax_fid) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    for key, label in (("rate_hz", "Bell-pair rate"), ("plob_rate_hz", "PLOB bound"),
-                       ("bb84_key_rate_hz", "BB84 key rate")):  # fmt: skip
-        ys = [row[key] if row[key] else float("nan") for row in rows]
-        ax_rate.plot(x, ys, marker="o", markersize=3, label=label)
-    ax_rate.set_yscale("log")
-    ax_rate.set_ylabel("rate (Hz)")
-    ax_rate.legend()
-    ax_fid.plot(x, [row["fidelity"] for row in rows], marker="o", markersize=3)
-    ax_fid.set_ylabel("delivered fidelity")
-    ax_fid.set_xlabel(field)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
-
-
-def _list_presets(presets: dict[str, Any], json_out: bool) -> None:
-    if json_out:
-        emit_json(
-            [
-                {"name": p.name, "source": p.source, "description": p.description,
-                 "reproduces": p.reproduces, "params": p.params.model_dump(mode="json")}
-                for p in presets.values()
-            ]
-        )  # fmt: skip
-        return
-    emit_table(("preset", "source"), [(p.name, p.source) for p in presets.values()])
+        render(report.view)

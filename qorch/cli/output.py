@@ -16,12 +16,15 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from qorch.contract.errors import ExitCode, QorchError
 from qorch.engine import interrupt
+
+if TYPE_CHECKING:
+    from qorch.engine.views import View
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -225,3 +228,11 @@ class Progress:
             self._bar.console.print(text)
         else:
             message(text)
+
+
+def render(view: View) -> None:
+    """A workload's view: its tables on stdout, then its message lines on stderr."""
+    for table in view.tables:
+        emit_table(table.columns, table.rows, title=table.title)
+    for line in view.messages:
+        message(line)

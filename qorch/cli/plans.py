@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from qorch.cli.output import emit_json, emit_table, fail, guarded, message
+from qorch.cli.output import emit_json, emit_table, fail, guarded, message, render
 from qorch.contract.errors import ExitCode
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
-KINDS_AVAILABLE = ("circuits", "qcnn", "distributed")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +24,9 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def init(
-    kind: Annotated[str, typer.Argument(help="Plan kind: circuits, qcnn or distributed.")],
+    kind: Annotated[
+        str, typer.Argument(help="Plan kind: circuits, qcnn, distributed (or another installed).")
+    ],
     path: Annotated[
         Path | None, typer.Argument(help="Where to write it (default: KIND.yaml).")
     ] = None,
@@ -34,15 +34,17 @@ def init(
     json_out: JsonFlag = False,
 ) -> None:
     """Write a commented starter plan of KIND."""
-    if kind not in KINDS_AVAILABLE:
-        fail(f"unknown plan kind '{kind}' (available: {', '.join(KINDS_AVAILABLE)})", 2)
+    from qorch import api
+
+    available = api.plan_kinds()
+    if kind not in available:
+        fail(f"unknown plan kind '{kind}' (available: {', '.join(available)})", 2)
     target = path or Path(f"{kind}.yaml")
     if target.exists() and not force:
         fail(f"{target} exists; pass --force to overwrite it")
     from qorch.store.fsutil import write_text_atomic
 
-    text = resources.files("qorch.templates").joinpath(f"{kind}.yaml").read_text("utf-8")
-    write_text_atomic(target, text)
+    write_text_atomic(target, api.template(kind))
     if json_out:
         emit_json({"path": str(target), "kind": kind})
     else:
@@ -59,63 +61,26 @@ def validate(
     Fast (no vendor SDK is imported), so it suits CI and pre-commit hooks.
     Capability and budget checks that need provider data happen in compile.
     """
-    from qorch.contract.errors import QorchError
-    from qorch.engine.planfile import PlanErrors, load_plan
-    from qorch.engine.targets import check_targets
-    from qorch.workloads.circuits.build import build_circuits
+    from qorch import api
 
-    reports: list[dict[str, Any]] = []
-    for path in plans:
-        try:
-            loaded = load_plan(path, str(path))
-            check_targets(loaded)
-            if loaded.plan.kind == "qcnn":
-                from qorch.workloads.qcnn.pipeline import compile_qcnn
-
-                qcnn_info = compile_qcnn(loaded)[0].manifest["qcnn"]
-                reports.append({"plan": str(path), "valid": True, "errors": [],
-                                "jobs": 0, "tasks": 1 + qcnn_info["sweep_tasks"]})  # fmt: skip
-                continue
-            if loaded.plan.kind == "distributed":
-                from qorch.workloads.distributed.pipeline import check_plan
-
-                reports.append({"plan": str(path), "valid": True, "errors": [],
-                                **check_plan(loaded)})  # fmt: skip
-                continue
-            circuits = build_circuits(loaded)
-        except PlanErrors as error:
-            reports.append({"plan": str(path), "valid": False, "errors": error.lines()})
-            continue
-        except QorchError as error:
-            reports.append({"plan": str(path), "valid": False, "errors": [str(error)]})
-            continue
-        jobs = len(circuits) * len(loaded.circuits_plan.targets)
-        reports.append({"plan": str(path), "valid": True, "errors": [], "jobs": jobs})
+    reports = api.validate(list(plans))
     if json_out:
-        emit_json(reports)
+        emit_json([report.to_json() for report in reports])
     for report in reports:
-        if report["valid"] and not json_out:
-            message(f"{report['plan']}: ok ({_what(report)})")
-        for line in report["errors"]:
+        if report.valid and not json_out:
+            message(f"{report.plan}: ok ({report.summary})")
+        for line in report.errors:
             message(line)
-    if not all(report["valid"] for report in reports):
+    if not all(report.valid for report in reports):
         raise typer.Exit(int(ExitCode.ERROR))
-
-
-def _what(report: dict[str, Any]) -> str:
-    if "tasks" in report:
-        return f"{report['tasks']} training tasks"
-    if "qubits" in report:
-        return f"{report['qubits']} qubits on {report['nodes']} nodes"
-    return f"{report['jobs']} jobs"
 
 
 @guarded
 def schema(json_out: JsonFlag = False) -> None:
     """Print the JSON Schema of the plan format (for editors and linters)."""
-    from qorch.engine.plan import plan_json_schema
+    from qorch import api
 
-    emit_json(plan_json_schema())
+    emit_json(api.schema())
 
 
 @guarded
@@ -132,76 +97,14 @@ def compile_(
     Checks qubit counts, gate sets and the budget before anything is
     submitted. The same plan always gives a byte-identical bundle.
     """
-    from qorch.engine.session import compile_to_dir
+    from qorch import api
 
-    bundle, directory, written = compile_to_dir(plan, output)
-    manifest = bundle.manifest
+    compiled = api.compile(plan, output)
     if json_out:
-        emit_json({"bundle": str(directory), **manifest})
-    elif manifest["plan"]["kind"] == "distributed":
-        _partition_table(manifest, directory)
-    elif manifest["plan"]["kind"] == "qcnn":
-        info = manifest["qcnn"]
-        emit_table(
-            ("QCNN parameters", "train samples", "test samples", "classes", "sweep tasks"),
-            [(info["n_params"], info["data"]["train"], info["data"]["test"],
-              ", ".join(map(str, info["classes"])), info["sweep_tasks"])],
-        )  # fmt: skip
+        emit_json({"bundle": str(compiled.directory), **compiled.bundle.manifest.to_json()})
+        message(compiled.where)
     else:
-        rows = [
-            (
-                j["index"],
-                j["circuit"],
-                j["target"],
-                j["shots"],
-                j["num_qubits"],
-                j["depth"],
-                j["two_qubit_gates"],
-                f"${j['cost_usd']:.2f}",
-            )
-            for j in manifest["jobs"]
-        ]
-        columns = ("#", "circuit", "target", "shots", "qubits", "depth", "2q gates", "cost")
-        emit_table(columns, rows)
-        totals = manifest["totals"]
-        message(
-            f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}"
-        )
-    message(f"bundle {'written to' if written else 'unchanged at'} {directory}")
-
-
-def _partition_table(manifest: dict[str, Any], directory: Path) -> None:
-    info = manifest["partition"]
-    emit_table(("partition", "value"), partition_rows(info),
-               title=f"{manifest['plan']['name']} (distributed)")  # fmt: skip
-    for warning in info.get("warnings", []):
-        message(f"warning: {warning}")
-    totals = manifest["totals"]
-    message(f"{totals['jobs']} jobs, {totals['shots']} shots, estimated ${totals['cost_usd']:.2f}; "
-            f"diagram: {directory / 'partition.png'}")  # fmt: skip
-
-
-def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The rows of a distributed plan's partition summary, for a two-column table."""
-    per_node = ", ".join(f"{name}: {n}" for name, n in info["qubits_per_node"].items())
-    per_link = ", ".join(f"{k}: {v}" for k, v in info["epr_pairs_per_link"].items()) or "-"
-    rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"]),
-                                   ("EPR pairs per link", per_link)]  # fmt: skip
-    if info.get("sampling_overhead") is not None:
-        rows += [("cuts", info["cuts"]), ("sampling overhead", f"{info['sampling_overhead']:g}")]
-    else:
-        rows += [
-            ("cat-entanglements / teleports", f"{info['cat_groups']} / {info['teleports']}"),
-            ("gates on a third QPU", info["third_node_gates"]),
-            (
-                "comm qubits used",
-                ", ".join(f"{k}: {v}" for k, v in info["comm_qubits_used"].items()),
-            ),
-            ("makespan", f"{info['makespan_s'] * 1e3:.3f} ms"),
-            ("waiting for entanglement", f"{info['epr_wait_s'] * 1e3:.3f} ms"),
-            ("estimated fidelity", f"{info['estimated_fidelity']:.4f}"),
-        ]
-    return rows
+        render(compiled.view())
 
 
 @guarded

@@ -7,19 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qorch.cli.output import (
-    Progress,
-    emit_json,
-    emit_table,
-    finite_seconds,
-    guarded,
-    message,
-)
-from qorch.contract.errors import ExitCode
+from qorch.cli.output import emit_json, emit_table, finite_seconds, guarded, message, render
 
 if TYPE_CHECKING:
-    from qorch.engine.runner import RunContext
-    from qorch.store.state import StateStore
+    from qorch.engine.results import RunResults
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for scripts).")]
 KeyOption = Annotated[
@@ -83,22 +74,16 @@ def submit(
     submits only what was not submitted yet. A qcnn plan is trained (and
     swept) first; its evaluation jobs are submitted without waiting.
     """
-    from qorch.cli import qcnn
-    from qorch.engine import runner
-    from qorch.engine.session import prepare_run
+    from qorch import api
+    from qorch.cli.observe import TerminalObserver
 
-    if qcnn.plan_kind(source) == "qcnn":
-        qcnn.run_plan(source, idem_key=idempotency_key, new=new, wait=False, timeout=None,
-                      poll=1.0, cluster=cluster, workers=workers, json_out=json_out)  # fmt: skip
-        return
-
-    ctx, created = prepare_run(source, idem_key=idempotency_key, new=new, notify=message)
-    _announce(ctx, created)
-    runner.submit_pending(ctx)
+    options = api.RunOptions(idempotency_key=idempotency_key, new=new, wait=False,
+                             cluster=cluster, workers=workers)  # fmt: skip
+    got = api.submit(source, options, TerminalObserver())
     if json_out:
-        emit_json(runner.summary(ctx))
+        emit_json(got.data)
     else:
-        print(ctx.run.run_id)
+        print(got.run_id, flush=True)
 
 
 @guarded
@@ -130,26 +115,12 @@ def run(
     the plan's targets. Killed or interrupted? Run the same command again: it
     resumes the same run and never submits a job twice.
     """
-    from qorch.cli import qcnn
-    from qorch.engine import runner
-    from qorch.engine.session import prepare_run
+    from qorch import api
+    from qorch.cli.observe import TerminalObserver
 
-    if qcnn.plan_kind(source) == "qcnn":
-        qcnn.run_plan(source, idem_key=idempotency_key, new=new, wait=True, timeout=timeout,
-                      poll=poll, cluster=cluster, workers=workers, json_out=json_out)  # fmt: skip
-        return
-
-    ctx, created = prepare_run(source, idem_key=idempotency_key, new=new, notify=message)
-    _announce(ctx, created)
-    progress = Progress(len(ctx.bundle.jobs), f"run {ctx.run.run_id}")
-    with progress.running():
-        ctx.notify = progress.note
-        runner.submit_pending(ctx)
-        finished = runner.wait(
-            ctx, timeout_s=timeout, poll_s=poll, on_poll=lambda jobs: _update(progress, jobs)
-        )
-        ctx.notify = message
-    _finish(ctx, finished, json_out)
+    options = api.RunOptions(idempotency_key=idempotency_key, new=new, timeout_s=timeout,
+                             poll_s=poll, cluster=cluster, workers=workers)  # fmt: skip
+    _finish(api.run(source, options, TerminalObserver()), json_out)
 
 
 @guarded
@@ -162,19 +133,20 @@ def status(
 
     With RUN, exits 3 while the run is unfinished.
     """
-    if run_id is None:
-        _list_runs(state_dir, json_out)
-        return
-    from qorch.engine import runner
+    from qorch import api
 
-    ctx = _attach(run_id, state_dir)
-    runner.refresh(ctx)
-    data = runner.summary(ctx)
+    if run_id is None:
+        _list_runs(api.runs(state_dir), json_out)
+        return
+    from qorch.cli.observe import TerminalObserver
+    from qorch.engine.views import job_table
+
+    got = api.status(run_id, state_dir, TerminalObserver())
     if json_out:
-        emit_json(data)
+        emit_json(got.data)
     else:
-        _job_table(data, counts=False)
-    _exit_for(data)
+        _show_table(job_table(got.data, counts=False))
+    _exit(got)
 
 
 @guarded
@@ -184,16 +156,10 @@ def results(
     json_out: JsonFlag = False,
 ) -> None:
     """Collected results of a run: counts per job (exit 3 if unfinished, 4 if jobs failed)."""
-    from qorch.engine import runner
+    from qorch import api
+    from qorch.cli.observe import TerminalObserver
 
-    ctx = _attach(run_id, state_dir)
-    runner.refresh(ctx)
-    if ctx.run.kind == "qcnn":
-        from qorch.cli import qcnn
-
-        qcnn.finish(ctx, _final(ctx), json_out, None)
-        return
-    _finish(ctx, _final(ctx), json_out)
+    _finish(api.results(run_id, state_dir, TerminalObserver()), json_out)
 
 
 @guarded
@@ -203,187 +169,50 @@ def cancel(
     json_out: JsonFlag = False,
 ) -> None:
     """Cancel a run's unfinished jobs (those already finished keep their results)."""
-    from qorch.engine import runner
+    from qorch import api
+    from qorch.cli.observe import TerminalObserver
+    from qorch.engine.views import job_table
 
-    ctx = _attach(run_id, state_dir)
-    problems = runner.cancel(ctx)
-    for line in problems:
+    done = api.cancel(run_id, state_dir, TerminalObserver())
+    for line in done.problems:
         message(f"could not cancel: {line}")
-    data = runner.summary(ctx)
     if json_out:
-        emit_json(data)
+        emit_json(done.results.data)
     else:
-        _job_table(data, counts=False)
+        _show_table(job_table(done.results.data, counts=False))
 
 
 # helpers ------------------------------------------------------------------
 
 
-def _announce(ctx: RunContext, created: bool) -> None:
-    jobs = len(ctx.bundle.jobs)
-    if created:
-        message(f"run {ctx.run.run_id}: {jobs} jobs (state in {ctx.state_dir})")
-    else:
-        message(f"run {ctx.run.run_id} exists for this plan ({ctx.run.status}); resuming it")
-
-
-def _update(progress: Progress, jobs: list[Any]) -> None:
-    done = sum(1 for job in jobs if job.status in ("done", "failed", "cancelled"))
-    failed = sum(1 for job in jobs if job.status in ("failed", "cancelled"))
-    progress.update(done, failed)
-
-
-def _final(ctx: RunContext) -> bool:
-    from qorch.store.state import JOB_FINAL
-
-    return all(job.status in JOB_FINAL for job in ctx.store.jobs(ctx.run.run_id))
-
-
-def _finish(ctx: RunContext, finished: bool, json_out: bool) -> None:
-    from qorch.engine import runner
-
-    if finished:
-        path = runner.write_summary(ctx)
-        message(f"results: {path}")
-    data = runner.summary(ctx)
+def _finish(got: RunResults, json_out: bool) -> None:
+    """Where the results were written, the results (JSON or tables), what is still
+    running; then exit with the contract's code."""
+    if got.results_file is not None:
+        artifacts = f"; artifacts: {got.result.artifacts}" if got.result.artifacts else ""
+        message(f"results: {got.results_file}{artifacts}")
     if json_out:
-        emit_json(data)
+        emit_json(got.data)
     else:
-        _job_table(data, counts=True)
-        if "distributed" in data:
-            _distributed_table(data["distributed"])
-    if not finished:
-        pending = sum(
-            1 for job in data["jobs"] if job["status"] not in ("done", "failed", "cancelled")
-        )
+        render(got.view)
+    if not got.finished:
         message(
-            f"run {data['run_id']}: {pending} jobs not finished; run the same command again to "
-            "collect them (it also restarts local jobs whose worker died)"
+            f"run {got.run_id}: {got.pending_jobs} jobs not finished; run the same command "
+            "again to collect them (it also restarts local jobs whose worker died)"
         )
-    _exit_for(data)
+    _exit(got)
 
 
-def _distributed_table(info: dict[str, Any]) -> None:
-    from qorch.cli.plans import partition_rows
-
-    emit_table(("partition", "value"), partition_rows(info["partition"]))
-    simulation = info.get("simulation")
-    if simulation:
-        estimate = simulation["estimated_fidelity"]
-        emit_table(
-            ("TVD to monolithic", "measured fidelity", "estimated fidelity", "links"),
-            [(f"{simulation['tvd_to_monolithic']:.4f}", f"{simulation['measured_fidelity']:.4f}",
-              "-" if estimate is None else f"{estimate:.4f}",
-              "perfect" if simulation["perfect_links"] else "modelled")],
-            title="distributed simulation",
-        )  # fmt: skip
-    observables = info.get("observables")
-    if observables:
-        emit_table(
-            ("observable", "value", "std error", "exact", "|Δ|/σ"),
-            [(o["observable"], f"{o['value']:.4f}", f"{o['std_error']:.4f}", f"{o['exact']:.4f}",
-              f"{abs(o['value'] - o['exact']) / max(o['std_error'], 1e-12):.2f}")
-             for o in observables],
-            title="cut reconstruction",
-        )  # fmt: skip
+def _exit(got: RunResults) -> None:
+    if got.exit_code:
+        raise typer.Exit(got.exit_code)
 
 
-def _exit_for(data: dict[str, Any]) -> None:
-    statuses = {job["status"] for job in data["jobs"]}
-    if not statuses <= {"done", "failed", "cancelled"}:
-        raise typer.Exit(int(ExitCode.PENDING))
-    if statuses - {"done"}:
-        raise typer.Exit(int(ExitCode.JOBS_FAILED))
+def _show_table(table: Any) -> None:
+    emit_table(table.columns, table.rows, title=table.title)
 
 
-def _job_table(data: dict[str, Any], counts: bool) -> None:
-    rows = []
-    simulation = (data.get("distributed") or {}).get("simulation") or {}
-    for job in data["jobs"]:
-        row = [job["index"], job["circuit"], job["target"], job["status"], job["shots"]]
-        shown = job["counts"]
-        if job["circuit"] == "distributed" and simulation.get("counts"):
-            shown = simulation["counts"]  # the logical qubits, without mid-circuit bits
-        if counts:
-            row.append(_top_outcomes(shown, job["shots"]) if shown else job["message"])
-        else:
-            row.append(job["job_id"] or "-")
-        rows.append(row)
-    last = "top outcomes" if counts else "job id"
-    title = f"run {data['run_id']} ({data['status']}) — {data['plan']}"
-    emit_table(("#", "circuit", "target", "status", "shots", last), rows, title=title)
-
-
-def _top_outcomes(counts: dict[str, int], shots: int, top: int = 3) -> str:
-    best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
-    return "  ".join(f"{bits}:{count / max(shots, 1):.1%}" for bits, count in best)
-
-
-def _state_dirs(state_dir: Path | None) -> list[Path]:
-    """``--state-dir``, else ``$QORCH_STATE_DIR``, else the stores found near the cwd."""
-    from qorch.engine.runner import find_state_dirs
-    from qorch.store.statedir import env_state_dir
-
-    if state_dir is not None:
-        return [state_dir]
-    override = env_state_dir()
-    if override is not None:
-        return [override]
-    return find_state_dirs(Path.cwd())
-
-
-def _attach(run_id: str, state_dir: Path | None) -> RunContext:
-    from qorch.engine import runner
-
-    dirs = _state_dirs(state_dir)
-    if run_id == "latest":
-        store, run_id = _latest(dirs)
-    else:
-        store = runner.locate_run(run_id, dirs)
-    return runner.attach(store, run_id, notify=message)
-
-
-def _latest(dirs: list[Path]) -> tuple[StateStore, str]:
-    from qorch.contract.errors import StateError
-    from qorch.store.state import StateStore
-
-    best: tuple[str, StateStore, str] | None = None
-    for directory in dirs:
-        store = StateStore(directory, create=False)
-        for record in store.runs()[:1]:
-            if best is None or (record.created, record.run_id) > (best[0], best[2]):
-                best = (record.created, store, record.run_id)
-    if best is None:
-        where = ", ".join(str(d) for d in dirs) or "no state directory found"
-        raise StateError(
-            f"no runs found (looked in: {where}); set QORCH_STATE_DIR or pass --state-dir"
-        )
-    return best[1], best[2]
-
-
-def _list_runs(state_dir: Path | None, json_out: bool) -> None:
-    from qorch.store.state import StateStore
-
-    rows: list[dict[str, Any]] = []
-    for directory in _state_dirs(state_dir):
-        store = StateStore(directory, create=False)
-        for record in store.runs():
-            jobs = store.jobs(record.run_id)
-            rows.append(
-                {
-                    "run_id": record.run_id,
-                    "status": record.status,
-                    "created": record.created,
-                    "plan": record.plan_path,
-                    "plan_name": record.plan_name,
-                    "jobs": len(jobs),
-                    "jobs_done": sum(1 for job in jobs if job.status == "done"),
-                    "idempotency_key": record.idem_key,
-                    "state_dir": str(directory),
-                }
-            )
-        store.close()
-    rows.sort(key=lambda row: (row["created"], row["run_id"]), reverse=True)
+def _list_runs(rows: list[dict[str, Any]], json_out: bool) -> None:
     if json_out:
         emit_json(rows)
         return

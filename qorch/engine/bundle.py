@@ -10,11 +10,14 @@ import tempfile
 from pathlib import Path
 
 from qorch.contract.errors import QorchError, StateError
-from qorch.engine.compile import BUNDLE_FORMAT, CompiledBundle, manifest_bytes
+from qorch.engine.compile import CompiledBundle
+from qorch.engine.manifest import PlanInfo, parse_manifest
 from qorch.store.fsutil import current_umask, describe_os_error
 
 MANIFEST = "manifest.json"
-BUNDLE_EXTRAS = frozenset({"partition.png"})  # artefacts a bundle holds beside its payloads
+# Artefacts beside the payloads are listed in the manifest's ``files``; qorch 0.1 wrote a
+# distributed plan's diagram without listing it.
+UNLISTED_FILES = frozenset({"partition.png"})
 BUNDLE_DIRS = frozenset({"payloads"})
 
 
@@ -35,7 +38,7 @@ def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        (staging / MANIFEST).write_bytes(manifest_bytes(bundle.manifest))
+        (staging / MANIFEST).write_bytes(bundle.manifest.to_bytes())
         _swap_into_place(staging, directory)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -65,7 +68,8 @@ def check_replaceable(directory: Path) -> None:
         return
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        listed = {MANIFEST, *BUNDLE_EXTRAS, *(str(job["payload"]) for job in manifest["jobs"])}
+        payloads = [str(job["payload"]) for job in manifest["jobs"]]
+        listed = {MANIFEST, *UNLISTED_FILES, *payloads, *map(str, manifest.get("files", []))}
         is_bundle = str(manifest["format"]).startswith("qorch-bundle/")
     except (OSError, ValueError, KeyError, TypeError):
         is_bundle, listed = False, set()
@@ -78,33 +82,36 @@ def check_replaceable(directory: Path) -> None:
         )
 
 
-def read_bundle(directory: Path) -> CompiledBundle:
-    """Load a bundle and verify every payload against its recorded hash. Raises StateError."""
+def read_bundle(directory: Path, plan: PlanInfo | None = None) -> CompiledBundle:
+    """Load a bundle and verify every payload against its recorded hash. Raises StateError.
+
+    ``plan``: the run's plan, for a bundle of jobs added to a run after compile by
+    an older qorch (written without its plan; see :func:`~qorch.engine.manifest.parse_manifest`).
+    """
     manifest_path = directory / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StateError(f"{directory}: not a qorch bundle (no {MANIFEST})") from None
     except (OSError, ValueError) as error:
         raise StateError(f"{manifest_path}: unreadable manifest: {error}") from None
-    if manifest.get("format") != BUNDLE_FORMAT:
-        raise StateError(f"{manifest_path}: unsupported bundle format {manifest.get('format')!r}")
+    manifest = parse_manifest(data, str(manifest_path), plan)
     payloads: dict[str, bytes] = {}
-    for job in manifest["jobs"]:
-        path = directory / job["payload"]
+    for job in manifest.jobs:
+        path = directory / job.payload
         try:
-            data = path.read_bytes()
+            payload = path.read_bytes()
         except OSError as error:
             raise StateError(f"{path}: missing payload: {error}") from None
-        if hashlib.sha256(data).hexdigest() != job["payload_sha256"]:
+        if hashlib.sha256(payload).hexdigest() != job.payload_sha256:
             raise StateError(f"{path}: payload does not match the manifest's hash")
-        payloads[job["payload"]] = data
+        payloads[job.payload] = payload
     return CompiledBundle(manifest=manifest, payloads=payloads)
 
 
 def _same_bundle(bundle: CompiledBundle, directory: Path) -> bool:
     try:
-        if (directory / MANIFEST).read_bytes() != manifest_bytes(bundle.manifest):
+        if (directory / MANIFEST).read_bytes() != bundle.manifest.to_bytes():
             return False
         return all(
             (directory / name).read_bytes() == data for name, data in bundle.payloads.items()

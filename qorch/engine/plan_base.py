@@ -9,8 +9,10 @@ counts have upper bounds (see :mod:`qorch.engine.limits` for the reasons).
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -18,10 +20,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainValidator,
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from qorch.engine.limits import MAX_EXECUTION_TIME_S, MAX_LIST_ITEMS, MAX_SEED
 
@@ -173,3 +179,48 @@ class Budget(Model):
 
     max_total_shots: int | None = Field(default=None, gt=0)
     max_cost_usd: Finite | None = Field(default=None, ge=0)
+
+
+class PlanModel(Model):
+    """Base of every plan kind's model (a workload's ``plan_model`` subclasses it).
+
+    A subclass narrows ``kind`` to its own ``Literal["KIND"]`` (the tag of the
+    plan union) and adds its fields; the engine reads only the fields below.
+    """
+
+    version: Literal[1]
+    kind: str
+    name: Name | None = None
+    description: str | None = None
+    seed: Seed = 0
+    budget: Budget = Field(default_factory=Budget)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """``Annotated[str, Pattern(REGEX, MESSAGE)]``: a string matching ``REGEX``, whose error
+    is ``MESSAGE`` (``{input!r}`` is the value) — what the field accepts in words, not a
+    regular expression. The JSON Schema still carries the pattern, for editors."""
+
+    pattern: str
+    message: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        compiled = re.compile(self.pattern)
+        message = self.message
+
+        def check(value: str) -> str:
+            if compiled.match(value) is None:
+                raise ValueError(message.format(input=value))
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        found = dict(handler(schema))
+        found["pattern"] = self.pattern
+        return found

@@ -1,128 +1,35 @@
-"""Loading plan files: YAML with line numbers, and errors as ``FILE:LINE: field: message``."""
+"""Loading plan files: YAML with line numbers, validated by the plan kind's registered model.
+
+Errors are ``FILE:LINE: field: message`` (:mod:`qorch.engine.loadedplan`).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from qorch.contract.errors import PlanError, QorchError
+from qorch.contract.errors import PlanError
 from qorch.engine.inputfile import InputFileError, bad_utf8_line, read_regular_file
-from qorch.engine.limits import MAX_LISTED_ISSUES, MAX_PLAN_BYTES
-from qorch.engine.plan import (
-    KINDS,
-    NAME_PATTERN,
-    PLAN_ADAPTER,
-    TARGET_PATTERN,
-    AnyPlan,
-    CircuitsPlan,
+from qorch.engine.limits import MAX_PLAN_BYTES
+from qorch.engine.loadedplan import (
+    Issue,
+    LoadedPlan,
+    PathKey,
+    PlanErrors,
+    format_path,
+    issue_of,
+    locate,
+    raise_all,
 )
-from qorch.engine.plan_base import FieldError
+from qorch.engine.plan_base import NAME_PATTERN, TARGET_PATTERN, FieldError, PlanModel
 from qorch.engine.planyaml import YamlProblem
 from qorch.engine.planyaml import load as load_yaml
-from qorch.workloads.qcnn.plan import ENCODING_PATTERN
-
-PathKey = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem in a plan file, located by line and field path."""
-
-    line: int
-    field: str
-    message: str
-
-    def render(self, file: str) -> str:
-        """``FILE:LINE: field: message``."""
-        where = f"{self.field}: " if self.field else ""
-        return f"{file}:{self.line}: {where}{self.message}"
-
-
-class PlanErrors(PlanError):
-    """A plan with one or more issues; ``str()`` is the first, one line."""
-
-    def __init__(self, file: str, issues: list[Issue]) -> None:
-        self.file = file
-        self.issues = sorted(issues, key=lambda issue: issue.line)
-        first = self.issues[0].render(file)
-        more = len(self.issues) - 1
-        suffix = f" (and {more} more; 'qorch validate' lists all)" if more else ""
-        super().__init__(first + suffix)
-
-    def lines(self) -> list[str]:
-        """Every issue, one line each (the first MAX_LISTED_ISSUES, then a count)."""
-        shown = [issue.render(self.file) for issue in self.issues[:MAX_LISTED_ISSUES]]
-        hidden = len(self.issues) - len(shown)
-        if hidden:
-            last = self.issues[MAX_LISTED_ISSUES].line
-            shown.append(f"{self.file}:{last}: and {hidden} more problems, not listed")
-        return shown
-
-
-def issue_of(error: QorchError, file: str) -> Issue:
-    """The Issue of an error made by :meth:`LoadedPlan.error` (``FILE:LINE: field``)."""
-    location = error.location or ""
-    if not location.startswith(f"{file}:"):
-        return Issue(1, "", str(error).removeprefix(f"{file}: "))
-    line_text, _, field_path = location[len(file) + 1 :].partition(": ")
-    line = int(line_text) if line_text.isdigit() else 1
-    return Issue(line, field_path, error.message)
-
-
-def raise_all(file: str, errors: list[QorchError]) -> None:
-    """Nothing if ``errors`` is empty; one error as it is; several as one PlanErrors."""
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise PlanErrors(file, [issue_of(error, file) for error in errors])
-
-
-@dataclass(frozen=True)
-class LoadedPlan:
-    """A validated plan with where it came from, for errors and relative paths."""
-
-    plan: AnyPlan
-    path: Path
-    display: str  # the path as the user wrote it
-    lines: dict[PathKey, int] = field(repr=False)
-    text_sha256: str = ""
-
-    @property
-    def circuits_plan(self) -> CircuitsPlan:
-        """The plan, which must be of kind ``circuits``."""
-        if not isinstance(self.plan, CircuitsPlan):
-            kind = self.plan.kind
-            raise PlanError(f"{self.display}: expected a plan of kind circuits, not {kind}")
-        return self.plan
-
-    @property
-    def base_dir(self) -> Path:
-        """Directory that relative paths in the plan are resolved against."""
-        return self.path.parent
-
-    def line_of(self, *key: str | int) -> int:
-        """Line of the deepest part of ``key`` present in the file (1 if none)."""
-        return locate(self.lines, key)
-
-    def error(self, key: PathKey, message: str, cls: type[QorchError] = PlanError) -> QorchError:
-        """A one-line error located at field ``key`` of this plan."""
-        location = f"{self.display}:{self.line_of(*key)}"
-        field_path = format_path(key)
-        if field_path:
-            location += f": {field_path}"
-        return cls(message, location=location)
-
-    def canonical_hash(self) -> str:
-        """SHA-256 of the validated plan's canonical JSON (formatting-independent)."""
-        data = self.plan.model_dump(mode="json")
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_plan(path: Path, display: str | None = None) -> LoadedPlan:
@@ -175,45 +82,63 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[PathKey, int]]:
     return loaded
 
 
-def validate(data: Any, lines: dict[PathKey, int], file: str) -> AnyPlan:
-    """Validate parsed data against the plan model; errors are located Issues."""
+def validate(data: Any, lines: dict[PathKey, int], file: str) -> Any:
+    """Validate parsed data against its kind's plan model; errors are located Issues."""
+    from qorch.engine import kinds
+
     if not isinstance(data, dict):
         raise PlanErrors(file, [Issue(1, "", "a plan must be a mapping of fields")])
     kind = data.get("kind")
-    if kind not in KINDS:
+    known = kinds.names()
+    if not isinstance(kind, str) or kind not in known:
         line = lines.get(("kind",), 1)
-        known = ", ".join(KINDS)
-        message = f"unknown plan kind {kind!r} (known: {known})" if kind else "missing"
+        message = f"unknown plan kind {kind!r} (known: {', '.join(known)})" if kind else "missing"
         raise PlanErrors(file, [Issue(line, "kind", message)])
+    model = kinds.load(kind).plan_model
     try:
-        return PLAN_ADAPTER.validate_python(data)
+        return model.model_validate(data)
     except ValidationError as error:
-        errors = [_untagged(err, kind) for err in error.errors()]
-        issues = [_issue(err, data, lines) for err in _union_merged(errors, data)]
+        tags = union_tags(model)
+        errors = [_sub_field(err) for err in error.errors()]
+        issues = [_issue(err, data, lines, tags) for err in _union_merged(errors, data, tags)]
         raise PlanErrors(file, issues) from None
 
 
-def _untagged(err: Any, kind: str) -> Any:
-    """Drop the plan-kind tag pydantic puts first in the location of every error.
-
-    A FieldError raised by a model validator carries the sub-field it is about;
-    it is appended to the location.
-    """
-    loc = tuple(err["loc"])
-    if loc[:1] == (kind,):
-        loc = loc[1:]
+def _sub_field(err: Any) -> Any:
+    """A FieldError raised by a model validator carries the sub-field it is about; it is
+    appended to the error's location."""
     cause = err.get("ctx", {}).get("error")
     if isinstance(cause, FieldError):
-        loc = (*loc, *cause.path)
-    return {**err, "loc": loc}
+        return {**err, "loc": (*err["loc"], *cause.path)}
+    return err
+
+
+@cache
+def union_tags(model: type[PlanModel]) -> frozenset[str]:
+    """The tags of the tagged unions inside a plan model (``ghz``, ``qasm``, …).
+
+    Pydantic puts a union member's tag in an error's location; these are not fields.
+    """
+    return frozenset(_tags_in(model.__pydantic_core_schema__)) | {"function-before"}
+
+
+def _tags_in(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") == "tagged-union":
+            yield from (str(tag) for tag in node.get("choices", {}))
+        for value in node.values():
+            yield from _tags_in(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            yield from _tags_in(value)
 
 
 def _is_type_error(err: Any) -> bool:
-    kind = str(err["type"])
-    return kind.endswith(("_type", "_parsing")) or kind == "int_from_float"
+    error_type = str(err["type"])
+    return error_type.endswith(("_type", "_parsing")) or error_type == "int_from_float"
 
 
-def _union_merged(errors: list[Any], data: Any) -> list[Any]:
+def _union_merged(errors: list[Any], data: Any, tags: frozenset[str]) -> list[Any]:
     """One error per field where a union's members each failed.
 
     ``seeds: int | list[int]`` given 10**9 fails as "less than or equal to 1000"
@@ -223,7 +148,7 @@ def _union_merged(errors: list[Any], data: Any) -> list[Any]:
     """
     by_key: dict[PathKey, list[Any]] = {}
     for err in errors:
-        by_key.setdefault(data_path(data, err["loc"]), []).append(err)
+        by_key.setdefault(data_path(data, err["loc"], tags), []).append(err)
     merged: list[Any] = []
     for group in by_key.values():
         typed = [err for err in group if _is_type_error(err)]
@@ -239,8 +164,8 @@ def _union_merged(errors: list[Any], data: Any) -> list[Any]:
     return merged
 
 
-def _issue(err: Any, data: Any, lines: dict[PathKey, int]) -> Issue:
-    key = data_path(data, err["loc"])
+def _issue(err: Any, data: Any, lines: dict[PathKey, int], tags: frozenset[str]) -> Issue:
+    key = data_path(data, err["loc"], tags)
     message = _message(err, data, key)
     if err["type"] == "missing":
         return Issue(locate(lines, key[:-1]), format_path(key), message)
@@ -248,34 +173,31 @@ def _issue(err: Any, data: Any, lines: dict[PathKey, int]) -> Issue:
 
 
 def _message(err: Any, data: Any, key: PathKey) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
+    error_type = err["type"]
+    pattern = err.get("ctx", {}).get("pattern")
+    if error_type == "extra_forbidden":
         return "unknown field"
-    if kind == "missing":
+    if error_type == "missing":
         return "required field is missing"
-    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == TARGET_PATTERN:
+    if error_type == "string_pattern_mismatch" and pattern == TARGET_PATTERN:
         return f"{err['input']!r} is not of the form provider:device (e.g. local:aer)"
-    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == ENCODING_PATTERN:
-        return (
-            f"unknown encoding {err['input']!r} (amplitude, angle, compact-angle, hde[-k], "
-            "hae[-k], iqp[-reps])"
-        )
-    if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NAME_PATTERN:
+    if error_type == "string_pattern_mismatch" and pattern == NAME_PATTERN:
         return f"{err['input']!r} is not a valid name (letters, digits, '_', '.', '-')"
     text = str(err["msg"])
     text = text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return text[:1].lower() + text[1:]
 
 
-def data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
-    """Pydantic's error location reduced to keys that exist in the data (tags dropped)."""
+def data_path(data: Any, loc: tuple[Any, ...], tags: frozenset[str] = frozenset()) -> PathKey:
+    """Pydantic's error location reduced to keys that exist in the data (``tags``, the
+    union tags pydantic puts in locations, dropped)."""
     path: list[str | int] = []
     node = data
     for part in loc:
         if _has(node, part):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and _is_field_name(part):
+        elif isinstance(node, dict) and isinstance(part, str) and _is_field_name(part, tags):
             path.append(part)  # a missing field (union tags are dropped)
             node = None
     return tuple(path)
@@ -287,28 +209,20 @@ def _has(node: Any, part: Any) -> bool:
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
-def _is_field_name(part: str) -> bool:
-    return part.replace("_", "").isalnum() and not _is_tag(part)
+def _is_field_name(part: str, tags: frozenset[str]) -> bool:
+    return part.replace("_", "").isalnum() and part not in tags
 
 
-def _is_tag(part: str) -> bool:
-    return part in {"ghz", "qft", "random", "qaoa-maxcut", "qasm", "function-before"}
-
-
-def locate(lines: dict[PathKey, int], key: PathKey) -> int:
-    """Line of the longest prefix of ``key`` that appears in the file."""
-    for end in range(len(key), -1, -1):
-        if key[:end] in lines:
-            return lines[key[:end]]
-    return 1
-
-
-def format_path(key: PathKey) -> str:
-    """``('targets', 1, 'shots')`` → ``targets[1].shots``."""
-    out = ""
-    for part in key:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
+__all__ = [
+    "Issue",
+    "LoadedPlan",
+    "PathKey",
+    "PlanErrors",
+    "format_path",
+    "issue_of",
+    "load_plan",
+    "locate",
+    "parse_yaml",
+    "raise_all",
+    "validate",
+]

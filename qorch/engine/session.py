@@ -1,15 +1,44 @@
-"""The steps the CLI strings together: plan or bundle → compiled bundle on disk → run."""
+"""Plan or bundle → compiled bundle on disk → an open run: the steps every kind shares.
+
+The plan's kind picks its workload from the registry (:mod:`qorch.engine.kinds`);
+nothing here depends on which kind it is.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from qorch.engine import kinds
 from qorch.engine.bundle import MANIFEST, read_bundle, write_bundle
-from qorch.engine.compile import CompiledBundle, compile_plan
+from qorch.engine.compile import CompiledBundle
+from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.planfile import load_plan
 from qorch.engine.runner import Notify, RunContext, open_run
+from qorch.engine.views import View
+from qorch.engine.workload import RunObserver, RunOptions, RunStart, Workload
 from qorch.store.state import StateStore, default_state_dir
 from qorch.store.statedir import STATE_DIR_NAME, env_state_dir, search_upward
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A plan compiled and written: the plan, its workload, the bundle and where it is."""
+
+    loaded: LoadedPlan
+    workload: Workload
+    bundle: CompiledBundle
+    directory: Path
+    written: bool  # False: an identical bundle was already there
+
+    @property
+    def where(self) -> str:
+        """The line saying where the bundle is (and whether it was written)."""
+        return f"bundle {'written to' if self.written else 'unchanged at'} {self.directory}"
+
+    def view(self) -> View:
+        """What ``qorch compile`` shows, ending with :attr:`where`."""
+        return self.workload.compile_view(self.bundle, self.directory) + View([], [self.where])
 
 
 def bundle_dir_for(state_dir: Path, plan_path: Path, plan_hash: str) -> Path:
@@ -17,24 +46,14 @@ def bundle_dir_for(state_dir: Path, plan_path: Path, plan_hash: str) -> Path:
     return state_dir / "bundles" / f"{plan_path.stem}-{plan_hash[:12]}"
 
 
-def compile_to_dir(
-    plan_path: Path, output: Path | None = None
-) -> tuple[CompiledBundle, Path, bool]:
-    """Load and compile a plan and write its bundle; returns (bundle, directory, written)."""
+def compile_to_dir(plan_path: Path, output: Path | None = None) -> Compiled:
+    """Load and compile a plan with its kind's workload, and write its bundle."""
     loaded = load_plan(plan_path, str(plan_path))
-    if loaded.plan.kind == "qcnn":
-        from qorch.workloads.qcnn.pipeline import compile_qcnn
-
-        bundle = compile_qcnn(loaded)[0]
-    elif loaded.plan.kind == "distributed":
-        from qorch.workloads.distributed.pipeline import compile_distributed
-
-        bundle = compile_distributed(loaded)
-    else:
-        bundle = compile_plan(loaded)
+    workload = kinds.load(loaded.kind)
+    bundle = workload.compile(loaded)
     directory = output or bundle_dir_for(default_state_dir(plan_path), plan_path, bundle.plan_hash)
     written = write_bundle(bundle, directory)
-    return bundle, directory, written
+    return Compiled(loaded, workload, bundle, directory, written)
 
 
 def bundle_state_dir(bundle_dir: Path) -> Path:
@@ -54,24 +73,52 @@ def bundle_state_dir(bundle_dir: Path) -> Path:
     return default_state_dir(None)
 
 
+def is_bundle_dir(source: Path) -> bool:
+    """True if ``source`` is a compiled bundle directory (else it is a plan file)."""
+    return source.is_dir() and (source / MANIFEST).exists()
+
+
+def start(source: Path, options: RunOptions, observer: RunObserver) -> RunStart:
+    """Compile a plan (or read a bundle directory) and open its run, new or resumed.
+
+    The run is new unless the idempotency key (default: the plan's hash) already
+    names one, which is then resumed (``options.new`` starts a fresh one).
+    """
+    loaded: LoadedPlan | None = None
+    if is_bundle_dir(source):
+        bundle = read_bundle(source)
+        bundle_dir, state_dir = source, bundle_state_dir(source)
+        workload = kinds.load(bundle.manifest.plan.kind)
+        plan_path = bundle.manifest.plan.file
+    else:
+        compiled = compile_to_dir(source)
+        loaded, workload, bundle = compiled.loaded, compiled.workload, compiled.bundle
+        bundle_dir, state_dir = compiled.directory, default_state_dir(source)
+        plan_path = str(source)
+    ctx, created = open_run(
+        StateStore(state_dir),
+        bundle,
+        bundle_dir,
+        plan_path=plan_path,
+        idem_key=options.idempotency_key,
+        new=options.new,
+        notify=observer.notify,
+    )
+    observer.started(ctx, created, workload.holds(bundle))
+    return RunStart(ctx, created, workload, loaded)
+
+
+class _Notifier(RunObserver):
+    def __init__(self, notify: Notify) -> None:
+        self._notify = notify
+
+    def notify(self, text: str) -> None:
+        self._notify(text)
+
+
 def prepare_run(
     source: Path, *, idem_key: str | None, new: bool, notify: Notify
 ) -> tuple[RunContext, bool]:
-    """Compile a plan (or read a bundle directory) and open its run.
-
-    Returns (context, created): ``created`` is False when the idempotency key
-    already named a run, which is then resumed.
-    """
-    if source.is_dir() and (source / MANIFEST).exists():
-        bundle = read_bundle(source)
-        bundle_dir = source
-        state_dir = bundle_state_dir(source)
-        plan_path = str(bundle.manifest["plan"]["file"])
-    else:
-        bundle, bundle_dir, _ = compile_to_dir(source)
-        state_dir = default_state_dir(source)
-        plan_path = str(source)
-    store = StateStore(state_dir)
-    return open_run(
-        store, bundle, bundle_dir, plan_path=plan_path, idem_key=idem_key, new=new, notify=notify
-    )
+    """Compile a plan (or read a bundle directory) and open its run: (context, created)."""
+    began = start(source, RunOptions(idempotency_key=idem_key, new=new), _Notifier(notify))
+    return began.ctx, began.created

@@ -1,4 +1,5 @@
-"""Checks of a plan's targets against the installed providers (cheap: no SDK imports)."""
+"""Plan targets: their provider-facing options, and checks against the installed providers
+(cheap: no SDK imports)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 from qorch.contract.errors import OptionError, ProviderError, QorchError
 from qorch.contract.provider import Provider, TargetOptions
 from qorch.engine import registry
-from qorch.engine.plan import AnyPlan, CircuitsPlan, DistributedPlan, TargetSpec
-from qorch.engine.planfile import LoadedPlan, raise_all
+from qorch.engine.loadedplan import LoadedPlan, raise_all
+from qorch.engine.plan_base import TargetSpec
 
 
 def target_options(spec: TargetSpec) -> TargetOptions:
@@ -44,34 +45,17 @@ def options_record(options: TargetOptions) -> dict[str, Any]:
 Key = tuple[str | int, ...]
 
 
-def plan_targets(plan: AnyPlan) -> list[tuple[Key, TargetSpec]]:
-    """Every target a plan names, with the path of the mapping that holds its fields.
-
-    A distributed plan's nodes count as targets (``nodes[i].target`` and
-    ``nodes[i].options``), whatever the execute mode.
-    """
-    if isinstance(plan, CircuitsPlan):
-        return [(("targets", i), spec) for i, spec in enumerate(plan.targets)]
-    found: list[tuple[Key, TargetSpec]] = []
-    if isinstance(plan, DistributedPlan):
-        return [(("nodes", i), TargetSpec(target=node.target, options=node.options))
-                for i, node in enumerate(plan.nodes)]  # fmt: skip
-    if plan.evaluate is not None:
-        found += [(("evaluate", "targets", i), t) for i, t in enumerate(plan.evaluate.targets)]
-    if plan.fine_tune is not None:
-        found.append((("fine_tune", "target"), plan.fine_tune.target))
-    return found
-
-
-def check_targets(loaded: LoadedPlan) -> list[Provider]:
+def check_targets(loaded: LoadedPlan, targets: list[tuple[Key, TargetSpec]]) -> list[Provider]:
     """Every target's provider exists, its device exists and its options are accepted.
 
-    Returns the providers in target order. Raises a located ProviderError, or
-    PlanErrors listing every target's problem when more than one target has one.
+    ``targets``: what the plan's workload names (``Workload.targets``), each with the
+    path of the mapping holding its fields. Returns the providers in target order.
+    Raises a located ProviderError, or PlanErrors listing every target's problem
+    when more than one target has one.
     """
     providers: list[Provider] = []
     problems: list[QorchError] = []
-    for key, spec in plan_targets(loaded.plan):
+    for key, spec in targets:
         try:
             providers.append(check_target(loaded, key, spec))
         except ProviderError as error:

@@ -94,6 +94,11 @@ def _execute(directory: Path) -> None:
         note("executing")
         counts = registry.load(provider_name).execute(request)
     except Exception as error:  # report any failure to the submitter, never lose it
+        if _terminated or (directory / "cancel").exists():
+            # SIGTERM's SystemExit, re-raised by native code as another error (PyO3 turns
+            # it into a RuntimeError while qiskit's Rust module initialises): cancelled
+            note(f"cancelled while running ({type(error).__name__}: {error})")
+            return
         note(f"failed: {type(error).__name__}: {error}")
         record = {"message": f"{type(error).__name__}: {error}",
                   "traceback": traceback.format_exc()}  # fmt: skip
@@ -128,7 +133,13 @@ def _sleep_unless_cancelled(seconds: float, cancel_flag: Path) -> None:
         time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
 
+_terminated = False
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """``qorch cancel`` stops a worker with SIGTERM: exit, and remember why."""
+    global _terminated
+    _terminated = True
     raise SystemExit(0)
 
 

@@ -1,15 +1,16 @@
-"""``qorch link`` end to end: JSON contract, tables, sweeps with a PNG, one-line errors."""
+"""``qorch link`` end to end (in this process): JSON contract, tables, sweeps with a PNG,
+one-line errors."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-Result = subprocess.CompletedProcess[str]
+Result = Any  # the in-process CLI's result: returncode, stdout, stderr
 Runner = Callable[..., Result]
 CONTRACT = ("transmissivity", "latency_s", "p_success", "rate_hz", "fidelity", "plob_ebits_per_use")
 
@@ -23,8 +24,8 @@ def assert_one_line_error(result: Result, code: int, words: str) -> None:
     assert result.stdout == ""
 
 
-def test_json_has_contract_keys_and_acceptance_figures(qorch: Runner) -> None:
-    result = qorch("link", "--length-km", "10", "--json")
+def test_json_has_contract_keys_and_acceptance_figures(cli: Runner) -> None:
+    result = cli("link", "--length-km", "10", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(CONTRACT) <= set(data)
@@ -34,12 +35,12 @@ def test_json_has_contract_keys_and_acceptance_figures(qorch: Runner) -> None:
     assert data["params"]["length_km"] == 10
 
 
-def test_preset_table_and_overrides(qorch: Runner) -> None:
-    result = qorch("link", "--preset", "nv-centre", "--pairs", "10")
+def test_preset_table_and_overrides(cli: Runner) -> None:
+    result = cli("link", "--preset", "nv-centre", "--pairs", "10")
     assert result.returncode == 0, result.stderr
     assert "delivered pair rate" in result.stdout and "39" in result.stdout
     settings = ("--set", "source_fidelity=0.9", "--set", "coherence_time_s=none")
-    purified = qorch(
+    purified = cli(
         "link", "--preset", "telecom-fibre", "--purification", "bbpssw", *settings, "--json"
     )
     data = json.loads(purified.stdout)
@@ -47,17 +48,17 @@ def test_preset_table_and_overrides(qorch: Runner) -> None:
     assert data["purification_yield"] == pytest.approx(0.438, abs=1e-3)
 
 
-def test_negative_length_is_one_line(qorch: Runner) -> None:
-    assert_one_line_error(qorch("link", "--length-km", "-5"), 1, "length_km: must be ≥ 0")
+def test_negative_length_is_one_line(cli: Runner) -> None:
+    assert_one_line_error(cli("link", "--length-km", "-5"), 1, "length_km: must be ≥ 0")
 
 
-def test_efficiency_above_one_is_one_line(qorch: Runner) -> None:
-    result = qorch("link", "--preset", "telecom-fibre", "--set", "detection_efficiency=1.5")
+def test_efficiency_above_one_is_one_line(cli: Runner) -> None:
+    result = cli("link", "--preset", "telecom-fibre", "--set", "detection_efficiency=1.5")
     assert_one_line_error(result, 1, "detection_efficiency: must be ≤ 1")
 
 
-def test_unknown_preset_lists_known_ones(qorch: Runner) -> None:
-    result = qorch("link", "--preset", "fusion")
+def test_unknown_preset_lists_known_ones(cli: Runner) -> None:
+    result = cli("link", "--preset", "fusion")
     assert_one_line_error(result, 1, "unknown link preset 'fusion' (known: trapped-ion")
 
 
@@ -67,15 +68,15 @@ def test_unknown_preset_lists_known_ones(qorch: Runner) -> None:
      ("--length-km", "1", "--plot", "x.png"), ("--scheme", "direct"), ("--link", "0"),
      ("--plan", "plans/distributed-qft.yaml", "--link", "0", "--preset", "nv-centre")],
 )  # fmt: skip
-def test_usage_errors_exit_2(qorch: Runner, args: tuple[str, ...]) -> None:
-    result = qorch("link", *args)
+def test_usage_errors_exit_2(cli: Runner, args: tuple[str, ...]) -> None:
+    result = cli("link", *args)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_sweep_writes_rows_and_a_png(qorch: Runner, tmp_path: Path) -> None:
+def test_sweep_writes_rows_and_a_png(cli: Runner, tmp_path: Path) -> None:
     plot = tmp_path / "plots" / "rate.png"
-    result = qorch("link", "--preset", "telecom-fibre", "--sweep", "length_km=1:100:25",
+    result = cli("link", "--preset", "telecom-fibre", "--sweep", "length_km=1:100:25",
                    "--plot", str(plot), "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)["rows"]
@@ -90,34 +91,34 @@ def test_sweep_writes_rows_and_a_png(qorch: Runner, tmp_path: Path) -> None:
 
     assert matplotlib.image.imread(plot).shape[0] > 100
     assert sorted(p.name for p in plot.parent.iterdir()) == ["rate.png"]
-    table = qorch("link", "--preset", "telecom-fibre", "--sweep", "multiplexed_modes=1:10:4")
+    table = cli("link", "--preset", "telecom-fibre", "--sweep", "multiplexed_modes=1:10:4")
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split()[:2] == ["multiplexed_modes", "transmissivity"]
 
 
-def test_plan_link_with_overrides_and_sweep(qorch: Runner) -> None:
+def test_plan_link_with_overrides_and_sweep(cli: Runner) -> None:
     plan = ("--plan", "plans/distributed-qft.yaml", "--link", "0")
-    data = json.loads(qorch("link", *plan, "--json").stdout)
+    data = json.loads(cli("link", *plan, "--json").stdout)
     assert data["transmissivity"] == pytest.approx(0.631, abs=5e-4)
     assert data["params"]["length_km"] == 10
-    longer = json.loads(qorch("link", *plan, "--length-km", "20", "--json").stdout)
+    longer = json.loads(cli("link", *plan, "--length-km", "20", "--json").stdout)
     assert longer["transmissivity"] == pytest.approx(0.398, abs=5e-4)
-    preset = qorch("link", "--preset", "telecom-fibre", "--length-km", "20", "--json")
+    preset = cli("link", "--preset", "telecom-fibre", "--length-km", "20", "--json")
     assert longer == json.loads(preset.stdout)  # the plan's link is that preset
-    swept = qorch("link", *plan, "--sweep", "length_km=10:20:2", "--json")
+    swept = cli("link", *plan, "--sweep", "length_km=10:20:2", "--json")
     assert swept.returncode == 0, swept.stderr
     rows = json.loads(swept.stdout)["rows"]
     assert [row["transmissivity"] for row in rows] == pytest.approx([0.631, 0.398], abs=5e-4)
-    ions = qorch("link", "--plan", "plans/distributed-ions.yaml", "--link", "1", "--json")
+    ions = cli("link", "--plan", "plans/distributed-ions.yaml", "--link", "1", "--json")
     assert json.loads(ions.stdout)["params"]["length_km"] == pytest.approx(0.002)
 
 
-def test_plan_link_out_of_range_is_one_line(qorch: Runner) -> None:
-    result = qorch("link", "--plan", "plans/distributed-ions.yaml", "--link", "2")
+def test_plan_link_out_of_range_is_one_line(cli: Runner) -> None:
+    result = cli("link", "--plan", "plans/distributed-ions.yaml", "--link", "2")
     assert_one_line_error(result, 1, "the plan has 2 links")
     assert result.stderr.startswith("qorch: error: plans/distributed-ions.yaml:")
 
 
-def test_plan_classical_link_is_one_line(qorch: Runner) -> None:
-    result = qorch("link", "--plan", "plans/distributed-cut.yaml", "--link", "0")
+def test_plan_classical_link_is_one_line(cli: Runner) -> None:
+    result = cli("link", "--plan", "plans/distributed-cut.yaml", "--link", "0")
     assert_one_line_error(result, 1, "carries no entanglement")

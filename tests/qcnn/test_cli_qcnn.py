@@ -1,4 +1,7 @@
-"""qcnn plans through the real CLI: results, the JSON contract, errors, resume, Dask."""
+"""qcnn plans through the CLI: results, the JSON contract, errors, resume, Dask.
+
+In this process (``cli``); real ``qorch run`` processes where a kill or a fresh
+interpreter is the point."""
 
 from __future__ import annotations
 
@@ -26,9 +29,9 @@ baselines: [logistic]
 """
 
 
-def test_reference_digits_plan(qorch) -> None:
+def test_reference_digits_plan(cli) -> None:
     """The reference reproduction: ≥ 0.98 exact; IBM fake and Braket local within 3 points."""
-    result = qorch("run", "plans/qcnn-digits.yaml", "--json", "--poll", "0.3", timeout=600)
+    result = cli("run", "plans/qcnn-digits.yaml", "--json", "--poll", "0.3")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {"run_id", "status", "metrics", "baselines", "evaluation", "jobs"} <= data.keys()
@@ -55,9 +58,11 @@ def test_reference_digits_plan(qorch) -> None:
     assert "input float" in (artifacts / "circuit.qasm").read_text()
 
 
-def test_same_plan_same_numbers(qorch, make_plan: Callable[..., Path]) -> None:
+def test_same_plan_same_numbers(cli, qorch, make_plan: Callable[..., Path]) -> None:
+    """Two runs of one plan, one in this process and one in a fresh interpreter (another
+    hash seed, no state shared): the same accuracy and the same trained model."""
     plan = make_plan(SMALL)
-    first = json.loads(qorch("run", str(plan), "--json", "-k", "a").stdout)
+    first = json.loads(cli("run", str(plan), "--json", "-k", "a").stdout)
     second = json.loads(qorch("run", str(plan), "--json", "-k", "b").stdout)
     assert first["run_id"] != second["run_id"]
     assert first["metrics"]["test_accuracy"] == second["metrics"]["test_accuracy"]
@@ -93,36 +98,36 @@ def test_same_plan_same_numbers(qorch, make_plan: Callable[..., Path]) -> None:
     ],
 )
 def test_bad_input_is_one_located_line(
-    qorch, make_plan: Callable[..., Path], change: tuple[str, str], field: str, words: str
+    cli, make_plan: Callable[..., Path], change: tuple[str, str], field: str, words: str
 ) -> None:
     plan = make_plan(SMALL.replace(*change))
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert f"{plan}:" in lines[0] and f": {field}: " in lines[0] and words in lines[0], lines[0]
     assert "Traceback" not in result.stderr
 
 
-def test_width_that_does_not_fit_the_encoding(qorch, make_plan: Callable[..., Path]) -> None:
+def test_width_that_does_not_fit_the_encoding(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(SMALL.replace("classes: [0, 1]}", "classes: [0, 1], width: 10}"))
-    result = qorch("compile", str(plan))
+    result = cli("compile", str(plan))
     assert result.returncode == 1
     assert f"{plan}:4: data.width: compressed width 10 does not fit encoding angle" in result.stderr
     assert "takes 8 features" in result.stderr
 
 
-def test_csv_errors(qorch, make_plan: Callable[..., Path]) -> None:
+def test_csv_errors(cli, make_plan: Callable[..., Path]) -> None:
     make_plan("a,b,label\n1,2,x\n3,oops,y\n", name="bad.csv")
     source = "source: 'csv:bad.csv', label_column: label, classes: [x, y], compression: none"
     plan = make_plan(SMALL.replace("source: sklearn:digits, classes: [0, 1]", source))
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert result.returncode == 1
     assert "data.source: " in result.stderr and "column 'b' is not numeric: 'oops' on line 3" in (
         result.stderr
     )
     plan = make_plan(SMALL.replace("source: sklearn:digits", "source: 'csv:bad.csv', "
                                    "label_column: kind"))  # fmt: skip
-    result = qorch("validate", str(plan))
+    result = cli("validate", str(plan))
     assert "no label column 'kind'; columns: a, b, label" in result.stderr
 
 
@@ -131,15 +136,17 @@ version: 1
 kind: qcnn
 seed: 2
 data: {classes: [3, 8]}
-train: {steps: 400}
+train: {steps: 200}
 baselines: []
 sweep: {ansatz: [ttn, sim9, so4, sim15], encoding: [angle], seeds: 3, workers: 1}
 """
 
 
 def test_killed_sweep_resumes_where_it_stopped(
-    make_plan: Callable[..., Path], state_dir: Path, qorch
+    make_plan: Callable[..., Path], state_dir: Path, cli
 ) -> None:
+    """``qorch run`` (a real process) SIGKILLed mid-sweep; the same command (here in this
+    process) runs only the tasks that had not finished."""
     plan = make_plan(SLOW_SWEEP)
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir)}
     command = [sys.executable, "-m", "qorch", "run", str(plan)]
@@ -155,7 +162,7 @@ def test_killed_sweep_resumes_where_it_stopped(
     proc.wait()
     finished = _done_sweep_tasks(database)
     assert finished < 12
-    again = qorch("run", str(plan), "--json")
+    again = cli("run", str(plan), "--json")
     assert again.returncode == 0, again.stderr
     assert f"sweep: {12 - finished} of 12 tasks to run" in again.stderr
     rows = json.loads(again.stdout)["sweep"]
@@ -178,15 +185,15 @@ def _done_sweep_tasks(database: Path) -> int:
 
 
 def test_sweep_on_a_dask_cluster_matches_local_processes(
-    qorch, make_plan: Callable[..., Path]
+    cli, make_plan: Callable[..., Path]
 ) -> None:
     distributed = pytest.importorskip("distributed")
-    text = SLOW_SWEEP.replace("steps: 400", "steps: 30").replace("workers: 1", "workers: 2")
+    text = SLOW_SWEEP.replace("steps: 200", "steps: 30").replace("workers: 1", "workers: 2")
     plan = make_plan(text)
-    local = json.loads(qorch("run", str(plan), "--json", "-k", "local").stdout)["sweep"]
+    local = json.loads(cli("run", str(plan), "--json", "-k", "local").stdout)["sweep"]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
                                   dashboard_address=None) as cluster:  # fmt: skip
-        result = qorch("run", str(plan), "--json", "-k", "dask", "--cluster",
+        result = cli("run", str(plan), "--json", "-k", "dask", "--cluster",
                        cluster.scheduler_address)  # fmt: skip
     assert result.returncode == 0, result.stderr
     untimed = [{k: v for k, v in row.items() if k != "train_seconds_mean"} for row in local]
@@ -196,9 +203,9 @@ def test_sweep_on_a_dask_cluster_matches_local_processes(
     )
 
 
-def test_unreachable_dask_scheduler_is_one_line(qorch, make_plan: Callable[..., Path]) -> None:
-    plan = make_plan(SLOW_SWEEP.replace("steps: 400", "steps: 5"))
-    result = qorch("run", str(plan), "--cluster", "tcp://127.0.0.1:9")
+def test_unreachable_dask_scheduler_is_one_line(cli, make_plan: Callable[..., Path]) -> None:
+    plan = make_plan(SLOW_SWEEP.replace("steps: 200", "steps: 5"))
+    result = cli("run", str(plan), "--cluster", "tcp://127.0.0.1:9")
     assert result.returncode == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
@@ -209,16 +216,18 @@ version: 1
 kind: qcnn
 seed: 9
 model: {ansatz: su4}
-train: {steps: 4000, checkpoint_every: 100}
+train: {steps: 1200, checkpoint_every: 100}
 baselines: []
 """
 
 
 def test_killed_training_resumes_from_its_checkpoint_to_the_same_parameters(
-    make_plan: Callable[..., Path], state_dir: Path, qorch
+    make_plan: Callable[..., Path], state_dir: Path, cli
 ) -> None:
+    """A reference run here; the same plan in a real ``qorch run`` SIGKILLed after its first
+    checkpoint; the same command again (here) resumes and ends on the reference's numbers."""
     plan = make_plan(LONG_TRAINING)
-    reference = json.loads(qorch("run", str(plan), "--json", "-k", "whole").stdout)
+    reference = json.loads(cli("run", str(plan), "--json", "-k", "whole").stdout)
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir)}
     command = [sys.executable, "-m", "qorch", "run", str(plan), "-k", "killed"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -229,7 +238,7 @@ def test_killed_training_resumes_from_its_checkpoint_to_the_same_parameters(
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    resumed = qorch("run", str(plan), "--json", "-k", "killed")
+    resumed = cli("run", str(plan), "--json", "-k", "killed")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming training from the checkpoint at step" in resumed.stderr
     data = json.loads(resumed.stdout)

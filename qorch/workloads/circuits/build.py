@@ -1,32 +1,30 @@
-"""Build a plan's circuits: generators and OpenQASM 2/3 files, with located errors."""
+"""A circuits plan's circuits, built in plan order with every problem located."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qorch.contract.errors import CircuitError, QorchError
-from qorch.engine.inputfile import InputFileError, bad_utf8_line, read_regular_file
-from qorch.engine.limits import MAX_QASM3_BYTES, MAX_QASM_BYTES
-from qorch.engine.plan import (
-    GhzCircuit,
-    QaoaMaxcutCircuit,
-    QasmCircuit,
-    QftCircuit,
-    RandomCircuit,
-)
-from qorch.engine.planfile import raise_all
-from qorch.workloads.circuits import generators
+from qorch.contract.errors import CircuitError, PlanError, QorchError
+from qorch.engine.loadedplan import LoadedPlan, raise_all
+from qorch.engine.plan_base import TargetSpec
+from qorch.workloads.circuits.plan import CircuitsPlan
+from qorch.workloads.sources.build import build_spec
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
-    from qorch.engine.planfile import LoadedPlan
 
-CircuitSpec = GhzCircuit | QftCircuit | RandomCircuit | QaoaMaxcutCircuit | QasmCircuit
+def circuits_plan(loaded: LoadedPlan) -> CircuitsPlan:
+    """The plan, which must be of kind ``circuits``."""
+    if not isinstance(loaded.plan, CircuitsPlan):
+        kind = loaded.plan.kind
+        raise PlanError(f"{loaded.display}: expected a plan of kind circuits, not {kind}")
+    return loaded.plan
+
+
+def target_keys(plan: CircuitsPlan) -> list[tuple[tuple[str | int, ...], TargetSpec]]:
+    """The plan's targets, each with the path of its mapping (``targets[i]``)."""
+    return [(("targets", i), spec) for i, spec in enumerate(plan.targets)]
 
 
 def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
@@ -37,7 +35,7 @@ def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
     """
     circuits: list[QuantumCircuit] = []
     problems: list[QorchError] = []
-    for index in range(len(loaded.circuits_plan.circuits)):
+    for index in range(len(circuits_plan(loaded).circuits)):
         try:
             circuits.append(build_circuit(loaded, index))
         except CircuitError as error:
@@ -48,143 +46,5 @@ def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
 
 def build_circuit(loaded: LoadedPlan, index: int) -> QuantumCircuit:
     """The plan's circuit number ``index``."""
-    spec = loaded.circuits_plan.circuits[index]
+    spec = circuits_plan(loaded).circuits[index]
     return build_spec(loaded, spec, ("circuits", index))
-
-
-def build_spec(loaded: LoadedPlan, spec: CircuitSpec, key: tuple[str | int, ...]) -> QuantumCircuit:
-    """The circuit of ``spec`` (written at field ``key``), measured at the end.
-
-    Raises CircuitError located at ``key``.
-    """
-    if isinstance(spec, QasmCircuit):
-        path = _absolute(loaded.base_dir / spec.qasm)
-        try:
-            circuit = load_qasm(path, spec.qasm)
-        except CircuitError as error:
-            raise loaded.error((*key, "qasm"), error.message, CircuitError) from None
-    else:
-        try:
-            circuit = generate(spec)
-        except ValueError as error:
-            raise loaded.error(key, str(error), CircuitError) from None
-    circuit.name = spec.name
-    circuit.metadata = {}
-    if circuit.parameters:
-        names = ", ".join(sorted(p.name for p in circuit.parameters))
-        message = f"circuit has unbound parameters ({names}); bind them in the QASM file"
-        raise loaded.error(key, message, CircuitError)
-    if circuit.num_clbits == 0:
-        circuit.measure_all()
-    return circuit
-
-
-def generate(spec: CircuitSpec) -> QuantumCircuit:
-    """Build a generator circuit. Raises ValueError on impossible inputs."""
-    if isinstance(spec, GhzCircuit):
-        return generators.ghz(spec.qubits)
-    if isinstance(spec, QftCircuit):
-        return generators.qft(spec.qubits, spec.value, swaps=spec.swaps)
-    if isinstance(spec, RandomCircuit):
-        return generators.random(spec.qubits, spec.depth, spec.seed, spec.max_operands)
-    if isinstance(spec, QaoaMaxcutCircuit):
-        return generators.qaoa_maxcut(spec.qubits, spec.degree, spec.gammas, spec.betas, spec.seed)
-    raise ValueError(f"not a generator circuit: {spec!r}")
-
-
-def _absolute(path: Path) -> Path:
-    """``path`` made absolute, symlinks resolved where possible (a loop is left for open)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
-        return Path(os.path.abspath(path))
-
-
-def load_qasm(path: Path, shown: str) -> QuantumCircuit:
-    """Parse an OpenQASM 2 or 3 file (version from its header).
-
-    Only a regular file within the size limits is read (a FIFO or device is refused
-    without blocking), and its declared widths, includes and structure are checked
-    (:mod:`qorch.workloads.circuits.qasmscan`) before a parser sees it. Raises CircuitError with the
-    file, line and reason.
-    """
-    from qorch.workloads.circuits.qasmscan import check_qasm
-
-    try:
-        raw = read_regular_file(path, MAX_QASM_BYTES)
-    except InputFileError as error:
-        if error.missing:
-            raise CircuitError(f"QASM file not found: {shown} (looked at {path})") from None
-        raise CircuitError(f"cannot read QASM file {shown}: {error.reason}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = bad_utf8_line(raw, error)
-        raise CircuitError(f"cannot read QASM file {shown}: line {line} is not UTF-8") from None
-    version = qasm_version(text)
-    if version is None:
-        raise CircuitError(f"{shown}: not OpenQASM (expected an 'OPENQASM 2.0;' or '3' header)")
-    if version >= 3 and len(raw) > MAX_QASM3_BYTES:
-        raise CircuitError(
-            f"cannot read QASM file {shown}: the file is {len(raw)} bytes; the limit for "
-            f"OpenQASM 3 is {MAX_QASM3_BYTES} bytes (qiskit's OpenQASM 3 importer needs about "
-            "a minute and 1 GB for that much)"
-        )
-    check_qasm(text, version, path, shown)
-    if version == 2:
-        return _load_qasm2(text, path, shown)
-    return _load_qasm3(text, shown)
-
-
-def qasm_version(text: str) -> int | None:
-    """The major version in the OPENQASM header, ignoring comments; None if absent."""
-    for raw in text.splitlines():
-        line = raw.split("//", 1)[0].strip()
-        if not line:
-            continue
-        if line.upper().startswith("OPENQASM"):
-            number = line[len("OPENQASM") :].strip().rstrip(";").strip()
-            with contextlib.suppress(ValueError):
-                return int(float(number))
-        return None
-    return None
-
-
-def _load_qasm2(text: str, path: Path, shown: str) -> QuantumCircuit:
-    from qiskit import qasm2
-
-    try:
-        return qasm2.loads(
-            text,
-            include_path=(str(path.parent),),
-            custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
-        )
-    except qasm2.QASM2Error as error:
-        message = str(error).strip('"').replace("<input>:", "")
-        raise CircuitError(f"malformed OpenQASM 2 in {shown}: line {message}") from None
-
-
-def _load_qasm3(text: str, shown: str) -> QuantumCircuit:
-    from qiskit import qasm3
-
-    sink = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(sink):
-            return qasm3.loads(text)
-    except Exception as error:  # the OpenQASM 3 parser raises assorted types
-        raise CircuitError(f"malformed OpenQASM 3 in {shown}: {_qasm3_reason(error)}") from None
-
-
-def _qasm3_reason(error: BaseException) -> str:
-    """The parser's reason with its line, dug out of the exception chain."""
-    seen: BaseException | None = error
-    while seen is not None:
-        for candidate in (seen, *seen.args):
-            token = getattr(candidate, "offendingToken", None)
-            if token is not None:
-                return f"line {token.line}: unexpected {token.text!r}"
-        seen = seen.__cause__ or seen.__context__
-    text = str(error).strip() or type(error).__name__
-    if text[:1].isdigit() and "," in text.split(":", 1)[0]:
-        return "line " + text.replace(",", ", column ", 1)
-    return text

@@ -1,1 +1,6 @@
-"""Distributed circuits: link physics, networks, partitioning, lowering, scheduling, execution."""
+"""The ``distributed`` plan kind: link physics, networks, partitioning, lowering, scheduling,
+execution.
+
+Registered in the ``qorch.workloads`` entry-point group as
+``distributed = "qorch.workloads.distributed.workload:DistributedWorkload"``.
+"""

@@ -8,7 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from qorch.workloads.distributed.pipeline import Analysis
+    from qorch.workloads.distributed.analysis import Analysis
 
 
 def network_png(analysis: Analysis, summary: dict[str, Any]) -> bytes:

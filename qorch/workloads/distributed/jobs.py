@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from qorch.contract.errors import CapabilityError, OptionError, ProviderError
 from qorch.contract.provider import Cost, Payload, TargetOptions
 from qorch.engine import registry
-from qorch.engine.planfile import LoadedPlan
+from qorch.engine.loadedplan import LoadedPlan
 from qorch.local import NOISE_MODEL_KEY
 from qorch.workloads.distributed.plan import DistributedPlan
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
-    from qorch.workloads.distributed.pipeline import Analysis
+    from qorch.workloads.distributed.analysis import Analysis
 
 SIMULATOR = "local:aer"
 
@@ -150,7 +150,11 @@ def translate(loaded: LoadedPlan, spec: JobSpec, seed: int) -> tuple[Payload, Co
 def post_processing(analysis: Analysis) -> dict[str, Any]:
     """What turning the collected counts into results needs, stored in the manifest."""
     mode = analysis.plan.execute.mode
-    out: dict[str, Any] = {"mode": mode, "shots": analysis.plan.execute.shots}
+    out: dict[str, Any] = {
+        "mode": mode,
+        "shots": analysis.plan.execute.shots,
+        "circuit": analysis.circuit.name,
+    }
     if mode == "cut":
         from qorch.workloads.distributed.cut import exact_expectations
         from qorch.workloads.distributed.cutrecord import MAX_EXACT_QUBITS, reconstruction_record

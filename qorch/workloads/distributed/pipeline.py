@@ -1,14 +1,8 @@
-"""A distributed plan, end to end: network → partition → lower → schedule → bundle.
+"""Analysing a distributed plan: network → partition → lower → schedule (or cut).
 
-``analyse`` is the pure part (every error located at the plan field responsible);
-``compile_distributed`` turns the analysis into a bundle of ordinary provider jobs:
-
-- ``simulate``: the combined program with its link and idle noise on ``local:aer``,
-  and the monolithic circuit beside it as the reference;
-- ``cut``: each partition's sub-experiments on its own node's target;
-- ``estimate``: no jobs, only the report.
-
-Post-processing of the collected counts lives in :mod:`qorch.workloads.distributed.report`.
+Pure and deterministic; every error is located at the plan field responsible.
+:mod:`qorch.workloads.distributed.compile` turns the analysis into a bundle, and
+:mod:`qorch.workloads.distributed.report` post-processes the collected counts.
 """
 
 from __future__ import annotations
@@ -17,7 +11,6 @@ import dataclasses
 import hashlib
 import itertools
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import (
@@ -28,55 +21,16 @@ from qorch.contract.errors import (
     UnknownDeviceError,
 )
 from qorch.engine import registry
-from qorch.engine.compile import (
-    BUNDLE_FORMAT,
-    CompiledBundle,
-    check_budget,
-    derive_seed,
-    job_record,
-)
-from qorch.engine.planfile import LoadedPlan
+from qorch.engine.loadedplan import LoadedPlan, raise_all
+from qorch.workloads.distributed.analysis import Analysis, Pair, distributed_plan
 from qorch.workloads.distributed.network import Network, PairLink, TopologyError, build_network
-from qorch.workloads.distributed.plan import DistributedPlan
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
     from qorch.workloads.distributed.cut import CutPlan
     from qorch.workloads.distributed.partition import Partition
-    from qorch.workloads.distributed.program import DistributedProgram
-    from qorch.workloads.distributed.schedule import Schedule
     from qorch.workloads.distributed.timing import NodeTiming
-
-Pair = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Everything known about a distributed plan before anything runs."""
-
-    plan: DistributedPlan
-    circuit: QuantumCircuit
-    network: Network
-    links: dict[Pair, PairLink]
-    partition: Partition
-    program: DistributedProgram | None
-    schedule: Schedule | None
-    timings: dict[str, NodeTiming]
-    cut: CutPlan | None
-
-    def summary(self) -> dict[str, Any]:
-        """The ``partition`` block of the compile JSON contract."""
-        from qorch.workloads.distributed.report import partition_summary
-
-        return partition_summary(self)
-
-
-def distributed_plan(loaded: LoadedPlan) -> DistributedPlan:
-    """The plan, which must be of kind ``distributed``."""
-    if not isinstance(loaded.plan, DistributedPlan):
-        raise PlanError(f"{loaded.display}: expected a distributed plan, not {loaded.plan.kind}")
-    return loaded.plan
 
 
 def load_network(loaded: LoadedPlan) -> Network:
@@ -157,8 +111,7 @@ def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
     The circuit and the network are checked independently, so both problems are
     reported (as PlanErrors) when both have one; the size only when both are sound.
     """
-    from qorch.engine.planfile import raise_all
-    from qorch.workloads.circuits.build import build_spec
+    from qorch.workloads.sources.build import build_spec
 
     plan = distributed_plan(loaded)
     problems: list[QorchError] = []
@@ -179,8 +132,8 @@ def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
 
 def analyse(loaded: LoadedPlan) -> Analysis:
     """Partition, lower, schedule (or cut) the plan's circuit; pure and deterministic."""
-    from qorch.workloads.circuits.build import build_spec
     from qorch.workloads.distributed.partition import partition_circuit
+    from qorch.workloads.sources.build import build_spec
 
     plan = distributed_plan(loaded)
     circuit = build_spec(loaded, plan.circuit, ("circuit",))
@@ -292,57 +245,3 @@ def plan_digest(loaded: LoadedPlan) -> str:
     if qasm:
         digest.update((loaded.base_dir / qasm).read_bytes())
     return digest.hexdigest()
-
-
-def compile_distributed(loaded: LoadedPlan) -> CompiledBundle:
-    """The bundle of a distributed plan: jobs, payloads, the partition report and diagram."""
-    from qorch.engine.targets import check_targets
-    from qorch.workloads.distributed import jobs as job_builder
-    from qorch.workloads.distributed.diagram import network_png
-
-    check_targets(loaded)
-    analysis = analyse(loaded)
-    plan = analysis.plan
-    payloads: dict[str, bytes] = {}
-    records: list[dict[str, Any]] = []
-    for spec in job_builder.job_specs(analysis):
-        seed = derive_seed(plan.seed, spec.name, spec.target)
-        payload, cost, options = job_builder.translate(loaded, spec, seed)
-        records.append(
-            job_record(
-                len(records),
-                spec.name,
-                spec.target,
-                spec.node_index,
-                options,
-                plan.execute.shots,
-                seed,
-                payload,
-                cost,
-                payloads,
-            )
-            | {"role": spec.role, "label": spec.label, "meas_clbits": list(spec.meas_clbits)}
-        )
-    summary = analysis.summary()
-    payloads["partition.png"] = network_png(analysis, summary)
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "plan": {
-            "file": loaded.path.name,
-            "name": plan.name or loaded.path.stem,
-            "kind": "distributed",
-            "hash": plan_digest(loaded),
-            "seed": plan.seed,
-        },
-        "versions": registry.versions(sorted({r["provider"] for r in records} | {"local"})),
-        "partition": summary,
-        "distributed": job_builder.post_processing(analysis),
-        "totals": {
-            "jobs": len(records),
-            "shots": sum(r["shots"] for r in records),
-            "cost_usd": round(sum(r["cost_usd"] for r in records), 6),
-        },
-        "jobs": records,
-    }
-    check_budget(loaded, manifest)
-    return CompiledBundle(manifest=manifest, payloads=payloads)

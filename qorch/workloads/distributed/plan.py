@@ -8,7 +8,22 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from qorch.engine.limits import MAX_LIST_ITEMS
-from qorch.engine.plan import (
+from qorch.engine.plan_base import (
+    NAME_PATTERN,
+    Budget,
+    Finite,
+    Model,
+    Name,
+    Options,
+    PlanModel,
+    Seed,
+    Shots,
+    TargetSpec,
+    TargetString,
+    unique_names,
+)
+from qorch.workloads.distributed.network import LinkSpec
+from qorch.workloads.sources.spec import (
     CIRCUIT_SOURCE,
     GhzCircuit,
     QaoaMaxcutCircuit,
@@ -17,19 +32,6 @@ from qorch.engine.plan import (
     RandomCircuit,
     circuit_tag,
 )
-from qorch.engine.plan_base import (
-    NAME_PATTERN,
-    Budget,
-    Finite,
-    Model,
-    Name,
-    Options,
-    Seed,
-    Shots,
-    TargetString,
-    unique_names,
-)
-from qorch.workloads.distributed.network import LinkSpec
 
 PAULI_PATTERN = r"^[IXYZ]+$"
 
@@ -160,14 +162,10 @@ class DistributedBudget(Budget):
     max_sampling_overhead: Finite | None = Field(default=None, gt=0)
 
 
-class DistributedPlan(Model):
+class DistributedPlan(PlanModel):
     """Partition one circuit over QPUs joined by modelled links; estimate, simulate or cut."""
 
-    version: Literal[1]
     kind: Literal["distributed"]
-    name: Name | None = None
-    description: str | None = None
-    seed: Seed = 0
     circuit: DistributedCircuitSpec
     nodes: list[NodeSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     links: list[LinkSpec] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
@@ -186,4 +184,17 @@ class DistributedPlan(Model):
         return [node.name for node in self.nodes]
 
 
-__all__ = ["NAME_PATTERN", "DistributedBudget", "DistributedPlan", "Execute", "NodeSpec"]
+def node_targets(plan: DistributedPlan) -> list[tuple[tuple[str | int, ...], TargetSpec]]:
+    """A distributed plan's nodes as targets (``nodes[i]``), whatever the execute mode."""
+    return [(("nodes", i), TargetSpec(target=node.target, options=node.options))
+            for i, node in enumerate(plan.nodes)]  # fmt: skip
+
+
+__all__ = [
+    "NAME_PATTERN",
+    "DistributedBudget",
+    "DistributedPlan",
+    "Execute",
+    "NodeSpec",
+    "node_targets",
+]

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from qorch.engine.manifest import ManifestJob
 from qorch.workloads.distributed.distribution import (
     classical_fidelity,
     marginal,
@@ -14,7 +15,7 @@ from qorch.workloads.distributed.distribution import (
 )
 
 if TYPE_CHECKING:
-    from qorch.workloads.distributed.pipeline import Analysis
+    from qorch.workloads.distributed.analysis import Analysis
 
 Counts = Mapping[str, int]
 
@@ -90,28 +91,31 @@ def _program_summary(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def results(manifest: Mapping[str, Any], jobs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The ``distributed`` block of a run's results, from its manifest and collected jobs."""
-    info = manifest["distributed"]
-    specs = {spec["index"]: spec for spec in manifest["jobs"]}
+def results(
+    blocks: Mapping[str, Any], specs: Sequence[ManifestJob], jobs: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The ``distributed`` block of a run's results, from its manifest's ``blocks``, its
+    job records and its collected jobs."""
+    info = blocks["distributed"]
+    by_index = {spec.index: spec for spec in specs}
     done = {job["index"]: job for job in jobs if job.get("counts") is not None}
-    out: dict[str, Any] = {"mode": info["mode"], "partition": manifest["partition"]}
+    out: dict[str, Any] = {"mode": info["mode"], "partition": blocks["partition"]}
     if info["mode"] == "simulate":
-        out["simulation"] = _simulation(info, specs, done)
+        out["simulation"] = _simulation(info, by_index, done)
     elif info["mode"] == "cut":
-        out["observables"] = _cut_results(info, specs, done)
+        out["observables"] = _cut_results(info, by_index, done)
     return out
 
 
 def _simulation(
-    info: Mapping[str, Any], specs: Mapping[int, Any], done: Mapping[int, Any]
+    info: Mapping[str, Any], specs: Mapping[int, ManifestJob], done: Mapping[int, Any]
 ) -> dict[str, Any] | None:
-    by_role = {spec["role"]: index for index, spec in specs.items()}
+    by_role = {spec.extra("role"): index for index, spec in specs.items()}
     dist, mono = by_role.get("distributed", -1), by_role.get("monolithic", -1)
     if dist not in done or mono not in done:
         return None
     spec = specs[dist]
-    distributed = marginal(done[dist]["counts"], spec["meas_clbits"], spec["num_clbits"])
+    distributed = marginal(done[dist]["counts"], spec.extra("meas_clbits"), spec.num_clbits)
     monolithic = done[mono]["counts"]
     return {
         "tvd_to_monolithic": total_variation_distance(distributed, monolithic),
@@ -123,16 +127,16 @@ def _simulation(
 
 
 def _cut_results(
-    info: Mapping[str, Any], specs: Mapping[int, Any], done: Mapping[int, Any]
+    info: Mapping[str, Any], specs: Mapping[int, ManifestJob], done: Mapping[int, Any]
 ) -> list[dict[str, Any]] | None:
     from qorch.workloads.distributed.cutrecord import reconstruct_record
 
     grouped: dict[str, list[Counts]] = {}
     for index, spec in sorted(specs.items()):
-        if spec.get("role") != "cut":
+        if spec.extra("role") != "cut":
             continue
         if index not in done:
             return None
-        label = spec["label"]
+        label = spec.extra("label")
         grouped.setdefault(label, []).append(done[index]["counts"])
     return reconstruct_record(info["cut"], grouped)

@@ -7,4 +7,7 @@ where), :mod:`.engine` (two-qubit-block statevector engine with adjoint gradient
 :mod:`.gradients` (parameter shift, SPSA), :mod:`.train`, :mod:`.export` (Aer-safe circuits).
 They reproduce Hur, Kim & Park, "Quantum convolutional neural network for classical data
 classification", Quantum Machine Intelligence 4, 3 (2022), github.com/takh04/QCNN.
+
+Registered in the ``qorch.workloads`` entry-point group as
+``qcnn = "qorch.workloads.qcnn.workload:QCNNWorkload"``.
 """

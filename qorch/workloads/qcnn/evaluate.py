@@ -9,16 +9,16 @@ bundle, state store and runner as every other plan.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
 import numpy as np
 
 from qorch.engine import registry
-from qorch.engine.compile import BUNDLE_FORMAT, CompiledBundle, derive_seed
+from qorch.engine.compile import CompiledBundle, derive_seed
+from qorch.engine.manifest import ManifestJob, PlanInfo, build_manifest, job_record, slug
 from qorch.engine.plan_base import TargetSpec
-from qorch.engine.targets import options_record, target_options
+from qorch.engine.targets import target_options
 
 Z95 = 1.959963984540054
 
@@ -38,13 +38,15 @@ def build_jobs(
     shots: int,
     seed: int,
     first_index: int,
+    plan: PlanInfo,
 ) -> CompiledBundle:
     """Translate the trained circuit for every target and split the rows into jobs.
 
-    Raises CapabilityError/ProviderError from translation (the caller locates it).
+    ``plan``: the run's plan, recorded in the jobs' manifest. Raises
+    CapabilityError/ProviderError from translation (the caller locates it).
     """
     circuit = trained_circuit(model, params)
-    jobs: list[dict[str, Any]] = []
+    jobs: list[ManifestJob] = []
     files: dict[str, bytes] = {}
     for t_index, spec in enumerate(targets):
         provider = registry.load(spec.provider)
@@ -57,45 +59,17 @@ def build_jobs(
         for start in range(0, len(rows), per_job):
             chunk = rows[start : start + per_job]
             index = first_index + len(jobs)
-            name = f"payloads/evaluate-{t_index:02d}-{_slug(spec.target)}.{translated.extension}"
+            name = f"payloads/evaluate-{t_index:02d}-{slug(spec.target)}.{translated.extension}"
             files[name] = translated.data
             cost = provider.estimate_cost(spec.device, translated, job_shots, len(chunk))
-            record = job_record(index, spec, t_index, options, job_shots, seed, name, translated)
-            jobs.append(record)
-            jobs[-1].update(
-                cost_usd=cost.usd,
-                cost_basis=cost.basis,
-                first_row=start,
+            job_seed = derive_seed(seed, "evaluate", spec.target, str(index))
+            jobs.append(job_record(
+                index=index, circuit="qcnn", target=spec.target, target_index=t_index,
+                options=options, shots=job_shots, seed=job_seed, payload_file=name,
+                payload=translated, cost=cost, first_row=start,
                 parameter_values=[[float(v) for v in row] for row in chunk],
-            )
-    manifest = {"format": BUNDLE_FORMAT, "plan": {}, "jobs": jobs}
-    return CompiledBundle(manifest=manifest, payloads=files)
-
-
-def job_record(
-    index: int, spec: TargetSpec, t_index: int, options: Any, shots: int, seed: int,
-    file: str, translated: Any,
-) -> dict[str, Any]:  # fmt: skip
-    return {
-        "index": index,
-        "circuit": "qcnn",
-        "target": spec.target,
-        "target_index": t_index,
-        "provider": spec.provider,
-        "device": spec.device,
-        "options": options_record(options),
-        "shots": shots,
-        "seed": derive_seed(seed, "evaluate", spec.target, str(index)),
-        "payload": file,
-        "payload_sha256": hashlib.sha256(translated.data).hexdigest(),
-        "format": translated.format,
-        "num_qubits": translated.num_qubits,
-        "num_clbits": translated.num_clbits,
-        "measured_clbits": list(translated.measured_clbits),
-        "depth": translated.depth,
-        "two_qubit_gates": translated.two_qubit_gates,
-        "gate_counts": dict(translated.gate_counts),
-    }
+            ))  # fmt: skip
+    return CompiledBundle(manifest=build_manifest(plan, jobs, {}), payloads=files)
 
 
 def outcome_probabilities(counts: list[dict[str, int]], n_readout: int) -> np.ndarray:
@@ -144,7 +118,3 @@ def score(
         "exact_accuracy": round(exact_accuracy, 6),
         "gap_points": round(100 * (accuracy - exact_accuracy), 3),
     }
-
-
-def _slug(target: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in target).strip("-")[:60]

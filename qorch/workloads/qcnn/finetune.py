@@ -17,13 +17,15 @@ import numpy as np
 
 from qorch.contract.errors import BudgetError, CapabilityError, ProviderError, QorchError
 from qorch.engine import registry
-from qorch.engine.compile import BUNDLE_FORMAT, CompiledBundle, derive_seed
-from qorch.engine.planfile import LoadedPlan
+from qorch.engine.compile import CompiledBundle, derive_seed, merge_bundles
+from qorch.engine.loadedplan import LoadedPlan
+from qorch.engine.manifest import ManifestJob, build_manifest, job_record
 from qorch.engine.runner import RunContext
 from qorch.workloads.qcnn import prepare as prep
-from qorch.workloads.qcnn.evaluate import job_record, outcome_probabilities
-from qorch.workloads.qcnn.pipeline import Progress
+from qorch.workloads.qcnn.evaljobs import read_json_counts
+from qorch.workloads.qcnn.evaluate import outcome_probabilities
 from qorch.workloads.qcnn.plan import QCNNPlan
+from qorch.workloads.qcnn.runfiles import Progress
 
 Call = tuple[Any, np.ndarray, np.ndarray]  # (model, params, X)
 
@@ -119,7 +121,6 @@ def measure(
     """Run every recorded call as parameter sets of one job per circuit; frequencies back."""
     from qorch.engine import runner
     from qorch.engine.bundle import read_bundle, write_bundle
-    from qorch.store.state import NewJob
     from qorch.workloads.qcnn.encoding import input_values
 
     spec = plan.fine_tune
@@ -133,16 +134,17 @@ def measure(
         rows = [_row(circuits[key][1], params, x) for x in values]
         circuits[key][2].append((number, np.array(rows)))
     group = f"fine_tune-{step}"
-    earlier = [j["index"] for j in ctx.bundle.manifest["jobs"] if j.get("step") == step]
+    earlier = [j.index for j in ctx.bundle.jobs if j.extra("step") == step]
     if f"jobs:{group}" in ctx.store.tasks(ctx.run.run_id) and earlier:
-        bundle, order = _jobs(loaded, plan, circuits, min(earlier), step)  # re-attach
+        bundle, order = _jobs(loaded, ctx, plan, circuits, min(earlier), step)  # re-attach
     else:
-        bundle, order = _jobs(loaded, plan, circuits, len(ctx.store.jobs(ctx.run.run_id)), step)
+        first = len(ctx.store.jobs(ctx.run.run_id))
+        bundle, order = _jobs(loaded, ctx, plan, circuits, first, step)
         late = runner.run_bundle_dir(ctx.state_dir, ctx.run.run_id)
-        existing = read_bundle(late) if (late / "manifest.json").exists() else None
-        write_bundle(runner.merge_bundles(existing, bundle) if existing else bundle, late)
-        jobs = [NewJob(j["circuit"], j["target"], j["shots"], j["payload"]) for j in bundle.jobs]
-        ctx.store.add_jobs_once(ctx.run.run_id, group, jobs)
+        plan_info = ctx.bundle.manifest.plan
+        existing = read_bundle(late, plan_info) if (late / "manifest.json").exists() else None
+        write_bundle(merge_bundles(existing, bundle) if existing else bundle, late)
+        ctx.store.add_jobs_once(ctx.run.run_id, group, bundle.new_jobs())
         ctx.add_bundle(bundle)
     runner.submit_pending(ctx)
     if not runner.wait(ctx, timeout_s=None, poll_s=0.5):
@@ -157,7 +159,12 @@ def _row(circuit: Any, params: np.ndarray, x: np.ndarray) -> list[float]:
 
 
 def _jobs(
-    loaded: LoadedPlan, plan: QCNNPlan, circuits: dict[int, Any], first: int, step: int
+    loaded: LoadedPlan,
+    ctx: RunContext,
+    plan: QCNNPlan,
+    circuits: dict[int, Any],
+    first: int,
+    step: int,
 ) -> tuple[CompiledBundle, list[tuple[int, int, int, int]]]:
     """One job per circuit holding all its calls' rows; ``order`` locates each call's rows."""
     from qorch.engine.targets import target_options
@@ -167,7 +174,7 @@ def _jobs(
     target = spec.target
     provider = registry.load(target.provider)
     options = target_options(target)
-    jobs: list[dict[str, Any]] = []
+    jobs: list[ManifestJob] = []
     files: dict[str, bytes] = {}
     order: list[tuple[int, int, int, int]] = []
     for number, (_, circuit, calls) in enumerate(circuits.values()):
@@ -177,17 +184,19 @@ def _jobs(
         index = first + len(jobs)
         name = f"payloads/fine-tune-{step:04d}-{number}.{translated.extension}"
         files[name] = translated.data
-        job = job_record(index, target, 0, options, spec.shots, plan.seed, name, translated)
         cost = provider.estimate_cost(target.device, translated, spec.shots, len(rows))
-        job.update(circuit="qcnn-fine-tune", cost_usd=cost.usd, cost_basis=cost.basis,
-                   step=step, parameter_values=rows.tolist())  # fmt: skip
-        jobs.append(job)
+        seed = derive_seed(plan.seed, "evaluate", target.target, str(index))
+        jobs.append(job_record(
+            index=index, circuit="qcnn-fine-tune", target=target.target, target_index=0,
+            options=options, shots=spec.shots, seed=seed, payload_file=name, payload=translated,
+            cost=cost, step=step, parameter_values=rows.tolist(),
+        ))  # fmt: skip
         offset = 0
         for call_number, call_rows in calls:
             order.append((call_number, index, offset, len(call_rows)))
             offset += len(call_rows)
     _check_budget(loaded, plan, jobs)
-    manifest = {"format": BUNDLE_FORMAT, "plan": {}, "jobs": jobs}
+    manifest = build_manifest(ctx.bundle.manifest.plan, jobs, {})
     return CompiledBundle(manifest=manifest, payloads=files), order
 
 
@@ -209,17 +218,17 @@ def _translate(
     return _TRANSLATED[key]
 
 
-def _check_budget(loaded: LoadedPlan, plan: QCNNPlan, jobs: list[dict[str, Any]]) -> None:
+def _check_budget(loaded: LoadedPlan, plan: QCNNPlan, jobs: list[ManifestJob]) -> None:
     spec = plan.fine_tune
     assert spec is not None
-    per_step = sum(j["shots"] * len(j["parameter_values"]) for j in jobs)
+    per_step = sum(j.shots * len(j.parameter_values or ()) for j in jobs)
     total = per_step * spec.steps
     limit = plan.budget.max_total_shots
     if limit is not None and total > limit:
         message = (f"fine-tuning needs about {total} shots ({spec.steps} steps × {per_step}), "
                    f"budget allows {limit}")  # fmt: skip
         raise loaded.error(("budget", "max_total_shots"), message, BudgetError)
-    cost = sum(j["cost_usd"] for j in jobs) * spec.steps
+    cost = sum(j.cost_usd for j in jobs) * spec.steps
     if plan.budget.max_cost_usd is not None and cost > plan.budget.max_cost_usd:
         message = (f"fine-tuning costs an estimated ${cost:.2f}, budget allows "
                    f"${plan.budget.max_cost_usd:.2f}")  # fmt: skip
@@ -229,8 +238,6 @@ def _check_budget(loaded: LoadedPlan, plan: QCNNPlan, jobs: list[dict[str, Any]]
 def _answers(
     ctx: RunContext, calls: list[Call], bundle: CompiledBundle, order: list[Any]
 ) -> list[np.ndarray]:
-    from qorch.workloads.qcnn.steps import read_json_counts
-
     jobs = {job.idx: job for job in ctx.store.jobs(ctx.run.run_id)}
     answers: list[np.ndarray] = [np.empty(0)] * len(calls)
     for call_number, index, offset, size in order:

@@ -22,15 +22,16 @@ from qorch.engine.limits import (
     MAX_WORKERS,
 )
 from qorch.engine.plan_base import (
-    Budget,
     FieldError,
     Finite,
     Model,
-    Name,
+    Pattern,
+    PlanModel,
     Seed,
     Shots,
     Target,
     Targets,
+    TargetSpec,
 )
 
 Ansatz = Literal[
@@ -38,7 +39,10 @@ Ansatz = Literal[
 ]  # fmt: skip
 ENCODING_PATTERN = r"^(amplitude|angle|compact-angle|(hde|hae)(-[1-9][0-9]?)?|iqp(-[1-9][0-9]?)?)$"
 # hde-k / hae-k: blocks of k qubits (default 4); iqp-r: r repetitions (default 2)
-Encoding = Annotated[str, Field(pattern=ENCODING_PATTERN)]
+UNKNOWN_ENCODING = (
+    "unknown encoding {input!r} (amplitude, angle, compact-angle, hde[-k], hae[-k], iqp[-reps])"
+)
+Encoding = Annotated[str, Pattern(ENCODING_PATTERN, UNKNOWN_ENCODING)]
 Loss = Literal["mse", "cross-entropy"]
 Optimizer = Literal["nesterov", "adam", "sgd", "spsa", "cobyla"]
 Compression = Literal["none", "pca", "resize", "autoencoder"]
@@ -195,14 +199,10 @@ class FineTuneSpec(Model):
     batch_size: int = Field(default=10, gt=0, le=MAX_SAMPLES)
 
 
-class QCNNPlan(Model):
+class QCNNPlan(PlanModel):
     """Train, benchmark, sweep and evaluate a quantum convolutional neural network."""
 
-    version: Literal[1]
     kind: Literal["qcnn"]
-    name: Name | None = None
-    description: str | None = None
-    seed: Seed = 0
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
@@ -210,7 +210,6 @@ class QCNNPlan(Model):
     sweep: SweepSpec | None = None
     evaluate: EvaluateSpec | None = None
     fine_tune: FineTuneSpec | None = None
-    budget: Budget = Field(default_factory=Budget)
 
     @model_validator(mode="after")
     def _sweep_seeds_fit(self) -> QCNNPlan:
@@ -225,4 +224,12 @@ class QCNNPlan(Model):
         return self
 
 
-QCNNPlanAnnotated = Annotated[QCNNPlan, Field(discriminator="kind")]
+def qcnn_targets(plan: QCNNPlan) -> list[tuple[tuple[str | int, ...], TargetSpec]]:
+    """The targets a qcnn plan names (evaluation targets, the fine-tuning target), each
+    with the path of its mapping."""
+    found: list[tuple[tuple[str | int, ...], TargetSpec]] = []
+    if plan.evaluate is not None:
+        found += [(("evaluate", "targets", i), t) for i, t in enumerate(plan.evaluate.targets)]
+    if plan.fine_tune is not None:
+        found.append((("fine_tune", "target"), plan.fine_tune.target))
+    return found

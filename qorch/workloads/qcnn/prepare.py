@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from qorch.contract.errors import PlanError, QorchError
-from qorch.engine.planfile import LoadedPlan
+from qorch.engine.loadedplan import LoadedPlan
 from qorch.workloads.qcnn.plan import QCNNPlan
 
 

@@ -1,41 +1,12 @@
-"""The plan model, version 1: pure data, validated by pydantic.
-
-One model per plan kind, under a discriminated union on ``kind``. Every
-model forbids unknown fields, so a typo is an error, not a silent default.
-File loading, line numbers and error formatting live in :mod:`qorch.engine.planfile`.
-"""
+"""How a plan names a circuit: a built-in generator with its parameters, or an OpenQASM file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    Discriminator,
-    Field,
-    Tag,
-    TypeAdapter,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
-from qorch.engine.limits import MAX_JOBS, MAX_LIST_ITEMS
-from qorch.engine.plan_base import (
-    MAX_SHOTS,
-    NAME_PATTERN,
-    TARGET_PATTERN,
-    Budget,
-    FieldError,
-    Finite,
-    Model,
-    Name,
-    OptionValue,
-    Seed,
-    Shots,
-    Targets,
-    TargetSpec,
-    unique_names,
-)
+from qorch.engine.plan_base import Finite, Model, Name, Seed
 
 
 class GhzCircuit(Model):
@@ -132,71 +103,4 @@ CircuitSpec = Annotated[
         circuit_tag, custom_error_type="circuit_source", custom_error_message=CIRCUIT_SOURCE
     ),
 ]
-
-
-class CircuitsPlan(Model):
-    """Run circuits on targets and collect counts."""
-
-    version: Literal[1]
-    kind: Literal["circuits"]
-    name: Name | None = None
-    description: str | None = None
-    shots: Shots = 1024
-    seed: Seed = 0
-    circuits: list[CircuitSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
-    targets: Targets
-    budget: Budget = Field(default_factory=Budget)
-
-    @field_validator("circuits")
-    @classmethod
-    def _unique_circuit_names(cls, value: list[Any]) -> list[Any]:
-        return unique_names(value, "circuit")
-
-    @model_validator(mode="after")
-    def _jobs_bounded(self) -> CircuitsPlan:
-        jobs = len(self.circuits) * len(self.targets)
-        if jobs > MAX_JOBS:
-            raise FieldError(
-                ("targets",),
-                f"{len(self.circuits)} circuits × {len(self.targets)} targets make {jobs} jobs; "
-                f"at most {MAX_JOBS} per plan",
-            )
-        return self
-
-    def target_shots(self, target: TargetSpec) -> int:
-        """Shots for jobs on ``target``: its override, else the plan's."""
-        return target.shots if target.shots is not None else self.shots
-
-
-from qorch.workloads.distributed.plan import DistributedPlan  # noqa: E402 - after the shared models
-from qorch.workloads.qcnn.plan import QCNNPlan  # noqa: E402 - after the shared models it builds on
-
-AnyPlan: TypeAlias = CircuitsPlan | QCNNPlan | DistributedPlan
-Plan = Annotated[AnyPlan, Field(discriminator="kind")]
-PLAN_ADAPTER: TypeAdapter[AnyPlan] = TypeAdapter(Plan)
-KINDS = ("circuits", "qcnn", "distributed")
-__all__ = [
-    "KINDS",
-    "MAX_SHOTS",
-    "NAME_PATTERN",
-    "PLAN_ADAPTER",
-    "TARGET_PATTERN",
-    "AnyPlan",
-    "Budget",
-    "CircuitsPlan",
-    "DistributedPlan",
-    "Model",
-    "Name",
-    "OptionValue",
-    "QCNNPlan",
-    "Shots",
-    "TargetSpec",
-]
-
-
-def plan_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the plan format, for editors and CI linting."""
-    schema = PLAN_ADAPTER.json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "qorch plan, version 1"
-    return schema
+AnyCircuitSpec = GhzCircuit | QftCircuit | RandomCircuit | QaoaMaxcutCircuit | QasmCircuit

@@ -1,0 +1,217 @@
+"""qorch as a library: load, validate, compile, run, attach, results, status, cancel.
+
+Each function is what one ``qorch`` command does, minus the terminal: the
+command parses its arguments, calls one of these and renders what it returns.
+Errors are :class:`~qorch.contract.errors.QorchError` subclasses carrying their
+one-line message and exit code.
+
+Example::
+
+    import qorch
+
+    got = qorch.run("plans/ghz.yaml", qorch.RunOptions(timeout_s=60))
+    print(got.data["status"], [(m.name, m.value, m.target) for m in got.result.metrics])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qorch.contract.errors import PlanError, QorchError
+from qorch.engine import kinds, locate
+from qorch.engine import results as run_results
+from qorch.engine.loadedplan import LoadedPlan
+from qorch.engine.planfile import PlanErrors, load_plan
+from qorch.engine.results import RunResults
+from qorch.engine.runner import RunContext
+from qorch.engine.session import Compiled
+from qorch.engine.workload import RunObserver, RunOptions
+
+PathLike = str | Path
+
+
+def load(path: PathLike) -> LoadedPlan:
+    """Read and validate a plan file (schema only). Raises PlanErrors, located."""
+    return load_plan(Path(path), str(path))
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What ``qorch validate`` says about one plan."""
+
+    plan: str
+    valid: bool
+    errors: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)  # jobs, tasks, qubits, nodes …
+    summary: str = ""  # e.g. "4 jobs"
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``qorch validate --json`` prints it."""
+        return {"plan": self.plan, "valid": self.valid, "errors": self.errors, **self.fields}
+
+
+def validate(paths: list[PathLike]) -> list[PlanReport]:
+    """Check plans: schema, targets (providers, devices, options) and the kind's own
+    semantic checks. Fast: no vendor SDK is imported. Never raises for a bad plan: its
+    report lists every problem found."""
+    from qorch.engine.targets import check_targets
+
+    reports: list[PlanReport] = []
+    for path in paths:
+        shown = str(path)
+        try:
+            loaded = load(path)
+            workload = kinds.load(loaded.kind)
+            check_targets(loaded, workload.targets(loaded.plan))
+            found = workload.check(loaded)
+        except PlanErrors as error:
+            reports.append(PlanReport(shown, False, error.lines()))
+            continue
+        except QorchError as error:
+            reports.append(PlanReport(shown, False, [str(error)]))
+            continue
+        reports.append(PlanReport(shown, True, [], dict(found.fields), found.summary))
+    return reports
+
+
+def compile(plan: PathLike, output: PathLike | None = None) -> Compiled:
+    """Compile a plan and write its bundle (default: ``.qorch/bundles/STEM-HASH``).
+
+    Checks capabilities and the budget first. The same plan always gives a
+    byte-identical bundle. ``.view()`` of the result is what ``qorch compile`` shows.
+    """
+    from qorch.engine import session
+
+    return session.compile_to_dir(Path(plan), None if output is None else Path(output))
+
+
+def run(
+    source: PathLike, options: RunOptions | None = None, observer: RunObserver | None = None
+) -> RunResults:
+    """Compile (or read a bundle directory), submit, wait and collect; resumable.
+
+    The same plan (or ``options.idempotency_key``) resumes its run and never
+    submits a job twice. ``results.json`` is written once every job is finished.
+    ``observer`` is told what happens (messages, progress).
+    """
+    from qorch.engine import session
+
+    chosen = options or RunOptions()
+    watcher = observer or RunObserver()
+    began = session.start(Path(source), chosen, watcher)
+    began.workload.execute(began, chosen, watcher)
+    collected = run_results.collect(began.ctx)
+    if collected.finished and chosen.wait:
+        collected = run_results.write(began.ctx, collected)
+    return collected
+
+
+def submit(
+    source: PathLike, options: RunOptions | None = None, observer: RunObserver | None = None
+) -> RunResults:
+    """:func:`run` without waiting: submit what is not submitted yet and return."""
+    base = options or RunOptions()
+    chosen = RunOptions(
+        idempotency_key=base.idempotency_key, new=base.new, wait=False, timeout_s=None,
+        poll_s=base.poll_s, cluster=base.cluster, workers=base.workers,
+    )  # fmt: skip
+    return run(source, chosen, observer)
+
+
+def attach(
+    run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
+) -> RunContext:
+    """Re-open a run by id, unique id prefix or ``latest`` (never creates a store)."""
+    notify = (observer or RunObserver()).notify
+    return locate.attach(run_id, None if state_dir is None else Path(state_dir), notify)
+
+
+def results(
+    run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
+) -> RunResults:
+    """A run's results, asking providers about unfinished jobs first; writes
+    ``results.json`` once every job is finished."""
+    from qorch.engine import runner
+
+    ctx = attach(run_id, state_dir, observer)
+    runner.refresh(ctx)
+    collected = run_results.collect(ctx)
+    return run_results.write(ctx, collected) if collected.finished else collected
+
+
+def status(
+    run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
+) -> RunResults:
+    """A run's jobs and results so far, asking providers about unfinished jobs."""
+    from qorch.engine import runner
+
+    ctx = attach(run_id, state_dir, observer)
+    runner.refresh(ctx)
+    return run_results.collect(ctx)
+
+
+def runs(state_dir: PathLike | None = None) -> list[dict[str, Any]]:
+    """Every run found (``--state-dir``, ``$QORCH_STATE_DIR``, or near the current
+    directory), newest first."""
+    return locate.list_runs(None if state_dir is None else Path(state_dir))
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A cancelled run: one line per job that could not be cancelled, and the run after."""
+
+    problems: list[str]
+    results: RunResults
+
+
+def cancel(
+    run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
+) -> Cancelled:
+    """Cancel a run's unfinished jobs (finished ones keep their results)."""
+    from qorch.engine import runner
+
+    ctx = attach(run_id, state_dir, observer)
+    problems = runner.cancel(ctx)
+    return Cancelled(problems, run_results.collect(ctx))
+
+
+def plan_kinds() -> tuple[str, ...]:
+    """The plan kinds installed (entry-point group ``qorch.workloads``)."""
+    return kinds.names()
+
+
+def template(kind: str) -> str:
+    """The commented starter plan of ``kind``. Raises PlanError for an unknown kind."""
+    if kind not in kinds.names():
+        raise PlanError(f"unknown plan kind '{kind}' (available: {', '.join(kinds.names())})")
+    return kinds.load(kind).template()
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the plan format (every installed kind)."""
+    return kinds.plan_json_schema()
+
+
+__all__ = [
+    "Cancelled",
+    "Compiled",
+    "PlanReport",
+    "RunObserver",
+    "RunOptions",
+    "RunResults",
+    "attach",
+    "cancel",
+    "compile",
+    "load",
+    "plan_kinds",
+    "results",
+    "run",
+    "runs",
+    "schema",
+    "status",
+    "submit",
+    "template",
+    "validate",
+]

@@ -1,0 +1,56 @@
+"""What a run reports while it runs, shown on the terminal (stderr)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from qorch.cli.output import Progress, message
+from qorch.engine.workload import OnPoll, RunObserver
+
+if TYPE_CHECKING:
+    from qorch.engine.runner import RunContext
+
+
+class TerminalObserver(RunObserver):
+    """What a run reports, on stderr: the run opened, messages, a progress bar while
+    waiting for jobs (on a terminal; one line per change otherwise), sweep milestones."""
+
+    def __init__(self) -> None:
+        self._note: Callable[[str], None] = message
+        self._steps: dict[str, int] = {}
+
+    def notify(self, text: str) -> None:
+        self._note(text)
+
+    def started(self, ctx: RunContext, created: bool, holds: str) -> None:
+        if created:
+            message(f"run {ctx.run.run_id}: {holds} (state in {ctx.state_dir})")
+        else:
+            message(f"run {ctx.run.run_id} exists for this plan ({ctx.run.status}); resuming it")
+
+    @contextmanager
+    def tracking(self, total_jobs: int, label: str) -> Iterator[OnPoll]:
+        progress = Progress(total_jobs, label)
+        with progress.running():
+            self._note = progress.note
+            try:
+                yield lambda jobs: _show_jobs(progress, jobs)
+            finally:
+                self._note = message
+
+    def step(self, name: str, done: int, total: int) -> None:
+        """Sweep milestones: every tenth of the tasks, and the last."""
+        if total <= 0 or name != "sweep":
+            return
+        tenth = (10 * done) // total
+        if self._steps.get(name) != tenth or done == total:
+            message(f"{name}: {done}/{total} tasks")
+        self._steps[name] = tenth
+
+
+def _show_jobs(progress: Progress, jobs: list[Any]) -> None:
+    done = sum(1 for job in jobs if job.status in ("done", "failed", "cancelled"))
+    failed = sum(1 for job in jobs if job.status in ("failed", "cancelled"))
+    progress.update(done, failed)

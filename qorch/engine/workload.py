@@ -1,0 +1,225 @@
+"""The workload contract: what a plan kind implements to be run by qorch.
+
+A plan kind is a :class:`Workload` registered in the entry-point group
+``qorch.workloads`` (see :mod:`qorch.engine.kinds`); the built-in kinds are
+registered the same way. The core never branches on a kind: it loads the plan
+with the registered models, and calls the workload for the rest.
+
+=================  ==========================================================
+``kind``           the plan's ``kind:`` value
+``plan_model``     the pydantic model (a :class:`~qorch.engine.plan_base.PlanModel`
+                   whose ``kind`` is ``Literal[kind]``)
+``template()``     the commented starter plan of ``qorch init`` (``template.yaml``
+                   beside the workload's module, read with importlib.resources)
+``targets()``      every target the plan names, for the provider checks
+``check()``        the semantic checks of ``qorch validate``; raises PlanErrors
+                   (every problem found) or a located QorchError
+``compile()``      plan → :class:`~qorch.engine.compile.CompiledBundle` (pure)
+``execute()``      the run's steps (default: submit the bundle's jobs and wait)
+``results()``      collected results → a typed :class:`WorkloadResult` (pure)
+``*_view()``       what ``compile`` and ``results`` show: tables and lines
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from qorch.engine.plan_base import PlanModel, TargetSpec
+from qorch.engine.views import Table, View, job_table, manifest_job_table
+
+if TYPE_CHECKING:
+    from qorch.engine.compile import CompiledBundle
+    from qorch.engine.loadedplan import LoadedPlan
+    from qorch.engine.runner import RunContext
+    from qorch.store.state import JobRecord
+
+FieldKey = tuple[str | int, ...]
+OnPoll = Callable[[list["JobRecord"]], None]
+
+
+class Metric(BaseModel):
+    """One number a run produced, with what it is about: the thing checks judge and charts plot.
+
+    ``name`` says what was measured (``test_accuracy``, ``tvd_to_monolithic``);
+    ``circuit`` and ``target`` label what it is about, where that applies.
+    ``std_error``, or an interval ``[low, high]`` at confidence ``level``, says how
+    well it is known (none: exact).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    value: float
+    std_error: float | None = None
+    low: float | None = None
+    high: float | None = None
+    level: float | None = None
+    circuit: str | None = None
+    target: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The metric as JSON: the labels it has, no nulls."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class WorkloadResult(BaseModel):
+    """A kind's post-processed results.
+
+    ``metrics`` is the flat list every kind fills (the run's JSON prints it as
+    ``metric_values``: a qcnn run's ``metrics`` field predates it). A subclass
+    adds the kind's own typed fields and prints them with :meth:`json_fields`.
+    ``failed`` marks a run whose own steps failed though its jobs did not (a
+    qcnn sweep task); ``artifacts`` is a directory of files the run wrote.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    metrics: list[Metric] = []
+    failed: bool = False
+    artifacts: str | None = None
+
+    def json_fields(self) -> dict[str, Any]:
+        """The kind's fields of the run's JSON object (beside ``run_id``, ``jobs``, …)."""
+        return {}
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """What ``qorch validate`` reports for a sound plan: JSON fields and a short phrase."""
+
+    fields: dict[str, Any]
+    summary: str  # e.g. "4 jobs", shown as "PLAN: ok (4 jobs)"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a plan.
+
+    ``idempotency_key`` names the run (default: the plan's hash); ``new``
+    starts a fresh run of an unchanged plan; ``wait`` False submits and
+    returns; ``timeout_s``/``poll_s`` bound and pace the waiting. ``cluster``
+    and ``workers`` place a workload's parallel tasks (qcnn sweeps).
+    """
+
+    idempotency_key: str | None = None
+    new: bool = False
+    wait: bool = True
+    timeout_s: float | None = None
+    poll_s: float = 2.0
+    cluster: str | None = None
+    workers: int | None = None
+
+
+class RunObserver:
+    """What a run reports while it runs (the default says nothing). The CLI shows it."""
+
+    def notify(self, text: str) -> None:
+        """A message for the human."""
+
+    def started(self, ctx: RunContext, created: bool, holds: str) -> None:
+        """The run is open: new (``created``) or resumed; ``holds`` says what it holds."""
+
+    @contextlib.contextmanager
+    def tracking(self, total_jobs: int, label: str) -> Iterator[OnPoll]:
+        """While waiting for ``total_jobs`` jobs: yields the callback given each poll's jobs."""
+        yield lambda jobs: None
+
+    def step(self, name: str, done: int, total: int) -> None:
+        """Progress of a workload's own step (``done`` of ``total``)."""
+
+
+@dataclass
+class RunStart:
+    """A run opened for execution: its context, whether it is new, its workload, and the
+    loaded plan (None when the run was started from a compiled bundle directory)."""
+
+    ctx: RunContext
+    created: bool
+    workload: Workload
+    loaded: LoadedPlan | None
+
+
+class Workload(ABC):
+    """A plan kind. Subclasses set ``kind`` and ``plan_model`` and implement the
+    abstract methods; the defaults suit a kind whose run is its bundle's jobs."""
+
+    kind: ClassVar[str]
+    plan_model: ClassVar[type[PlanModel]]
+    template_file: ClassVar[str] = "template.yaml"
+
+    def template(self) -> str:
+        """The commented starter plan (``template_file`` beside the workload's module)."""
+        package = type(self).__module__.rpartition(".")[0] or type(self).__module__
+        return resources.files(package).joinpath(self.template_file).read_text("utf-8")
+
+    @abstractmethod
+    def targets(self, plan: Any) -> list[tuple[FieldKey, TargetSpec]]:
+        """Every target the plan names, with the path of the mapping holding its fields."""
+
+    @abstractmethod
+    def check(self, loaded: LoadedPlan) -> PlanCheck:
+        """The checks of ``qorch validate`` beyond the schema and the targets (fast: no
+        vendor SDK). Raises PlanErrors listing every problem, or a located QorchError."""
+
+    @abstractmethod
+    def compile(self, loaded: LoadedPlan) -> CompiledBundle:
+        """The plan's bundle; capability and budget checks first. Raises located errors."""
+
+    def holds(self, bundle: CompiledBundle) -> str:
+        """What a new run of ``bundle`` holds, for the line announcing it."""
+        return f"{len(bundle.jobs)} jobs"
+
+    def execute(self, start: RunStart, options: RunOptions, observer: RunObserver) -> bool:
+        """Run the steps not yet done; True when everything finished.
+
+        Default: submit the bundle's jobs, then (``options.wait``) wait for them.
+        """
+        from qorch.engine import runner
+
+        ctx = start.ctx
+        if not options.wait:
+            runner.submit_pending(ctx)
+            return False
+        with observer.tracking(len(ctx.bundle.jobs), f"run {ctx.run.run_id}") as on_poll:
+            runner.submit_pending(ctx)
+            return runner.wait(
+                ctx, timeout_s=options.timeout_s, poll_s=options.poll_s, on_poll=on_poll
+            )
+
+    @abstractmethod
+    def results(self, ctx: RunContext, run: dict[str, Any]) -> WorkloadResult:
+        """Post-process a run's stored results. ``run`` is its JSON object so far (``jobs``
+        with their counts); pure apart from reading the run's stored results."""
+
+    def compile_view(self, bundle: CompiledBundle, directory: Path) -> View:
+        """What ``qorch compile`` shows. Default: the jobs and their totals."""
+        totals = bundle.manifest.totals
+        line = f"{totals.jobs} jobs, {totals.shots} shots, estimated ${totals.cost_usd:.2f}"
+        return View([manifest_job_table(bundle.jobs)], [line])
+
+    def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:
+        """What ``qorch run`` and ``qorch results`` show. Default: the jobs' top outcomes."""
+        return View([job_table(run, counts=True)])
+
+
+__all__ = [
+    "FieldKey",
+    "Metric",
+    "PlanCheck",
+    "RunObserver",
+    "RunOptions",
+    "RunStart",
+    "Table",
+    "View",
+    "Workload",
+    "WorkloadResult",
+]

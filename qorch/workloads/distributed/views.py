@@ -1,0 +1,80 @@
+"""What ``qorch compile`` and ``qorch run`` show for a distributed plan, as table specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qorch.engine.views import Table, View, job_table
+
+
+def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The rows of a distributed plan's partition summary, for a two-column table."""
+    per_node = ", ".join(f"{name}: {n}" for name, n in info["qubits_per_node"].items())
+    per_link = ", ".join(f"{k}: {v}" for k, v in info["epr_pairs_per_link"].items()) or "-"
+    rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"]),
+                                   ("EPR pairs per link", per_link)]  # fmt: skip
+    if info.get("sampling_overhead") is not None:
+        rows += [("cuts", info["cuts"]), ("sampling overhead", f"{info['sampling_overhead']:g}")]
+    else:
+        rows += [
+            ("cat-entanglements / teleports", f"{info['cat_groups']} / {info['teleports']}"),
+            ("gates on a third QPU", info["third_node_gates"]),
+            (
+                "comm qubits used",
+                ", ".join(f"{k}: {v}" for k, v in info["comm_qubits_used"].items()),
+            ),
+            ("makespan", f"{info['makespan_s'] * 1e3:.3f} ms"),
+            ("waiting for entanglement", f"{info['epr_wait_s'] * 1e3:.3f} ms"),
+            ("estimated fidelity", f"{info['estimated_fidelity']:.4f}"),
+        ]
+    return rows
+
+
+def compile_view(name: str, blocks: dict[str, Any], totals: Any, directory: Path) -> View:
+    """The partition report, its warnings, the totals and where the diagram is."""
+    info = blocks["partition"]
+    table = Table(("partition", "value"), partition_rows(info), title=f"{name} (distributed)")
+    lines = [f"warning: {warning}" for warning in info.get("warnings", [])]
+    lines.append(f"{totals.jobs} jobs, {totals.shots} shots, estimated ${totals.cost_usd:.2f}; "
+                 f"diagram: {directory / 'partition.png'}")  # fmt: skip
+    return View([table], lines)
+
+
+def results_view(run: dict[str, Any], info: dict[str, Any] | None) -> View:
+    """The jobs (the distributed job's counts over the logical qubits), the partition,
+    and the simulation's or the cut reconstruction's figures."""
+    simulation = (info or {}).get("simulation") or {}
+    shown = {}
+    if simulation.get("counts"):
+        shown = {job["index"]: simulation["counts"] for job in run["jobs"]
+                 if job["circuit"] == "distributed"}  # fmt: skip
+    tables = [job_table(run, counts=True, shown_counts=shown)]
+    if info is None:
+        return View(tables)
+    tables.append(Table(("partition", "value"), partition_rows(info["partition"])))
+    if simulation:
+        estimate = simulation["estimated_fidelity"]
+        tables.append(Table(
+            ("TVD to monolithic", "measured fidelity", "estimated fidelity", "links"),
+            [(f"{simulation['tvd_to_monolithic']:.4f}", f"{simulation['measured_fidelity']:.4f}",
+              "-" if estimate is None else f"{estimate:.4f}",
+              "perfect" if simulation["perfect_links"] else "modelled")],
+            title="distributed simulation",
+        ))  # fmt: skip
+    observables = info.get("observables")
+    if observables:
+        tables.append(Table(("observable", "value", "std error", "exact", "|Δ|/σ"),
+                            [_observable_row(o) for o in observables],
+                            title="cut reconstruction"))  # fmt: skip
+    return View(tables)
+
+
+def _observable_row(observable: dict[str, Any]) -> tuple[str, ...]:
+    """One reconstructed observable; its exact value is unknown (``-``) for wide circuits."""
+    value, error, exact = observable["value"], observable["std_error"], observable["exact"]
+    if exact is None:
+        return (observable["observable"], f"{value:.4f}", f"{error:.4f}", "-", "-")
+    sigmas = abs(value - exact) / max(error, 1e-12)
+    return (observable["observable"], f"{value:.4f}", f"{error:.4f}", f"{exact:.4f}",
+            f"{sigmas:.2f}")  # fmt: skip

@@ -1,0 +1,61 @@
+"""What ``qorch compile`` and ``qorch run`` show for a qcnn plan, as table specs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qorch.engine.views import Table, View
+
+
+def compile_view(block: dict[str, Any]) -> View:
+    """The model's parameter count, the data set's sizes and classes, the sweep's size."""
+    return View([Table(
+        ("QCNN parameters", "train samples", "test samples", "classes", "sweep tasks"),
+        [(block["n_params"], block["data"]["train"], block["data"]["test"],
+          ", ".join(map(str, block["classes"])), block["sweep_tasks"])],
+    )])  # fmt: skip
+
+
+def results_view(data: dict[str, Any]) -> View:
+    """Metrics and baselines, the sweep table and the evaluation (``data``: the run's JSON)."""
+    metrics = data.get("metrics") or {}
+    rows: list[tuple[Any, ...]] = [
+        ("qcnn", metrics.get("n_params"), metrics.get("test_accuracy"),
+         metrics.get("train_accuracy"), metrics.get("train_seconds"))
+    ]  # fmt: skip
+    for name, base in sorted((data.get("baselines") or {}).items()):
+        if base.get("skipped"):
+            rows.append((name, "-", "skipped", "-", "-"))
+        else:
+            rows.append(
+                (name, base["n_params"], base["test_accuracy"], base["train_accuracy"], "-")
+            )
+    tables = [Table(("model", "params", "test acc", "train acc", "train s"), rows,
+                    title=f"run {data['run_id']} ({data['status']}) — {data['plan']}")]  # fmt: skip
+    if data.get("sweep"):
+        tables.append(Table(
+            ("ansatz", "encoding", "loss", "optimizer", "params", "test acc (mean ± std)", "seeds"),
+            [(r["ansatz"], r["encoding"], r["loss"], r["optimizer"], r["n_params"],
+              f"{r['test_accuracy_mean']:.4f} ± {r['test_accuracy_std']:.4f}", r["seeds"])
+             for r in data["sweep"]],
+            title="sweep",
+        ))  # fmt: skip
+        tables.append(Table(
+            ("baseline [features]", "params", "test acc (mean ± std)", "seeds"),
+            [(name, b["n_params"], f"{b['test_accuracy_mean']:.4f} ± {b['test_accuracy_std']:.4f}",
+              b["seeds"]) for name, b in sorted((data.get("sweep_baselines") or {}).items())],
+        ))  # fmt: skip
+    evaluation = data.get("evaluation") or {}
+    if evaluation:
+        tables.append(Table(
+            ("target", "accuracy", "95% CI", "exact", "gap (pts)", "jobs", "shots", "cost"),
+            [(t, e.get("accuracy"), _ci(e.get("ci95")), e.get("exact_accuracy"),
+              e.get("gap_points"), e["jobs"], e["total_shots"], f"${e['cost_usd']:.2f}")
+             for t, e in evaluation.items()],
+            title="evaluation (test set, with shots)",
+        ))  # fmt: skip
+    return View(tables)
+
+
+def _ci(interval: list[float] | None) -> str:
+    return "-" if interval is None else f"[{interval[0]:.3f}, {interval[1]:.3f}]"

@@ -1,0 +1,114 @@
+"""Unit tests for qorch.engine.worker's pieces: execution slots, the one claim, usage.
+
+A worker's whole life (spawn, claim, execute, death and restart) is tested through
+qorch.engine.localjob in test_localjob.py and test_resume.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qorch.engine import worker, workerproc
+
+
+def test_slot_count_reads_qorch_local_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QORCH_LOCAL_WORKERS", "3")
+    assert worker.slot_count() == 3
+    monkeypatch.setenv("QORCH_LOCAL_WORKERS", "0")
+    assert worker.slot_count() == 1  # at least one
+    monkeypatch.setenv("QORCH_LOCAL_WORKERS", "many")
+    assert worker.slot_count() == (os.cpu_count() or 1)
+    monkeypatch.delenv("QORCH_LOCAL_WORKERS")
+    assert worker.slot_count() == (os.cpu_count() or 1)
+
+
+def test_the_first_claim_wins_and_names_this_process(tmp_path: Path) -> None:
+    assert worker.claim(tmp_path, attempt=2)
+    assert not worker.claim(tmp_path, attempt=3)
+    record = json.loads((tmp_path / "claim").read_text())
+    assert record["pid"] == os.getpid() and record["attempt"] == 2
+    assert workerproc.parse((tmp_path / "claim").read_text()) == workerproc.identify(os.getpid())
+
+
+def test_slots_bound_concurrent_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QORCH_LOCAL_WORKERS", "2")
+    cancel = tmp_path / "job" / "cancel"
+    first = worker.acquire_slot(tmp_path, cancel)
+    second = worker.acquire_slot(tmp_path, cancel)
+    assert first is not None and second is not None
+    assert sorted(p.name for p in (tmp_path / ".slots").iterdir()) == ["0", "1"]
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(worker.acquire_slot(tmp_path, cancel)))
+    waiter.start()
+    time.sleep(0.3)
+    assert got == [] and waiter.is_alive()  # both slots held: the third job waits
+    first.close()  # a job finished: its slot is free
+    waiter.join(timeout=10)
+    assert len(got) == 1 and got[0] is not None
+    second.close()
+    got[0].close()  # type: ignore[attr-defined]
+
+
+def test_a_job_cancelled_while_waiting_for_a_slot_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QORCH_LOCAL_WORKERS", "1")
+    cancel = tmp_path / "cancel"
+    held = worker.acquire_slot(tmp_path, cancel)
+    assert held is not None
+    cancel.touch()
+    assert worker.acquire_slot(tmp_path, cancel) is None
+    held.close()
+
+
+def test_usage_errors_exit_2() -> None:
+    assert worker.main([]) == 2
+    assert worker.main(["a", "b", "c"]) == 2
+    assert worker.main(["/job", "first"]) == 2
+
+
+def test_a_job_claimed_by_another_worker_is_left_alone(tmp_path: Path) -> None:
+    """A second worker for the same job (``python -m qorch.engine.worker``) exits 0 at once."""
+    job = tmp_path / "jobs" / "qorch-x-0000"
+    job.mkdir(parents=True)
+    (job / "claim").write_text(json.dumps({"pid": os.getpid(), "attempt": 1}))
+    result = subprocess.run(
+        [sys.executable, "-m", "qorch.engine.worker", str(job)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "claimed by another worker; nothing to do" in result.stdout
+    assert not (job / "state").exists() and not (job / "result.json").exists()
+
+
+def test_a_sigterm_that_native_code_turns_into_an_error_is_a_cancellation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load, ``qorch cancel``'s SIGTERM once landed while qiskit's Rust module was
+    initialising; PyO3 re-raised the SystemExit as a RuntimeError, the worker wrote
+    error.json, and a cancelled run ended 'failed'."""
+    from qorch.engine import localjob
+
+    cancels = [True, False]
+
+    def execute_interrupted_by_cancel(directory: Path) -> None:
+        if cancels.pop(0):
+            (directory / "cancel").touch()
+        raise RuntimeError("An error occurred while initializing class QubitSparsePauli")
+
+    monkeypatch.setattr(localjob, "load_request", lambda d: execute_interrupted_by_cancel(d))
+    job = tmp_path / "job"
+    job.mkdir()
+    worker._execute(job)
+    assert not (job / "error.json").exists() and not (job / "result.json").exists()
+    (job / "cancel").unlink()
+    worker._execute(job)  # the same error without a cancellation is the job's failure
+    assert "QubitSparsePauli" in json.loads((job / "error.json").read_text())["message"]
