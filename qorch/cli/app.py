@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 
 from qorch import __version__
-from qorch.cli import link, plans, runs, store
+from qorch.cli import link, logs, plans, runs, store
 from qorch.cli.output import emit_json
+from qorch.contract import settings
 from qorch.contract.errors import ExitCode
 
-HELP = """Compile declarative quantum plans into provider jobs, run them, collect results.
+HELP = f"""Compile declarative quantum plans into provider jobs, run them, collect results.
 
 \b
 Typical use:
@@ -32,13 +33,20 @@ Exit codes: 0 ok, 1 error (bad plan, provider failure, budget refused),
 State lives in .qorch/, found upward from the plan or the current directory
 (as git finds .git), else created beside the plan; override: QORCH_STATE_DIR.
 A damaged or lost state database: qorch recover.
+
+\b
+Environment:
+{settings.help_text()}
+
+\b
+Shell completion: qorch --install-completion (bash, zsh, fish, PowerShell).
 """
 
 app = typer.Typer(
     name="qorch",
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -57,8 +65,19 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            envvar=settings.VERBOSE.env,
+            help="Log each step on stderr (-v), or debugging detail (-vv).",
+        ),
+    ] = 0,
 ) -> None:
     """qorch: hardware-abstracted quantum orchestration."""
+    logs.configure(verbose)
 
 
 plans.register(app)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qorch.cli.output import emit_json, emit_table, finite_seconds, guarded, message, render
+from qorch.contract import settings
 
 if TYPE_CHECKING:
     from qorch.engine.results import RunResults
@@ -29,8 +30,8 @@ StateDirOption = Annotated[
     Path | None,
     typer.Option(
         "--state-dir",
-        help="State directory (default: $QORCH_STATE_DIR, else the .qorch found upward from "
-        "here, or in subfolders).",
+        envvar=settings.STATE_DIR.env,
+        help="State directory (default: the .qorch found upward from here, or in subfolders).",
     ),
 ]
 RunArgument = Annotated[str, typer.Argument(help="Run id, a unique prefix of it, or 'latest'.")]

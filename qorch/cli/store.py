@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from qorch.cli.output import emit_json, emit_table, guarded, message
+from qorch.contract import settings
 
 if TYPE_CHECKING:
     from qorch.store.recovery import Survey
@@ -24,7 +25,8 @@ def recover(
         Path | None,
         typer.Option(
             "--state-dir",
-            help="State directory (default: $QORCH_STATE_DIR, else the .qorch found here).",
+            envvar=settings.STATE_DIR.env,
+            help="State directory (default: the .qorch found here).",
         ),
     ] = None,
     rebuild: Annotated[

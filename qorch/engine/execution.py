@@ -24,12 +24,14 @@ never name a job directory.
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 
 from qorch.contract.errors import CancelUnsupportedError, ProviderError
 from qorch.contract.provider import Handle, JobRequest, JobStatus, Provider, Result
 from qorch.engine import localjob
 
+log = logging.getLogger(__name__)
 JOBS_DIR = localjob.JOBS_DIR
 RESTART_PENDING = localjob.RESTART_PENDING
 
@@ -54,8 +56,13 @@ def submit(provider: Provider, request: JobRequest) -> Handle:
     local job exists re-attaches to it.
     """
     if not runs_locally(provider, request):
-        return provider.submit(request)
+        log.info("submitting %s to %s:%s", request.token, provider.name, request.device)
+        handle = provider.submit(request)
+        log.info("%s accepted by %s as %s", request.token, provider.name, handle.get("job_id"))
+        return handle
     provider.check_request(request)
+    log.info("starting a local worker for %s on %s:%s", request.token, provider.name,
+             request.device)  # fmt: skip
     return localjob.submit(request, provider.name)
 
 
@@ -65,6 +72,7 @@ def recover(provider: Provider, request: JobRequest) -> Handle | None:
     A local job is found by its directory (and its worker started if none
     ever was); a cloud job by the provider's ``recover``.
     """
+    log.info("looking for a job %s may have created at %s", request.token, provider.name)
     if not runs_locally(provider, request):
         return provider.recover(request)
     return localjob.recover(request, provider.name)
@@ -72,9 +80,9 @@ def recover(provider: Provider, request: JobRequest) -> Handle | None:
 
 def status(provider: Provider, handle: Handle) -> JobStatus:
     """The job's state, from its worker or its provider."""
-    if is_local(handle):
-        return localjob.status(handle)
-    return provider.status(handle)
+    got = localjob.status(handle) if is_local(handle) else provider.status(handle)
+    log.debug("job %s: %s %s", handle.get("job_id"), got.state.value, got.message or "")
+    return got
 
 
 def result(provider: Provider, handle: Handle) -> Result:
@@ -91,6 +99,7 @@ def result(provider: Provider, handle: Handle) -> Result:
 def cancel(provider: Provider, handle: Handle) -> None:
     """Cancel the job. Raises CancelUnsupportedError if it cannot be (finished, or the
     provider cannot cancel)."""
+    log.info("cancelling job %s", handle.get("job_id"))
     if not is_local(handle):
         provider.cancel(handle)
         return

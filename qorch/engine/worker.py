@@ -21,16 +21,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from qorch.contract import settings
 from qorch.engine import workerproc
 from qorch.store.fsutil import write_text_atomic
 
 
 def slot_count() -> int:
     """How many local jobs may execute at once (``QORCH_LOCAL_WORKERS``, default CPUs)."""
-    try:
-        return max(1, int(os.environ.get("QORCH_LOCAL_WORKERS", "")))
-    except ValueError:
-        return os.cpu_count() or 1
+    return settings.local_workers()
 
 
 def claim(directory: Path, attempt: int = 1) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -52,6 +53,8 @@ from qorch.store.statedb import (
 )
 from qorch.store.statedir import default_state_dir as default_state_dir
 from qorch.store.statedir import history
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 EMPTY_RUN_ID = (
@@ -105,7 +108,11 @@ class StateStore:
         except BaseException:
             self._release()
             raise
+        log.debug("state store %s (schema %d%s)", self.path, self.version,
+                  ", read-only" if self.read_only else "")  # fmt: skip
         if self.version < SCHEMA_VERSION and not self.read_only:
+            log.info("upgrading the state store from schema %d to %d", self.version,
+                     SCHEMA_VERSION)  # fmt: skip
             migrate.upgrade(self)
 
     def _prepare(self, create: bool) -> None:

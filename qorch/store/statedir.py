@@ -8,20 +8,19 @@ never picked up by a project below it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
+from qorch.contract import settings
 from qorch.store.fsutil import make_dirs
 
 STATE_DIR_NAME = ".qorch"
-ENV = "QORCH_STATE_DIR"
+ENV = settings.STATE_DIR.env
 
 
 def env_state_dir() -> Path | None:
     """``$QORCH_STATE_DIR`` if set (and not empty)."""
-    value = os.environ.get(ENV)
-    return Path(value) if value else None
+    return settings.state_dir()
 
 
 def search_upward(start: Path, accept: Callable[[Path], bool] = Path.is_dir) -> Path | None:

@@ -13,7 +13,6 @@ import http.client
 import importlib.util
 import io
 import math
-import os
 import re
 import socket
 import urllib.error
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from qorch.contract import settings
 from qorch.contract.errors import NetworkError, PlanError
 from qorch.store.fsutil import write_bytes_atomic
 
@@ -138,11 +138,7 @@ def split(
 
 def openml_cache_dir() -> Path:
     """Where OpenML downloads are cached: ``$QORCH_DATA_CACHE`` or ``~/.cache/qorch/openml``."""
-    configured = os.environ.get("QORCH_DATA_CACHE")
-    if configured:
-        return Path(configured).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(cache_home).expanduser() / "qorch" / "openml"
+    return settings.data_cache()
 
 
 def _check_split(y: np.ndarray, test_size: float, class_names: Sequence[Any] | None) -> None:
