@@ -168,6 +168,27 @@ def test_missing_state_db_beside_job_directories_is_refused(
     assert_one_line_error(cli("status"), "qorch recover")
 
 
+def test_a_store_created_by_a_concurrent_first_submit_is_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first submits at once: the second saw no state.db, then (descheduled) saw the
+    first one's job directories and refused the store as lost (a CI failure)."""
+    from qorch.store import state as state_module
+    from qorch.store.statedb import create_database
+
+    directory = tmp_path / "state"
+    real_history = state_module.history
+
+    def history_after_a_concurrent_submit(where: Path) -> list[str]:
+        create_database(where / "state.db", 5.0)  # the other process, meanwhile
+        (where / "jobs" / "qorch-run-0000").mkdir(parents=True)
+        return real_history(where)
+
+    monkeypatch.setattr(state_module, "history", history_after_a_concurrent_submit)
+    with state_module.StateStore(directory) as store:
+        assert store.runs() == []
+
+
 def test_store_written_by_newer_qorch_is_refused(
     cli: Callable[..., Any], make_plan: Callable[..., Path], state_dir: Path
 ) -> None:

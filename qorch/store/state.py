@@ -126,7 +126,9 @@ class StateStore:
         if self.path.exists():
             return
         proof = history(directory)
-        if proof:
+        # Job directories appear only after a store exists: a store there now was created by
+        # a concurrent qorch between the two looks (simultaneous first submits), not lost.
+        if proof and not self.path.exists():
             raise MissingStoreError(
                 f"{self.path} is missing, but {directory} holds {' and '.join(proof)} of the "
                 f"store that was there; no new store was created (it would submit them "
