@@ -136,7 +136,7 @@ version: 1
 kind: qcnn
 seed: 2
 data: {classes: [3, 8]}
-train: {steps: 200}
+train: {steps: 100}
 baselines: []
 sweep: {ansatz: [ttn, sim9, so4, sim15], encoding: [angle], seeds: 3, workers: 1}
 """
@@ -188,7 +188,7 @@ def test_sweep_on_a_dask_cluster_matches_local_processes(
     cli, make_plan: Callable[..., Path]
 ) -> None:
     distributed = pytest.importorskip("distributed")
-    text = SLOW_SWEEP.replace("steps: 200", "steps: 30").replace("workers: 1", "workers: 2")
+    text = SLOW_SWEEP.replace("steps: 100", "steps: 30").replace("workers: 1", "workers: 2")
     plan = make_plan(text)
     local = json.loads(cli("run", str(plan), "--json", "-k", "local").stdout)["sweep"]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
@@ -204,7 +204,7 @@ def test_sweep_on_a_dask_cluster_matches_local_processes(
 
 
 def test_unreachable_dask_scheduler_is_one_line(cli, make_plan: Callable[..., Path]) -> None:
-    plan = make_plan(SLOW_SWEEP.replace("steps: 200", "steps: 5"))
+    plan = make_plan(SLOW_SWEEP.replace("steps: 100", "steps: 5"))
     result = cli("run", str(plan), "--cluster", "tcp://127.0.0.1:9")
     assert result.returncode == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
