@@ -115,11 +115,11 @@ def status(handle: Handle) -> JobStatus:
     """
     directory = Path(handle["dir"])
     view = _inspect(directory)
-    if view.kind == "dead":
+    if view.state == "dead":
         # a read-only directory: report the death, record nothing
         with contextlib.suppress(OSError), _job_lock(directory):
             view = _inspect(directory)
-            if view.kind == "dead":
+            if view.state == "dead":
                 _record_death(directory, view)
                 view = _inspect(directory)
     return _status_of(directory, view)
@@ -137,10 +137,10 @@ def restart(handle: Handle) -> str | None:
         return None
     with _job_lock(directory):
         view = _inspect(directory)
-        if view.kind == "dead":
+        if view.state == "dead":
             _record_death(directory, view)
             view = _inspect(directory)
-        if view.kind != "waiting":
+        if view.state != "waiting":
             return None
         _tidy(directory, view.deaths)
         attempt = len(view.deaths) + 1
@@ -276,12 +276,12 @@ def _request_record(request: JobRequest, provider: str) -> dict[str, Any]:
 class _View:
     """What a job directory says about its job right now.
 
-    ``kind``: done, error, alive, starting, cancelled, dead (the current
+    ``state``: done, error, alive, starting, cancelled, dead (the current
     attempt's worker died, not recorded yet), waiting (a death recorded, a
     restart due), exhausted, missing.
     """
 
-    kind: str
+    state: str
     message: str = ""
     deaths: list[dict[str, Any]] = field(default_factory=list)
     worker: Ident | None = None
@@ -367,25 +367,25 @@ def _final_view(directory: Path) -> _View | None:
 
 def _status_of(directory: Path, view: _View) -> JobStatus:
     of = f"attempt {view.attempt} of {MAX_ATTEMPTS}"
-    if view.kind == "done":
+    if view.state == "done":
         return JobStatus(JobState.DONE)
-    if view.kind in ("error", "missing"):
+    if view.state in ("error", "missing"):
         return JobStatus(JobState.FAILED, view.message)
-    if view.kind == "cancelled":
+    if view.state == "cancelled":
         return JobStatus(JobState.CANCELLED, view.message)
-    if view.kind in ("alive", "starting"):
+    if view.state in ("alive", "starting"):
         state = JobState.RUNNING if view.message == "running" else JobState.QUEUED
         message = view.message if view.attempt == 1 else f"{view.message} ({of})"
         if view.worker is not None and view.worker.remote:
             message += f"; its worker runs on {view.worker.host} and is checked from there"
         return JobStatus(state, message)
-    if view.kind == "exhausted":
+    if view.state == "exhausted":
         reasons = "; ".join(f"{d['attempt']}: {d['reason']}" for d in view.deaths)
         log = directory / "worker.log"
         return JobStatus(
             JobState.FAILED, f"worker died {len(view.deaths)} times ({reasons}); see {log}"
         )
-    if view.kind == "waiting":
+    if view.state == "waiting":
         last = view.deaths[-1]
         return JobStatus(
             JobState.QUEUED,
