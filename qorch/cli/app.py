@@ -29,7 +29,8 @@ Typical use:
 \b
 Exit codes: 0 ok, 1 error (bad plan, provider failure, budget refused),
 2 usage error, 3 submitted but not finished (run again later),
-4 finished with failed or cancelled jobs, 130 interrupted.
+4 finished with failed or cancelled jobs, 5 a check of the plan failed,
+130 interrupted.
 State lives in .qorch/, found upward from the plan or the current directory
 (as git finds .git), else created beside the plan; override: QORCH_STATE_DIR.
 A damaged or lost state database: qorch recover.

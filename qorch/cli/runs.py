@@ -46,6 +46,16 @@ ClusterOption = Annotated[
         "else local processes).",
     ),
 ]
+JunitOption = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Write the plan's checks as JUnit XML here (for CI dashboards)."),
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report", help="Write a Markdown summary of the run's checks here (e.g. a CI summary)."
+    ),
+]
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", min=1, help="QCNN sweeps: local worker processes.")
 ]
@@ -108,6 +118,8 @@ def run(
     ] = 2.0,
     cluster: ClusterOption = None,
     workers: WorkersOption = None,
+    junit: JunitOption = None,
+    report: ReportOption = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Compile, submit, wait and collect: the main job.
@@ -121,7 +133,7 @@ def run(
 
     options = api.RunOptions(idempotency_key=idempotency_key, new=new, timeout_s=timeout,
                              poll_s=poll, cluster=cluster, workers=workers)  # fmt: skip
-    _finish(api.run(source, options, TerminalObserver()), json_out)
+    _finish(api.run(source, options, TerminalObserver()), json_out, junit, report)
 
 
 @guarded
@@ -154,13 +166,16 @@ def status(
 def results(
     run_id: RunArgument,
     state_dir: StateDirOption = None,
+    junit: JunitOption = None,
+    report: ReportOption = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Collected results of a run: counts per job (exit 3 if unfinished, 4 if jobs failed)."""
+    """Collected results of a run: counts per job (exit 3 if unfinished, 4 if jobs failed,
+    5 if a check failed)."""
     from qorch import api
     from qorch.cli.observe import TerminalObserver
 
-    _finish(api.results(run_id, state_dir, TerminalObserver()), json_out)
+    _finish(api.results(run_id, state_dir, TerminalObserver()), json_out, junit, report)
 
 
 @guarded
@@ -186,9 +201,12 @@ def cancel(
 # helpers ------------------------------------------------------------------
 
 
-def _finish(got: RunResults, json_out: bool) -> None:
+def _finish(
+    got: RunResults, json_out: bool, junit: Path | None = None, report: Path | None = None
+) -> None:
     """Where the results were written, the results (JSON or tables), what is still
-    running; then exit with the contract's code."""
+    running; the checks' reports when asked; then exit with the contract's code."""
+    _write_reports(got, junit, report)
     if got.results_file is not None:
         artifacts = f"; artifacts: {got.result.artifacts}" if got.result.artifacts else ""
         message(f"results: {got.results_file}{artifacts}")
@@ -202,6 +220,26 @@ def _finish(got: RunResults, json_out: bool) -> None:
             "again to collect them (it also restarts local jobs whose worker died)"
         )
     _exit(got)
+
+
+def _write_reports(got: RunResults, junit: Path | None, report: Path | None) -> None:
+    """The checks as JUnit XML and Markdown, written atomically (they follow the umask)."""
+    if junit is None and report is None:
+        return
+    if not got.finished:
+        message(f"run {got.run_id}: not finished, so its checks are not judged yet; no report")
+        return
+    from qorch.engine import reports
+    from qorch.store.fsutil import write_text_atomic
+
+    plan = str(got.data.get("plan") or "")
+    if junit is not None:
+        write_text_atomic(junit, reports.junit_xml(got.run_id, plan, got.checks))
+        message(f"checks (JUnit XML): {junit}")
+    if report is not None:
+        text = reports.markdown_summary(got.run_id, plan, str(got.data["status"]), got.checks)
+        write_text_atomic(report, text)
+        message(f"checks (Markdown): {report}")
 
 
 def _exit(got: RunResults) -> None:

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command-line usage
     PENDING = 3  # submitted, not finished yet: run again later to collect
     JOBS_FAILED = 4  # the run finished, but some jobs failed or were cancelled
+    CHECKS_FAILED = 5  # the run finished, and a check of the plan's checks: list failed
     INTERRUPTED = 130  # Ctrl-C
 
 

@@ -12,14 +12,11 @@ whole interval satisfies the bound, ``fail`` if none of it does — and is
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from pydantic import Field, model_validator
-
-from qorch.engine.plan_base import Model
+from qorch.engine.plan_base import Check as Check
 from qorch.engine.stats import DEFAULT_LEVEL, z_score
 
 
@@ -30,64 +27,6 @@ class Verdict(str, Enum):
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
     MISSING = "missing"  # the metric has no value (its job failed): judged as a failure
-
-
-class Check(Model):
-    """One assertion of a plan's ``checks:`` list."""
-
-    metric: str = Field(min_length=1, max_length=100)
-    circuit: str | None = Field(default=None, max_length=200)  # glob; None: every circuit
-    target: str | None = Field(default=None, max_length=200)  # glob, e.g. "ibm:*"
-    min: float | None = Field(default=None, allow_inf_nan=False)
-    max: float | None = Field(default=None, allow_inf_nan=False)
-    value: float | None = Field(default=None, allow_inf_nan=False)
-    within: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    strict: bool = False
-    level: float = Field(default=DEFAULT_LEVEL, gt=0.5, lt=1.0)
-    name: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> Check:
-        ranged = self.min is not None or self.max is not None
-        pinned = self.value is not None or self.within is not None
-        if ranged == pinned:
-            raise ValueError("give min and/or max, or value with within")
-        if pinned and (self.value is None or self.within is None):
-            raise ValueError("value and within go together: 'value: 1.0, within: 0.05'")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}")
-        return self
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """The accepted range ``[low, high]`` of the metric."""
-        if self.value is not None and self.within is not None:
-            return self.value - self.within, self.value + self.within
-        return (-math.inf if self.min is None else self.min,
-                math.inf if self.max is None else self.max)  # fmt: skip
-
-    def describe_bound(self) -> str:
-        """The bound as people write it: ``≥ 0.9``, ``≤ 0.02``, ``in [0.8, 0.9]``, ``1 ± 0.05``."""
-        if self.value is not None:
-            return f"{self.value:g} ± {self.within:g}"
-        if self.min is not None and self.max is not None:
-            return f"in [{self.min:g}, {self.max:g}]"
-        return f"≥ {self.min:g}" if self.min is not None else f"≤ {self.max:g}"
-
-    def label(self) -> str:
-        """A name for reports: the check's own, else metric and selector."""
-        if self.name:
-            return self.name
-        where = [part for part in (self.circuit, self.target) if part]
-        return self.metric + (f" [{' '.join(where)}]" if where else "")
-
-    def selects(self, metric: MetricValue) -> bool:
-        """True if ``metric`` is this check's metric on a selected circuit and target."""
-        return (
-            metric.name == self.metric
-            and _matches(self.circuit, metric.circuit)
-            and _matches(self.target, metric.target)
-        )
 
 
 @dataclass(frozen=True)
@@ -184,7 +123,22 @@ def failed(results: Iterable[CheckResult], *, fail_on_inconclusive: bool = False
     return any(result.verdict in bad for result in results)
 
 
-def _matches(pattern: str | None, value: str | None) -> bool:
-    if pattern is None:
-        return True
-    return value is not None and fnmatch.fnmatchcase(value, pattern)
+def selector_problems(
+    checks: Sequence[Check], metrics: Iterable[str], circuits: Iterable[str], targets: Iterable[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """What ``qorch validate`` refuses in a plan's checks: a metric the kind never reports, or
+    a circuit or target pattern that selects nothing. (field path, message) pairs."""
+    known, circuit_names, target_names = sorted(set(metrics)), list(circuits), list(targets)
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, check in enumerate(checks):
+        if check.metric not in known:
+            problems.append((("checks", index, "metric"),
+                             f"unknown metric {check.metric!r} (this plan reports: "
+                             f"{', '.join(known)})"))  # fmt: skip
+        for field_name, pattern, names in (("circuit", check.circuit, circuit_names),
+                                           ("target", check.target, target_names)):  # fmt: skip
+            if pattern is not None and not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                problems.append((("checks", index, field_name),
+                                 f"{pattern!r} matches no {field_name} of this plan "
+                                 f"({', '.join(names)})"))  # fmt: skip
+    return problems

@@ -17,13 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from qorch.contract.errors import StateError
 from qorch.contract.provider import Cost, Payload, TargetOptions
 from qorch.engine.targets import options_record
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from qorch.engine.plan_base import PlanModel
 
 BUNDLE_FORMAT = "qorch-bundle/1"
 FORMATS_READ = (BUNDLE_FORMAT,)
@@ -39,6 +44,14 @@ class PlanInfo(BaseModel):
     kind: str
     hash: str
     seed: int
+    checks: list[dict[str, Any]] = Field(default_factory=list)  # the plan's checks: list
+
+    @classmethod
+    def of(cls, path: Path, plan: PlanModel, plan_hash: str) -> PlanInfo:
+        """The record of ``plan`` (read from ``path``) with its hash and its checks."""
+        checks = [check.model_dump(mode="json", exclude_none=True) for check in plan.checks]
+        return cls(file=path.name, name=plan.name or path.stem, kind=plan.kind, hash=plan_hash,
+                   seed=plan.seed, checks=checks)  # fmt: skip
 
 
 class Totals(BaseModel):

@@ -8,6 +8,7 @@ counts have upper bounds (see :mod:`qorch.engine.limits` for the reasons).
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 import types
@@ -30,6 +31,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 from qorch.engine.limits import MAX_EXECUTION_TIME_S, MAX_LIST_ITEMS, MAX_SEED
+from qorch.engine.stats import DEFAULT_LEVEL
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TARGET_PATTERN = r"^[a-z][a-z0-9_-]*:[A-Za-z0-9_./:-]+$"
@@ -181,6 +183,70 @@ class Budget(Model):
     max_cost_usd: Finite | None = Field(default=None, ge=0)
 
 
+class Check(Model):
+    """One assertion of a plan's ``checks:`` list."""
+
+    metric: str = Field(min_length=1, max_length=100)
+    circuit: str | None = Field(default=None, max_length=200)  # glob; None: every circuit
+    target: str | None = Field(default=None, max_length=200)  # glob, e.g. "ibm:*"
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+    value: float | None = Field(default=None, allow_inf_nan=False)
+    within: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    strict: bool = False
+    level: float = Field(default=DEFAULT_LEVEL, gt=0.5, lt=1.0)
+    name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Check:
+        ranged = self.min is not None or self.max is not None
+        pinned = self.value is not None or self.within is not None
+        if ranged == pinned:
+            raise ValueError("give min and/or max, or value with within")
+        if pinned and (self.value is None or self.within is None):
+            raise ValueError("value and within go together: 'value: 1.0, within: 0.05'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is greater than max {self.max:g}")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The accepted range ``[low, high]`` of the metric."""
+        if self.value is not None and self.within is not None:
+            return self.value - self.within, self.value + self.within
+        return (-math.inf if self.min is None else self.min,
+                math.inf if self.max is None else self.max)  # fmt: skip
+
+    def describe_bound(self) -> str:
+        """The bound as people write it: ``≥ 0.9``, ``≤ 0.02``, ``in [0.8, 0.9]``, ``1 ± 0.05``."""
+        if self.value is not None:
+            return f"{self.value:g} ± {self.within:g}"
+        if self.min is not None and self.max is not None:
+            return f"in [{self.min:g}, {self.max:g}]"
+        return f"≥ {self.min:g}" if self.min is not None else f"≤ {self.max:g}"
+
+    def label(self) -> str:
+        """A name for reports: the check's own, else metric and selector."""
+        if self.name:
+            return self.name
+        where = [part for part in (self.circuit, self.target) if part]
+        return self.metric + (f" [{' '.join(where)}]" if where else "")
+
+    def selects(self, metric: Any) -> bool:
+        """True if ``metric`` is this check's metric on a selected circuit and target."""
+        return (
+            metric.name == self.metric
+            and _matches(self.circuit, metric.circuit)
+            and _matches(self.target, metric.target)
+        )
+
+
+def _matches(pattern: str | None, value: str | None) -> bool:
+    if pattern is None:
+        return True
+    return value is not None and fnmatch.fnmatchcase(value, pattern)
+
+
 class PlanModel(Model):
     """Base of every plan kind's model (a workload's ``plan_model`` subclasses it).
 
@@ -194,6 +260,7 @@ class PlanModel(Model):
     description: str | None = None
     seed: Seed = 0
     budget: Budget = Field(default_factory=Budget)
+    checks: list[Check] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,17 @@ The JSON object is the runner's summary (``run_id``, ``plan``, ``status``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qorch.contract.errors import ExitCode
 from qorch.engine import kinds, runner
+from qorch.engine.checks import Check, CheckResult, MetricValue, Verdict, failed, judge_all
+from qorch.engine.reports import TABLE_COLUMNS, table_rows
 from qorch.engine.runner import RunContext
-from qorch.engine.views import FINAL, View
-from qorch.engine.workload import WorkloadResult
+from qorch.engine.views import FINAL, Table, View
+from qorch.engine.workload import Metric, WorkloadResult
 from qorch.store.fsutil import dumps_json, write_text_atomic
 
 METRICS_FIELD = "metric_values"
@@ -35,6 +37,7 @@ class RunResults:
     result: WorkloadResult
     view: View
     results_file: Path | None = None
+    checks: list[CheckResult] = field(default_factory=list)  # judged once every job finished
 
     @property
     def run_id(self) -> str:
@@ -54,12 +57,14 @@ class RunResults:
     @property
     def exit_code(self) -> int:
         """The contract's exit code: 3 while jobs run, 4 if a job or the workload's own
-        steps failed (or a job was cancelled), else 0."""
+        steps failed (or a job was cancelled), 5 if a check failed, else 0."""
         if not self.finished:
             return int(ExitCode.PENDING)
         statuses = {job["status"] for job in self.data["jobs"]}
         if statuses - {"done"} or self.result.failed:
             return int(ExitCode.JOBS_FAILED)
+        if failed(self.checks):
+            return int(ExitCode.CHECKS_FAILED)
         return int(ExitCode.OK)
 
 
@@ -72,7 +77,47 @@ def collect(ctx: RunContext) -> RunResults:
     data[METRICS_FIELD] = [metric.to_json() for metric in result.metrics]
     if result.failed and data["status"] == "completed":
         data["status"] = "failed"
-    return RunResults(data, result, workload.results_view(data, result))
+    view = workload.results_view(data, result)
+    judged: list[CheckResult] = []
+    if all(job["status"] in FINAL for job in data["jobs"]):
+        checks = [Check.model_validate(check) for check in ctx.bundle.manifest.plan.checks]
+        judged = judge_checks(checks, result.metrics)
+    if judged:
+        data["checks"] = [check_json(item) for item in judged]
+        rows = table_rows(judged)
+        view = view + View([Table(TABLE_COLUMNS, list(rows), title="checks")])
+    return RunResults(data, result, view, checks=judged)
+
+
+def judge_checks(checks: list[Check], metrics: list[Metric]) -> list[CheckResult]:
+    """Every check on every value it selects; a check that selects none is ``missing``
+    (its job failed, or the metric does not exist for this plan)."""
+    values = [MetricValue(m.name, m.value, m.std_error, m.low, m.high,
+                          m.level if m.level is not None else 1.0, m.circuit, m.target)
+              for m in metrics]  # fmt: skip
+    judged = []
+    for check in checks:
+        found = judge_all([check], values)
+        nothing = MetricValue(check.metric, None, circuit=check.circuit, target=check.target)
+        judged += found or [CheckResult(check, nothing, Verdict.MISSING, None, None)]
+    return judged
+
+
+def check_json(item: CheckResult) -> dict[str, Any]:
+    """One judged check as the run's JSON shows it."""
+    out: dict[str, Any] = {
+        "check": item.check.label(),
+        "metric": item.check.metric,
+        "circuit": item.metric.circuit,
+        "target": item.metric.target,
+        "value": item.metric.value,
+        "low": item.low,
+        "high": item.high,
+        "level": item.check.level,
+        "bound": item.check.describe_bound(),
+        "verdict": item.verdict.value,
+    }
+    return out
 
 
 def write(ctx: RunContext, results: RunResults) -> RunResults:
@@ -95,4 +140,4 @@ def write(ctx: RunContext, results: RunResults) -> RunResults:
             ctx.notify(f"{path} not updated: {ctx.state_dir} is on a read-only file system")
         else:
             write_text_atomic(path, text)
-    return RunResults(results.data, results.result, results.view, path)
+    return RunResults(results.data, results.result, results.view, path, results.checks)

@@ -13,6 +13,11 @@ from qorch.engine.targets import check_targets, target_options
 from qorch.workloads.circuits.build import build_circuits, circuits_plan, target_keys
 from qorch.workloads.sources.spec import QasmCircuit
 
+# Metrics judged against a circuit's exact distribution, computed at compile time for plans
+# whose checks name one (a statevector of up to 24 qubits costs time a plan without checks
+# should not pay).
+REFERENCE_METRICS = frozenset({"hellinger_fidelity", "tvd", "success_probability"})
+
 
 def plan_hash(loaded: LoadedPlan) -> str:
     """SHA-256 of the validated plan and the contents of the QASM files it reads."""
@@ -52,9 +57,13 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
             jobs.append(job_record(index=index, circuit=circuit.name, target=spec.target,
                                    target_index=t_index, options=options, shots=shots, seed=seed,
                                    payload_file=file, payload=payload, cost=cost))  # fmt: skip
-    info = PlanInfo(file=loaded.path.name, name=plan.name or loaded.path.stem, kind=plan.kind,
-                    hash=plan_hash(loaded), seed=plan.seed)  # fmt: skip
+    info = PlanInfo.of(loaded.path, plan, plan_hash(loaded))
     providers_used = sorted({job.provider for job in jobs})
-    manifest = build_manifest(info, jobs, registry.versions(providers_used))
+    blocks = {}
+    if any(check.metric in REFERENCE_METRICS for check in plan.checks):
+        from qorch.sim.reference import ideal_distribution
+
+        blocks["references"] = {circuit.name: ideal_distribution(circuit) for circuit in circuits}
+    manifest = build_manifest(info, jobs, registry.versions(providers_used), blocks)
     check_budget(loaded, manifest)
     return CompiledBundle(manifest=manifest, payloads=payloads)

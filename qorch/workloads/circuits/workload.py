@@ -30,9 +30,19 @@ class CircuitsWorkload(Workload):
         return target_keys(plan)
 
     def check(self, loaded: LoadedPlan) -> PlanCheck:
+        from qorch.engine.checks import selector_problems
         from qorch.workloads.circuits.build import build_circuits, circuits_plan
+        from qorch.workloads.circuits.compile import REFERENCE_METRICS
 
-        jobs = len(build_circuits(loaded)) * len(circuits_plan(loaded).targets)
+        plan = circuits_plan(loaded)
+        circuits = build_circuits(loaded)
+        problems = selector_problems(plan.checks, {"shots", *REFERENCE_METRICS},
+                                     [c.name for c in circuits],
+                                     [spec.target for spec in plan.targets])  # fmt: skip
+        if problems:
+            key, text = problems[0]
+            raise loaded.error(key, text)
+        jobs = len(circuits) * len(plan.targets)
         return PlanCheck({"jobs": jobs}, f"{jobs} jobs")
 
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
@@ -41,18 +51,38 @@ class CircuitsWorkload(Workload):
         return compile_plan(loaded)
 
     def results(self, ctx: RunContext, run: dict[str, Any]) -> CircuitsResult:
-        return CircuitsResult(metrics=job_metrics(run["jobs"]))
+        references = ctx.bundle.manifest.extension.get("references") or {}
+        return CircuitsResult(metrics=job_metrics(run["jobs"], references))
 
 
-def job_metrics(jobs: list[dict[str, Any]]) -> list[Metric]:
-    """``shots`` collected by each finished job, labelled with its circuit and target."""
+def job_metrics(
+    jobs: list[dict[str, Any]], references: dict[str, dict[str, float] | None] | None = None
+) -> list[Metric]:
+    """Per finished job, labelled with its circuit and target: ``shots`` collected; and,
+    where the bundle holds the circuit's exact distribution, ``hellinger_fidelity`` and
+    ``tvd`` to it and ``success_probability`` (shots on an ideal outcome), each with its
+    95 % interval."""
+    from qorch.engine.stats import hellinger_estimate, success_estimate, tvd_estimate
+    from qorch.sim.reference import ideal_outcomes
+
     metrics = []
     for job in jobs:
         counts = job.get("counts")
         if counts is None:
             continue
+        labels = {"circuit": job["circuit"], "target": job["target"]}
         sets = counts if isinstance(counts, list) else [counts]
         shots = sum(sum(entry.values()) for entry in sets)
-        metrics.append(Metric(name="shots", value=shots, circuit=job["circuit"],
-                              target=job["target"]))  # fmt: skip
+        metrics.append(Metric(name="shots", value=shots, **labels))
+        ideal = (references or {}).get(job["circuit"])
+        if ideal is None or isinstance(counts, list) or not shots:
+            continue
+        for name, estimate in (
+            ("hellinger_fidelity", hellinger_estimate(counts, ideal)),
+            ("tvd", tvd_estimate(counts, ideal)),
+            ("success_probability", success_estimate(counts, ideal_outcomes(ideal))),
+        ):
+            metrics.append(Metric(name=name, value=estimate.value, std_error=estimate.std_error,
+                                  low=estimate.low, high=estimate.high, level=estimate.level,
+                                  **labels))  # fmt: skip
     return metrics

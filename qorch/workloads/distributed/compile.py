@@ -50,8 +50,7 @@ def compile_distributed(loaded: LoadedPlan) -> CompiledBundle:
         )  # fmt: skip
     summary = partition_summary(analysis)
     payloads[DIAGRAM] = network_png(analysis, summary)
-    info = PlanInfo(file=loaded.path.name, name=plan.name or loaded.path.stem, kind=plan.kind,
-                    hash=plan_digest(loaded), seed=plan.seed)  # fmt: skip
+    info = PlanInfo.of(loaded.path, plan, plan_digest(loaded))
     versions = registry.versions(sorted({r.provider for r in records} | {"local"}))
     blocks = {"partition": summary, "distributed": job_builder.post_processing(analysis)}
     manifest = build_manifest(info, records, versions, blocks, files=[DIAGRAM])

@@ -32,8 +32,7 @@ def compile_qcnn(loaded: LoadedPlan) -> CompiledBundle:
     targets = qcnn_targets(plan)
     check_targets(loaded, targets)
     digest = hashlib.sha256(loaded.canonical_hash().encode() + prepared.source_digest.encode())
-    info = PlanInfo(file=loaded.path.name, name=plan.name or loaded.path.stem, kind=plan.kind,
-                    hash=digest.hexdigest(), seed=plan.seed)  # fmt: skip
+    info = PlanInfo.of(loaded.path, plan, digest.hexdigest())
     block = {"n_params": n_params, "data": prepared.counts(), "classes": prepared.class_names,
              "features_in": prepared.n_features,
              "sweep_tasks": len(prep.sweep_configs(plan))}  # fmt: skip

@@ -1,0 +1,117 @@
+"""A plan's ``checks:`` judged on its run (issue 11): reference metrics of circuits plans,
+verdicts in the JSON and the table, exit code 5, and validate refusing checks that cannot
+select anything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+PLAN = """\
+version: 1
+kind: circuits
+name: checked
+shots: 1000
+seed: 4
+circuits:
+  - {name: bell, generator: ghz, qubits: 2}
+  - {name: qft3, generator: qft, qubits: 3, value: 5}
+targets: [local:statevector]
+checks:
+CHECKS"""
+
+PASSING = """\
+  - {metric: hellinger_fidelity, min: 0.95}
+  - {metric: success_probability, circuit: qft3, value: 1.0, within: 0.01}
+  - {metric: tvd, target: "local:*", max: 0.1}
+"""
+
+
+def test_passing_checks_exit_0_with_verdicts_and_intervals(
+    cli, make_plan: Callable[..., Path]
+) -> None:
+    result = cli("run", str(make_plan(PLAN.replace("CHECKS", PASSING))), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    verdicts = [(c["metric"], c["circuit"], c["verdict"]) for c in data["checks"]]
+    assert verdicts == [
+        ("hellinger_fidelity", "bell", "pass"),
+        ("hellinger_fidelity", "qft3", "pass"),
+        ("success_probability", "qft3", "pass"),
+        ("tvd", "bell", "pass"),
+        ("tvd", "qft3", "pass"),
+    ]
+    fidelity = next(m for m in data["metric_values"] if m["name"] == "hellinger_fidelity")
+    assert fidelity["low"] <= fidelity["value"] <= fidelity["high"] <= 1.0
+    assert fidelity["level"] == 0.95 and fidelity["target"] == "local:statevector"
+    qft = next(m for m in data["metric_values"]
+               if m["name"] == "success_probability" and m["circuit"] == "qft3")  # fmt: skip
+    assert qft["value"] == 1.0  # a perfect device always reads the encoded value
+
+
+def test_a_failed_check_exits_5_and_shows_in_the_table(cli, make_plan: Callable[..., Path]) -> None:
+    """A perfect device's fidelity is not 0.5 ± 0.1: a decided failure, not shot noise."""
+    checks = "  - {metric: hellinger_fidelity, circuit: bell, value: 0.5, within: 0.1}\n"
+    plan = make_plan(PLAN.replace("CHECKS", checks))
+    result = cli("run", str(plan))
+    assert result.returncode == 5, result.stderr
+    assert "hellinger_fidelity [bell]" in result.stdout and "fail" in result.stdout
+    again = cli("results", "latest", "--json")
+    assert again.returncode == 5
+    assert [c["verdict"] for c in json.loads(again.stdout)["checks"]] == ["fail"]
+
+
+def test_validate_refuses_checks_that_select_nothing(cli, make_plan: Callable[..., Path]) -> None:
+    cases = {
+        "  - {metric: fidelity, min: 0.9}\n": "checks[0].metric: unknown metric 'fidelity'",
+        "  - {metric: tvd, circuit: ghz*, max: 0.1}\n": "checks[0].circuit: 'ghz*' matches no",
+        "  - {metric: tvd, target: 'ibm:*', max: 0.1}\n": "checks[0].target: 'ibm:*' matches no",
+        "  - {metric: tvd, min: 0.2, max: 0.1}\n": "min 0.2 is greater than max 0.1",
+        "  - {metric: tvd}\n": "give min and/or max, or value with within",
+    }
+    for checks, expected in cases.items():
+        result = cli("validate", str(make_plan(PLAN.replace("CHECKS", checks))))
+        assert result.returncode == 1, (checks, result.stderr)
+        assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_plan_without_checks_pays_for_no_reference(
+    cli, make_plan: Callable[..., Path], tmp_path: Path
+) -> None:
+    """References are computed only for plans whose checks need them (a 24-qubit statevector
+    is not free); such a plan's bundle has no references block."""
+    bare = PLAN.replace("checks:\nCHECKS", "")
+    assert cli("compile", str(make_plan(bare)), "-o", str(tmp_path / "b1")).returncode == 0
+    assert "references" not in json.loads((tmp_path / "b1" / "manifest.json").read_text())
+    checked = make_plan(PLAN.replace("CHECKS", PASSING))
+    assert cli("compile", str(checked), "-o", str(tmp_path / "b2")).returncode == 0
+    manifest = json.loads((tmp_path / "b2" / "manifest.json").read_text())
+    assert manifest["references"]["qft3"] == {"101": 1.0}
+    assert manifest["plan"]["checks"][0] == {"metric": "hellinger_fidelity", "min": 0.95,
+                                             "strict": False, "level": 0.95}  # fmt: skip
+
+
+def test_junit_and_markdown_reports_of_the_checks(
+    cli, make_plan: Callable[..., Path], tmp_path: Path
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    checks = PASSING + "  - {metric: tvd, circuit: bell, value: 0.5, within: 0.1}\n"
+    plan = make_plan(PLAN.replace("CHECKS", checks))
+    junit, report = tmp_path / "out" / "checks.xml", tmp_path / "summary.md"
+    (tmp_path / "out").mkdir()
+    result = cli("run", str(plan), "--junit", str(junit), "--report", str(report))
+    assert result.returncode == 5, result.stderr
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures")) == ("6", "1")
+    failing = [
+        case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
+    ]
+    assert failing == ["tvd [bell] @ bell on local:statevector"]
+    assert "| tvd [bell] | bell on local:statevector |" in report.read_text()
+    unwritable = cli("results", "latest", "--junit", str(report / "x.xml"))  # under a file
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+    assert "summary.md: a file is in the way" in unwritable.stderr
