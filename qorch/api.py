@@ -158,6 +158,35 @@ def runs(state_dir: PathLike | None = None) -> list[dict[str, Any]]:
     return locate.list_runs(None if state_dir is None else Path(state_dir))
 
 
+def history(
+    state_dir: PathLike | None = None,
+    *,
+    plan: str | None = None,
+    metric: str | None = None,
+    target: str | None = None,
+    since: str | None = None,
+) -> list[dict[str, Any]]:
+    """The metric values of every judged run, oldest first, each with its run's verdicts on
+    it: ``plan`` is a plan name, ``target`` a glob, ``since`` an ISO date or time."""
+    from dataclasses import asdict
+
+    from qorch.store import history as store_history
+    from qorch.store.state import StateStore
+
+    rows: list[dict[str, Any]] = []
+    for directory in locate.state_dirs(None if state_dir is None else Path(state_dir)):
+        with StateStore(directory, create=False) as store:
+            verdicts: dict[tuple[str, str, str, str], list[str]] = {}
+            for v in store_history.verdict_rows(store):
+                verdicts.setdefault((v.run_id, v.metric, v.circuit, v.target), []).append(v.verdict)
+            for row in store_history.metric_rows(store, plan_name=plan, metric=metric,
+                                                 target=target, since=since):  # fmt: skip
+                key = (row.run_id, row.name, row.circuit, row.target)
+                rows.append({**asdict(row), "verdicts": verdicts.get(key, [])})
+    rows.sort(key=lambda row: row["created"])
+    return rows
+
+
 @dataclass(frozen=True)
 class Cancelled:
     """A cancelled run: one line per job that could not be cancelled, and the run after."""
@@ -204,6 +233,7 @@ __all__ = [
     "attach",
     "cancel",
     "compile",
+    "history",
     "load",
     "plan_kinds",
     "results",

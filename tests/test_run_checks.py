@@ -115,3 +115,24 @@ def test_junit_and_markdown_reports_of_the_checks(
     unwritable = cli("results", "latest", "--junit", str(report / "x.xml"))  # under a file
     assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
     assert "summary.md: a file is in the way" in unwritable.stderr
+
+
+def test_history_keeps_every_finished_runs_metrics_and_verdicts(
+    cli, make_plan: Callable[..., Path]
+) -> None:
+    checks = "  - {metric: hellinger_fidelity, circuit: bell, min: 0.9}\n"
+    plan = make_plan(PLAN.replace("CHECKS", checks))
+    first = json.loads(cli("run", str(plan), "--json", "-k", "one").stdout)["run_id"]
+    second = json.loads(cli("run", str(plan), "--json", "-k", "two").stdout)["run_id"]
+    shown = cli("history", "--metric", "hellinger_fidelity", "--json")
+    assert shown.returncode == 0, shown.stderr
+    rows = json.loads(shown.stdout)
+    assert [(r["run_id"], r["circuit"], r["verdicts"]) for r in rows] == [
+        (first, "bell", ["pass"]), (first, "qft3", []),
+        (second, "bell", ["pass"]), (second, "qft3", []),
+    ]  # fmt: skip
+    assert all(r["plan_name"] == "checked" and r["low"] <= r["value"] for r in rows)
+    assert json.loads(cli("history", "--target", "ibm:*", "--json").stdout) == []
+    table = cli("history", "--plan", "checked")
+    assert table.returncode == 0 and first in table.stdout and "shots" in table.stdout
+    assert cli("history", "--json").stdout.count('"run_id"') == 2 * 2 * 4  # 4 metrics a job

@@ -92,15 +92,20 @@ def collect(ctx: RunContext) -> RunResults:
 def judge_checks(checks: list[Check], metrics: list[Metric]) -> list[CheckResult]:
     """Every check on every value it selects; a check that selects none is ``missing``
     (its job failed, or the metric does not exist for this plan)."""
-    values = [MetricValue(m.name, m.value, m.std_error, m.low, m.high,
-                          m.level if m.level is not None else 1.0, m.circuit, m.target)
-              for m in metrics]  # fmt: skip
+    values = metric_values(metrics)
     judged = []
     for check in checks:
         found = judge_all([check], values)
         nothing = MetricValue(check.metric, None, circuit=check.circuit, target=check.target)
         judged += found or [CheckResult(check, nothing, Verdict.MISSING, None, None)]
     return judged
+
+
+def metric_values(metrics: list[Metric]) -> list[MetricValue]:
+    """A workload's metrics as the values checks judge (no level: an exact value)."""
+    return [MetricValue(m.name, m.value, m.std_error, m.low, m.high,
+                        m.level if m.level is not None else 1.0, m.circuit, m.target)
+            for m in metrics]  # fmt: skip
 
 
 def check_json(item: CheckResult) -> dict[str, Any]:
@@ -140,4 +145,19 @@ def write(ctx: RunContext, results: RunResults) -> RunResults:
             ctx.notify(f"{path} not updated: {ctx.state_dir} is on a read-only file system")
         else:
             write_text_atomic(path, text)
+    if results.finished and not ctx.store.read_only:
+        record_history(ctx, results)
     return RunResults(results.data, results.result, results.view, path, results.checks)
+
+
+def record_history(ctx: RunContext, results: RunResults) -> None:
+    """Keep a finished run's metrics and verdicts in the store's history (``qorch history``);
+    derived data, replaced each time the run is judged."""
+    from qorch.store import history
+
+    values = metric_values(results.result.metrics)
+    judged = [history.Judged(item.check.label(), item.check.metric, item.metric.circuit,
+                             item.metric.target, item.check.describe_bound(), item.verdict.value)
+              for item in results.checks]  # fmt: skip
+    history.record_metrics(ctx.store, ctx.run.run_id, values)
+    history.record_verdicts(ctx.store, ctx.run.run_id, judged)

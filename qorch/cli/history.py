@@ -1,0 +1,72 @@
+"""``qorch history``: every judged run's metrics over time, with the checks' verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qorch.cli.output import emit_json, emit_table, guarded, message
+from qorch.contract import settings
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("history")(history)
+
+
+@guarded
+def history(
+    plan: Annotated[str | None, typer.Option("--plan", help="Only runs of this plan name.")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Only this metric.")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Only targets matching this glob, e.g. 'ibm:*'.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only runs created since (ISO date or time).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            envvar=settings.STATE_DIR.env,
+            help="State directory (default: the .qorch found upward from here).",
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Metric values of every finished run, oldest first, with their intervals and verdicts.
+
+    Each time a run's results are collected its metrics (and its checks' verdicts) are
+    kept in the state store, so a nightly job's numbers can be followed over weeks:
+
+    \b
+      qorch history --plan nightly --metric hellinger_fidelity --target 'ibm:*'
+      qorch history --since 2026-11-01 --json > history.json
+    """
+    from qorch import api
+
+    rows = api.history(state_dir, plan=plan, metric=metric, target=target, since=since)
+    if json_out:
+        emit_json(rows)
+        return
+    if not rows:
+        message("no metrics recorded yet (they are kept when a finished run's results are read)")
+        return
+    emit_table(
+        ("created", "run", "plan", "metric", "circuit", "target", "value", "interval", "checks"),
+        [_row(row) for row in rows],
+    )
+
+
+def _row(row: dict[str, object]) -> tuple[object, ...]:
+    value, low, high = row["value"], row["low"], row["high"]
+    shown = "-" if value is None else f"{value:.4g}"
+    interval = "-"
+    if isinstance(low, float) and isinstance(high, float) and low != high:
+        interval = f"[{low:.4g}, {high:.4g}]"
+    verdicts = row["verdicts"]
+    checks = ", ".join(verdicts) if isinstance(verdicts, list) and verdicts else "-"
+    return (row["created"], row["run_id"], row["plan_name"], row["name"], row["circuit"] or "-",
+            row["target"] or "-", shown, interval, checks)  # fmt: skip
