@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 PLAN = """\
 version: 1
 kind: circuits
@@ -136,3 +138,42 @@ def test_history_keeps_every_finished_runs_metrics_and_verdicts(
     table = cli("history", "--plan", "checked")
     assert table.returncode == 0 and first in table.stdout and "shots" in table.stdout
     assert cli("history", "--json").stdout.count('"run_id"') == 2 * 2 * 4  # 4 metrics a job
+
+
+def test_an_inconclusive_check_passes_unless_asked(cli, make_plan: Callable[..., Path]) -> None:
+    """A bound inside the interval: shot noise cannot decide it, so it does not fail CI."""
+    first = cli("run", str(make_plan(PLAN.replace("CHECKS", PASSING))), "--json")
+    bell = next(m for m in json.loads(first.stdout)["metric_values"]
+                if m["name"] == "tvd" and m["circuit"] == "bell")  # fmt: skip
+    middle = (bell["low"] + bell["high"]) / 2
+    checks = f"  - {{metric: tvd, circuit: bell, max: {middle!r}}}\n"
+    plan = make_plan(PLAN.replace("CHECKS", checks))
+    relaxed = cli("run", str(plan), "--json")
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert [c["verdict"] for c in json.loads(relaxed.stdout)["checks"]] == ["inconclusive"]
+    assert cli("results", "latest", "--fail-on-inconclusive").returncode == 5
+
+
+def test_reference_metrics_equal_independent_computations(
+    cli, make_plan: Callable[..., Path]
+) -> None:
+    """Hellinger fidelity as qiskit.quantum_info computes it, TVD and success by hand, on a
+    noisy device (so the values are not trivially 1 and 0)."""
+    from qiskit.quantum_info import hellinger_fidelity
+
+    plan = make_plan(PLAN.replace("CHECKS", PASSING).replace(
+        "targets: [local:statevector]", "targets: [ibm:fake_manila]"))  # fmt: skip
+    data = json.loads(cli("run", str(plan), "--json").stdout)
+    ideal = {"bell": {"00": 0.5, "11": 0.5}, "qft3": {"101": 1.0}}
+    values = {(m["name"], m["circuit"]): m["value"] for m in data["metric_values"]}
+    for job in data["jobs"]:
+        counts, reference = job["counts"], ideal[job["circuit"]]
+        shots = sum(counts.values())
+        fidelity = hellinger_fidelity(counts, reference)
+        assert 0.5 < fidelity < 0.999
+        assert values[("hellinger_fidelity", job["circuit"])] == pytest.approx(fidelity, abs=1e-12)
+        tvd = 0.5 * sum(abs(counts.get(k, 0) / shots - reference.get(k, 0.0))
+                        for k in set(counts) | set(reference))  # fmt: skip
+        assert values[("tvd", job["circuit"])] == pytest.approx(tvd, abs=1e-12)
+        success = sum(counts.get(k, 0) for k in reference) / shots
+        assert values[("success_probability", job["circuit"])] == pytest.approx(success)

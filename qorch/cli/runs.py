@@ -9,6 +9,7 @@ import typer
 
 from qorch.cli.output import emit_json, emit_table, finite_seconds, guarded, message, render
 from qorch.contract import settings
+from qorch.contract.errors import ExitCode
 
 if TYPE_CHECKING:
     from qorch.engine.results import RunResults
@@ -54,6 +55,13 @@ ReportOption = Annotated[
     Path | None,
     typer.Option(
         "--report", help="Write a Markdown summary of the run's checks here (e.g. a CI summary)."
+    ),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-inconclusive",
+        help="Exit 5 also when a check is inconclusive (its bound inside the interval).",
     ),
 ]
 WorkersOption = Annotated[
@@ -120,6 +128,7 @@ def run(
     workers: WorkersOption = None,
     junit: JunitOption = None,
     report: ReportOption = None,
+    fail_on_inconclusive: StrictOption = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Compile, submit, wait and collect: the main job.
@@ -133,7 +142,8 @@ def run(
 
     options = api.RunOptions(idempotency_key=idempotency_key, new=new, timeout_s=timeout,
                              poll_s=poll, cluster=cluster, workers=workers)  # fmt: skip
-    _finish(api.run(source, options, TerminalObserver()), json_out, junit, report)
+    got = api.run(source, options, TerminalObserver())
+    _finish(got, json_out, junit, report, fail_on_inconclusive)
 
 
 @guarded
@@ -168,6 +178,7 @@ def results(
     state_dir: StateDirOption = None,
     junit: JunitOption = None,
     report: ReportOption = None,
+    fail_on_inconclusive: StrictOption = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Collected results of a run: counts per job (exit 3 if unfinished, 4 if jobs failed,
@@ -175,7 +186,8 @@ def results(
     from qorch import api
     from qorch.cli.observe import TerminalObserver
 
-    _finish(api.results(run_id, state_dir, TerminalObserver()), json_out, junit, report)
+    got = api.results(run_id, state_dir, TerminalObserver())
+    _finish(got, json_out, junit, report, fail_on_inconclusive)
 
 
 @guarded
@@ -202,7 +214,11 @@ def cancel(
 
 
 def _finish(
-    got: RunResults, json_out: bool, junit: Path | None = None, report: Path | None = None
+    got: RunResults,
+    json_out: bool,
+    junit: Path | None = None,
+    report: Path | None = None,
+    fail_on_inconclusive: bool = False,
 ) -> None:
     """Where the results were written, the results (JSON or tables), what is still
     running; the checks' reports when asked; then exit with the contract's code."""
@@ -219,7 +235,7 @@ def _finish(
             f"run {got.run_id}: {got.pending_jobs} jobs not finished; run the same command "
             "again to collect them (it also restarts local jobs whose worker died)"
         )
-    _exit(got)
+    _exit(got, fail_on_inconclusive)
 
 
 def _write_reports(got: RunResults, junit: Path | None, report: Path | None) -> None:
@@ -242,9 +258,14 @@ def _write_reports(got: RunResults, junit: Path | None, report: Path | None) -> 
         message(f"checks (Markdown): {report}")
 
 
-def _exit(got: RunResults) -> None:
-    if got.exit_code:
-        raise typer.Exit(got.exit_code)
+def _exit(got: RunResults, fail_on_inconclusive: bool = False) -> None:
+    code = got.exit_code
+    if not code and fail_on_inconclusive and got.finished:
+        from qorch.engine.checks import failed
+
+        code = int(ExitCode.CHECKS_FAILED) if failed(got.checks, fail_on_inconclusive=True) else 0
+    if code:
+        raise typer.Exit(code)
 
 
 def _show_table(table: Any) -> None:
