@@ -49,6 +49,8 @@ def test_ghz_runs_on_four_backends_in_one_bit_order(cli) -> None:
         assert min(job["counts"]["00000"], job["counts"]["11111"]) > 1600, job
     exact = data["jobs"][0]["counts"]
     assert set(exact) == {"00000", "11111"}
+    verdicts = [(c["metric"], c["target"], c["verdict"]) for c in data["checks"]]
+    assert len(verdicts) == 4 + 1 + 1 + 4 and {v for _, _, v in verdicts} == {"pass"}, verdicts
 
 
 def test_qft_finds_the_value_on_ibm_and_braket(cli) -> None:
