@@ -56,6 +56,10 @@ def test_reference_digits_plan(cli) -> None:
                  "circuit.qasm", "circuit.qpy"):  # fmt: skip
         assert (artifacts / name).stat().st_size > 0, name
     assert "input float" in (artifacts / "circuit.qasm").read_text()
+    verdicts = [(c["metric"], c["target"], c["verdict"]) for c in data["checks"]]
+    assert sorted(verdicts, key=str) == [("evaluation_accuracy", "braket:local", "pass"),
+                                         ("evaluation_accuracy", "ibm:fake_kyiv", "pass"),
+                                         ("test_accuracy", None, "pass")], verdicts  # fmt: skip
 
 
 def test_same_plan_same_numbers(cli, qorch, make_plan: Callable[..., Path]) -> None:
