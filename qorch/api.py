@@ -158,6 +158,35 @@ def runs(state_dir: PathLike | None = None) -> list[dict[str, Any]]:
     return locate.list_runs(None if state_dir is None else Path(state_dir))
 
 
+def diff(
+    run_a: str, run_b: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
+) -> dict[str, Any]:
+    """What changed from run ``run_a`` to run ``run_b`` beyond shot noise: each metric both
+    report (change, z-score, significant at 99 %) and, per (circuit, target) both ran, the
+    TVD between their counts with a chi-square test of homogeneity (see qorch.engine.drift)."""
+    from dataclasses import asdict
+
+    from qorch.engine import drift
+
+    before = status(run_a, state_dir, observer)
+    after = status(run_b, state_dir, observer)
+    metrics = drift.metric_changes(run_results.metric_values(before.result.metrics),
+                                   run_results.metric_values(after.result.metrics))  # fmt: skip
+    earlier = {(job["circuit"], job["target"]): job.get("counts") for job in before.data["jobs"]}
+    counts = []
+    for job in after.data["jobs"]:
+        old, new = earlier.get((job["circuit"], job["target"])), job.get("counts")
+        if isinstance(old, dict) and isinstance(new, dict) and old and new:
+            counts.append(drift.counts_change(job["circuit"], job["target"], old, new))
+    return {
+        "before": before.run_id,
+        "after": after.run_id,
+        "level": drift.DRIFT_LEVEL,
+        "metrics": [asdict(change) for change in metrics],
+        "counts": [asdict(change) for change in counts],
+    }
+
+
 def history(
     state_dir: PathLike | None = None,
     *,
@@ -233,6 +262,7 @@ __all__ = [
     "attach",
     "cancel",
     "compile",
+    "diff",
     "history",
     "load",
     "plan_kinds",

@@ -177,3 +177,43 @@ def test_reference_metrics_equal_independent_computations(
         assert values[("tvd", job["circuit"])] == pytest.approx(tvd, abs=1e-12)
         success = sum(counts.get(k, 0) for k in reference) / shots
         assert values[("success_probability", job["circuit"])] == pytest.approx(success)
+
+
+DRIFT = """\
+version: 1
+kind: circuits
+name: drift
+shots: 2000
+seed: SEED
+circuits: [{name: ghz3, generator: ghz, qubits: 3}]
+targets: [{target: local:aer, noise: NOISE}]
+checks: [{metric: hellinger_fidelity, min: 0.5}]
+"""
+
+
+def test_diff_flags_a_noisier_device_and_not_another_sample(
+    cli, make_plan: Callable[..., Path]
+) -> None:
+    def run(seed: int, noise: str) -> str:
+        plan = make_plan(DRIFT.replace("SEED", str(seed)).replace("NOISE", noise))
+        result = cli("run", str(plan), "--json")
+        assert result.returncode == 0, result.stderr
+        return str(json.loads(result.stdout)["run_id"])
+
+    base, resampled, noisier = (
+        run(1, "ibm:fake_kyiv"),
+        run(2, "ibm:fake_kyiv"),
+        run(1, "ibm:fake_manila"),
+    )
+
+    def changes(a: str, b: str) -> tuple[bool, bool]:
+        shown = cli("diff", a, b, "--json")
+        assert shown.returncode == 0, shown.stderr
+        data = json.loads(shown.stdout)
+        fidelity = next(m for m in data["metrics"] if m["name"] == "hellinger_fidelity")
+        return fidelity["significant"], data["counts"][0]["significant"]
+
+    assert changes(base, resampled) == (False, False)
+    assert changes(base, noisier) == (True, True)
+    table = cli("diff", base, noisier)
+    assert "hellinger_fidelity" in table.stdout and "yes" in table.stdout

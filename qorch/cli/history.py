@@ -1,4 +1,4 @@
-"""``qorch history``: every judged run's metrics over time, with the checks' verdicts."""
+"""``qorch history`` and ``qorch diff``: runs' metrics over time, and what changed between two."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from qorch.contract import settings
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command("history")(history)
+    app.command("diff")(diff)
 
 
 @guarded
@@ -70,3 +71,51 @@ def _row(row: dict[str, object]) -> tuple[object, ...]:
     checks = ", ".join(verdicts) if isinstance(verdicts, list) and verdicts else "-"
     return (row["created"], row["run_id"], row["plan_name"], row["name"], row["circuit"] or "-",
             row["target"] or "-", shown, interval, checks)  # fmt: skip
+
+
+@guarded
+def diff(
+    run_a: Annotated[str, typer.Argument(help="The earlier run: id, unique prefix, or 'latest'.")],
+    run_b: Annotated[str, typer.Argument(help="The later run.")],
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            envvar=settings.STATE_DIR.env,
+            help="State directory (default: the .qorch found upward from here).",
+        ),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """What changed between two runs, beyond what shot noise explains.
+
+    A metric's change is significant when |Δ| / √(σa² + σb²) exceeds the 99 % normal
+    quantile (an exact metric: whenever it changes). Counts of the same circuit on the
+    same target are compared with a chi-square test of homogeneity (rare outcomes
+    pooled), significant when p < 0.01, and shown with their TVD.
+    """
+    from qorch import api
+    from qorch.cli.observe import TerminalObserver
+
+    got = api.diff(run_a, run_b, state_dir, TerminalObserver())
+    if json_out:
+        emit_json(got)
+        return
+    message(
+        f"from run {got['before']} to run {got['after']} (significant: beyond shot noise at 99 %)"
+    )
+    emit_table(
+        ("metric", "circuit", "target", "before", "after", "change", "z", "significant"),
+        [(m["name"], m["circuit"] or "-", m["target"] or "-", f"{m['before']:.4g}",
+          f"{m['after']:.4g}", f"{m['delta']:+.4g}",
+          "-" if m["z"] is None else f"{m['z']:+.2f}", "yes" if m["significant"] else "no")
+         for m in got["metrics"]],
+        title="metrics",
+    )  # fmt: skip
+    if got["counts"]:
+        emit_table(
+            ("circuit", "target", "tvd", "p-value", "significant"),
+            [(c["circuit"], c["target"], f"{c['tvd']:.4f}", f"{c['p_value']:.3g}",
+              "yes" if c["significant"] else "no") for c in got["counts"]],
+            title="counts",
+        )  # fmt: skip
