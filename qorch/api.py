@@ -216,6 +216,23 @@ def history(
     return rows
 
 
+def history_plot(
+    metric: str, rows: list[dict[str, Any]], state_dir: PathLike | None = None
+) -> bytes:
+    """A PNG of ``metric`` over time in ``rows`` (from :func:`history`), with the bounds of
+    the checks on it in the latest run's plan."""
+    from qorch.engine.checks import Check
+    from qorch.engine.historyplot import plot_png
+
+    checks: list[Check] = []
+    latest = [row for row in rows if row["name"] == metric]
+    if latest:
+        ctx = attach(latest[-1]["run_id"], state_dir)
+        checks = [Check.model_validate(item) for item in ctx.bundle.manifest.plan.checks]
+        ctx.store.close()
+    return plot_png(metric, rows, checks)
+
+
 @dataclass(frozen=True)
 class Cancelled:
     """A cancelled run: one line per job that could not be cancelled, and the run after."""
@@ -264,6 +281,7 @@ __all__ = [
     "compile",
     "diff",
     "history",
+    "history_plot",
     "load",
     "plan_kinds",
     "results",

@@ -120,7 +120,7 @@ def test_junit_and_markdown_reports_of_the_checks(
 
 
 def test_history_keeps_every_finished_runs_metrics_and_verdicts(
-    cli, make_plan: Callable[..., Path]
+    cli, make_plan: Callable[..., Path], tmp_path: Path
 ) -> None:
     checks = "  - {metric: hellinger_fidelity, circuit: bell, min: 0.9}\n"
     plan = make_plan(PLAN.replace("CHECKS", checks))
@@ -138,6 +138,11 @@ def test_history_keeps_every_finished_runs_metrics_and_verdicts(
     table = cli("history", "--plan", "checked")
     assert table.returncode == 0 and first in table.stdout and "shots" in table.stdout
     assert cli("history", "--json").stdout.count('"run_id"') == 2 * 2 * 4  # 4 metrics a job
+    png = tmp_path / "fidelity.png"
+    drawn = cli("history", "--metric", "hellinger_fidelity", "--plot", str(png))
+    assert drawn.returncode == 0, drawn.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert cli("history", "--plot", str(png)).returncode == 2  # which metric?
 
 
 def test_an_inconclusive_check_passes_unless_asked(cli, make_plan: Callable[..., Path]) -> None:

@@ -35,6 +35,10 @@ def history(
             help="State directory (default: the .qorch found upward from here).",
         ),
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw --metric over time, per target, to this PNG."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Metric values of every finished run, oldest first, with their intervals and verdicts.
@@ -45,10 +49,20 @@ def history(
     \b
       qorch history --plan nightly --metric hellinger_fidelity --target 'ibm:*'
       qorch history --since 2026-11-01 --json > history.json
+      qorch history --metric hellinger_fidelity --plot fidelity.png
     """
     from qorch import api
 
+    if plot is not None and metric is None:
+        from qorch.contract.errors import UsageError
+
+        raise UsageError("--plot draws one metric: give it with --metric NAME")
     rows = api.history(state_dir, plan=plan, metric=metric, target=target, since=since)
+    if plot is not None and metric is not None:
+        from qorch.store.fsutil import write_bytes_atomic
+
+        write_bytes_atomic(plot, api.history_plot(metric, rows, state_dir))
+        message(f"plot: {plot}")
     if json_out:
         emit_json(rows)
         return
