@@ -65,6 +65,7 @@ def validate(paths: list[PathLike]) -> list[PlanReport]:
             loaded = load(path)
             workload = kinds.load(loaded.kind)
             check_targets(loaded, workload.targets(loaded.plan))
+            workload.check_checks(loaded)
             found = workload.check(loaded)
         except PlanErrors as error:
             reports.append(PlanReport(shown, False, error.lines()))

@@ -222,3 +222,47 @@ def test_diff_flags_a_noisier_device_and_not_another_sample(
     assert changes(base, noisier) == (True, True)
     table = cli("diff", base, noisier)
     assert "hellinger_fidelity" in table.stdout and "yes" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("plan", "check", "expected"),
+    [
+        ("qcnn-digits.yaml", {"metric": "test_acuracy", "min": 0.9},
+         "checks[2].metric: unknown metric 'test_acuracy'"),
+        ("qcnn-digits.yaml", {"metric": "evaluation_accuracy", "target": "braket:sv1", "min": 0.9},
+         "checks[2].target: 'braket:sv1' matches no target of this plan"),
+        ("qcnn-digits.yaml", {"metric": "test_accuracy", "circuit": "qcnn", "min": 0.9},
+         "checks[2].circuit: this plan's metrics have no circuit"),
+        ("distributed-qft.yaml", {"metric": "expectation_ZZ", "value": 1, "within": 0.1},
+         "checks[0].metric: unknown metric 'expectation_ZZ'"),
+        ("distributed-qft.yaml", {"metric": "measured_fidelity", "target": "local:*", "min": 0.3},
+         "checks[0].target: this plan's metrics have no target"),
+    ],
+)  # fmt: skip
+def test_every_kind_refuses_checks_its_run_cannot_report(
+    cli, tmp_path: Path, plan: str, check: dict[str, object], expected: str
+) -> None:
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parents[1] / "plans" / plan).read_text())
+    data["checks"] = [*data.get("checks", []), check]
+    path = tmp_path / plan
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    for command in ("validate", "compile"):
+        result = cli(command, str(path))
+        assert result.returncode == 1, result.stderr
+        assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_sound_check_on_each_kind_validates(cli, tmp_path: Path) -> None:
+    import yaml
+
+    for plan, check in (("qcnn-digits.yaml", {"metric": "mlp_test_accuracy", "min": 0.5}),
+                        ("distributed-qft.yaml", {"metric": "epr_pairs", "circuit": "*",
+                                                  "max": 8})):  # fmt: skip
+        data = yaml.safe_load((Path(__file__).parents[1] / "plans" / plan).read_text())
+        data["checks"] = [*data.get("checks", []), check]
+        path = tmp_path / plan
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        result = cli("validate", str(path))
+        assert result.returncode == 0, result.stderr

@@ -124,11 +124,17 @@ def failed(results: Iterable[CheckResult], *, fail_on_inconclusive: bool = False
 
 
 def selector_problems(
-    checks: Sequence[Check], metrics: Iterable[str], circuits: Iterable[str], targets: Iterable[str]
+    checks: Sequence[Check],
+    metrics: Iterable[str],
+    circuits: Iterable[str] | None,
+    targets: Iterable[str] | None,
 ) -> list[tuple[tuple[str | int, ...], str]]:
     """What ``qorch validate`` refuses in a plan's checks: a metric the kind never reports, or
-    a circuit or target pattern that selects nothing. (field path, message) pairs."""
-    known, circuit_names, target_names = sorted(set(metrics)), list(circuits), list(targets)
+    a circuit or target pattern that selects nothing (None: labels unknown, not checked).
+    (field path, message) pairs."""
+    known = sorted(set(metrics))
+    circuit_names = None if circuits is None else list(circuits)
+    target_names = None if targets is None else list(targets)
     problems: list[tuple[tuple[str | int, ...], str]] = []
     for index, check in enumerate(checks):
         if check.metric not in known:
@@ -137,7 +143,13 @@ def selector_problems(
                              f"{', '.join(known)})"))  # fmt: skip
         for field_name, pattern, names in (("circuit", check.circuit, circuit_names),
                                            ("target", check.target, target_names)):  # fmt: skip
-            if pattern is not None and not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+            if names is None or pattern is None:
+                continue
+            if not names:
+                problems.append((("checks", index, field_name),
+                                 f"this plan's metrics have no {field_name}: remove "
+                                 f"'{field_name}: {pattern}'"))  # fmt: skip
+            elif not any(fnmatch.fnmatchcase(name, pattern) for name in names):
                 problems.append((("checks", index, field_name),
                                  f"{pattern!r} matches no {field_name} of this plan "
                                  f"({', '.join(names)})"))  # fmt: skip

@@ -50,6 +50,7 @@ def compile_to_dir(plan_path: Path, output: Path | None = None) -> Compiled:
     """Load and compile a plan with its kind's workload, and write its bundle."""
     loaded = load_plan(plan_path, str(plan_path))
     workload = kinds.load(loaded.kind)
+    workload.check_checks(loaded)
     bundle = workload.compile(loaded)
     directory = output or bundle_dir_for(default_state_dir(plan_path), plan_path, bundle.plan_hash)
     written = write_bundle(bundle, directory)

@@ -101,6 +101,16 @@ class PlanCheck:
 
 
 @dataclass(frozen=True)
+class Reported:
+    """What a plan's run reports, so ``validate`` can refuse checks that would select
+    nothing: metric names, and the circuit and target labels the metrics carry."""
+
+    metrics: frozenset[str]
+    circuits: tuple[str, ...] | None = ()  # None: labels not known before the run
+    targets: tuple[str, ...] | None = ()
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """How to run a plan.
 
@@ -170,6 +180,25 @@ class Workload(ABC):
         """The checks of ``qorch validate`` beyond the schema and the targets (fast: no
         vendor SDK). Raises PlanErrors listing every problem, or a located QorchError."""
 
+    def reported(self, loaded: LoadedPlan) -> Reported | None:
+        """The metrics this plan's run will report (None: not declared, checks unchecked)."""
+        return None
+
+    def check_checks(self, loaded: LoadedPlan) -> None:
+        """Refuse, with the check's line, a check on a metric the run never reports or whose
+        circuit or target pattern selects nothing (``validate`` and ``compile`` call it)."""
+        from qorch.engine.checks import selector_problems
+
+        reported = self.reported(loaded)
+        checks = getattr(loaded.plan, "checks", [])
+        if reported is None or not checks:
+            return
+        problems = selector_problems(checks, reported.metrics, reported.circuits,
+                                     reported.targets)  # fmt: skip
+        if problems:
+            key, text = problems[0]
+            raise loaded.error(key, text)
+
     @abstractmethod
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
         """The plan's bundle; capability and budget checks first. Raises located errors."""
@@ -215,6 +244,7 @@ __all__ = [
     "FieldKey",
     "Metric",
     "PlanCheck",
+    "Reported",
     "RunObserver",
     "RunOptions",
     "RunStart",

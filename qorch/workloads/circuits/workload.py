@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qorch.engine.plan_base import TargetSpec
-from qorch.engine.workload import FieldKey, Metric, PlanCheck, Workload, WorkloadResult
+from qorch.engine.workload import FieldKey, Metric, PlanCheck, Reported, Workload, WorkloadResult
 from qorch.workloads.circuits.plan import CircuitsPlan
 
 if TYPE_CHECKING:
@@ -30,20 +30,19 @@ class CircuitsWorkload(Workload):
         return target_keys(plan)
 
     def check(self, loaded: LoadedPlan) -> PlanCheck:
-        from qorch.engine.checks import selector_problems
+        from qorch.workloads.circuits.build import build_circuits, circuits_plan
+
+        jobs = len(build_circuits(loaded)) * len(circuits_plan(loaded).targets)
+        return PlanCheck({"jobs": jobs}, f"{jobs} jobs")
+
+    def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import build_circuits, circuits_plan
         from qorch.workloads.circuits.compile import REFERENCE_METRICS
 
         plan = circuits_plan(loaded)
-        circuits = build_circuits(loaded)
-        problems = selector_problems(plan.checks, {"shots", *REFERENCE_METRICS},
-                                     [c.name for c in circuits],
-                                     [spec.target for spec in plan.targets])  # fmt: skip
-        if problems:
-            key, text = problems[0]
-            raise loaded.error(key, text)
-        jobs = len(circuits) * len(plan.targets)
-        return PlanCheck({"jobs": jobs}, f"{jobs} jobs")
+        return Reported(frozenset({"shots", *REFERENCE_METRICS}),
+                        tuple(c.name for c in build_circuits(loaded)),
+                        tuple(spec.target for spec in plan.targets))  # fmt: skip
 
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
         from qorch.workloads.circuits.compile import compile_plan

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from qorch.engine.plan_base import TargetSpec
 from qorch.engine.views import View
-from qorch.engine.workload import FieldKey, Metric, PlanCheck, Workload, WorkloadResult
+from qorch.engine.workload import FieldKey, Metric, PlanCheck, Reported, Workload, WorkloadResult
 from qorch.workloads.distributed.plan import DistributedPlan, node_targets
 
 if TYPE_CHECKING:
@@ -44,6 +44,15 @@ class DistributedWorkload(Workload):
 
         found = check_plan(loaded)
         return PlanCheck(found, f"{found['qubits']} qubits on {found['nodes']} nodes")
+
+    def reported(self, loaded: LoadedPlan) -> Reported:
+        plan: DistributedPlan = loaded.plan
+        names = {"epr_pairs", "makespan_s", "estimated_fidelity", "sampling_overhead"}
+        if plan.execute.mode == "simulate":
+            names |= {"tvd_to_monolithic", "measured_fidelity"}
+        if plan.execute.mode == "cut":
+            names |= {f"expectation_{observable}" for observable in plan.execute.observables}
+        return Reported(frozenset(names), None, ())  # metrics carry the circuit, no target
 
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
         from qorch.workloads.distributed.compile import compile_distributed

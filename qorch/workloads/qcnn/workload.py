@@ -11,6 +11,7 @@ from qorch.engine.views import View
 from qorch.engine.workload import (
     FieldKey,
     PlanCheck,
+    Reported,
     RunObserver,
     RunOptions,
     RunStart,
@@ -39,6 +40,17 @@ class QCNNWorkload(Workload):
         block = self.compile(loaded).manifest.extension["qcnn"]
         tasks = 1 + int(block["sweep_tasks"])
         return PlanCheck({"jobs": 0, "tasks": tasks}, f"{tasks} training tasks")
+
+    def reported(self, loaded: LoadedPlan) -> Reported:
+        plan: QCNNPlan = loaded.plan
+        names = {"test_accuracy", "train_accuracy"}
+        names |= {f"{baseline}_test_accuracy" for baseline in plan.baselines}
+        if plan.evaluate is not None:
+            names.add("evaluation_accuracy")
+        if plan.fine_tune is not None:
+            names.add("fine_tune_test_accuracy")
+        targets = tuple(spec.target for _, spec in qcnn_targets(plan))
+        return Reported(frozenset(names), (), targets)
 
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
         from qorch.workloads.qcnn.compile import compile_qcnn
