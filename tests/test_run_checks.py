@@ -166,9 +166,12 @@ def test_reference_metrics_equal_independent_computations(
     noisy device (so the values are not trivially 1 and 0)."""
     from qiskit.quantum_info import hellinger_fidelity
 
-    plan = make_plan(PLAN.replace("CHECKS", PASSING).replace(
+    checks = PASSING.replace('target: "local:*", ', "")
+    plan = make_plan(PLAN.replace("CHECKS", checks).replace(
         "targets: [local:statevector]", "targets: [ibm:fake_manila]"))  # fmt: skip
-    data = json.loads(cli("run", str(plan), "--json").stdout)
+    result = cli("run", str(plan), "--json")
+    assert result.returncode in (0, 5), result.stderr  # checks may fail on a noisy device
+    data = json.loads(result.stdout)
     ideal = {"bell": {"00": 0.5, "11": 0.5}, "qft3": {"101": 1.0}}
     values = {(m["name"], m["circuit"]): m["value"] for m in data["metric_values"]}
     for job in data["jobs"]:
