@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from qorch.cli.output import emit_json, emit_table, guarded, message
-from qorch.contract import settings
+from qorch.cli.runs import StateDirOption
 
 
 def register(app: typer.Typer) -> None:
@@ -27,14 +27,7 @@ def history(
     since: Annotated[
         str | None, typer.Option("--since", help="Only runs created since (ISO date or time).")
     ] = None,
-    state_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--state-dir",
-            envvar=settings.STATE_DIR.env,
-            help="State directory (default: the .qorch found upward from here).",
-        ),
-    ] = None,
+    state_dir: StateDirOption = None,
     plot: Annotated[
         Path | None,
         typer.Option("--plot", help="Also draw --metric over time, per target, to this PNG."),
@@ -91,14 +84,7 @@ def _row(row: dict[str, object]) -> tuple[object, ...]:
 def diff(
     run_a: Annotated[str, typer.Argument(help="The earlier run: id, unique prefix, or 'latest'.")],
     run_b: Annotated[str, typer.Argument(help="The later run.")],
-    state_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--state-dir",
-            envvar=settings.STATE_DIR.env,
-            help="State directory (default: the .qorch found upward from here).",
-        ),
-    ] = None,
+    state_dir: StateDirOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """What changed between two runs, beyond what shot noise explains.

@@ -89,3 +89,7 @@ MAX_EXECUTION_TIME_S = 7 * 24 * 3600
 
 # Parallel workers of a sweep.
 MAX_WORKERS = 1024
+
+# The default confidence level of metric intervals and of checks (plan_base reads it
+# without importing the numeric code of qorch.engine.stats, which needs numpy).
+DEFAULT_LEVEL = 0.95

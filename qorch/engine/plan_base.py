@@ -30,8 +30,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from qorch.engine.limits import MAX_EXECUTION_TIME_S, MAX_LIST_ITEMS, MAX_SEED
-from qorch.engine.stats import DEFAULT_LEVEL
+from qorch.engine.limits import DEFAULT_LEVEL, MAX_EXECUTION_TIME_S, MAX_LIST_ITEMS, MAX_SEED
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TARGET_PATTERN = r"^[a-z][a-z0-9_-]*:[A-Za-z0-9_./:-]+$"

@@ -24,10 +24,11 @@ from statistics import NormalDist
 
 import numpy as np
 
+from qorch.engine.limits import DEFAULT_LEVEL as DEFAULT_LEVEL
+
 Counts = Mapping[str, int]
 Distribution = Mapping[str, float]
 
-DEFAULT_LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 MAX_BOOTSTRAP_CELLS = 20_000_000  # resamples × observed outcomes held at once (~160 MB of int64)
 

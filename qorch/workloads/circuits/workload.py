@@ -36,12 +36,12 @@ class CircuitsWorkload(Workload):
         return PlanCheck({"jobs": jobs}, f"{jobs} jobs")
 
     def reported(self, loaded: LoadedPlan) -> Reported:
-        from qorch.workloads.circuits.build import build_circuits, circuits_plan
+        from qorch.workloads.circuits.build import circuits_plan
         from qorch.workloads.circuits.compile import REFERENCE_METRICS
 
-        plan = circuits_plan(loaded)
+        plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
         return Reported(frozenset({"shots", *REFERENCE_METRICS}),
-                        tuple(c.name for c in build_circuits(loaded)),
+                        tuple(spec.name for spec in plan.circuits),
                         tuple(spec.target for spec in plan.targets))  # fmt: skip
 
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
