@@ -316,6 +316,18 @@ def test_standard_error_matches_the_spread_of_repeated_runs() -> None:
     assert np.all(np.abs(np.mean(values, axis=0) - exact) < 3 * spread / math.sqrt(40))
 
 
+def test_no_run_reports_an_error_far_below_the_spread() -> None:
+    """GHZ-8 ⟨Z₀Z₇⟩ rests on products of near-zero partition means: a run must not
+    report a fraction of the true error there (it made 3σ checks fail on shot noise)."""
+    cut = plan_cut(ghz(), "AAAABBBB", ["ZIIIIIIZ"])
+    runs_a = aer_repeats(cut.subexperiments["A"], 400, 40, seed=11)
+    runs_b = aer_repeats(cut.subexperiments["B"], 400, 40, seed=22)
+    estimates = [reconstruct(cut, {"A": a, "B": b})[0] for a, b in zip(runs_a, runs_b, strict=True)]
+    spread = float(np.std([e.value for e in estimates], ddof=1))
+    errors = [e.std_error for e in estimates]
+    assert min(errors) > 0.7 * spread and max(errors) < 2.0 * spread, (spread, errors)
+
+
 def test_counts_that_do_not_match_the_plan_are_plan_errors() -> None:
     cut = plan_cut(ghz(), "AAAABBBB", GHZ_OBSERVABLES)
     good: Mapping[str, list[Counts]] = {

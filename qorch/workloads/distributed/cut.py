@@ -229,28 +229,29 @@ def reconstruct(cut: CutPlan, counts: Mapping[str, Sequence[Mapping[str, int]]])
 
         Var ≈ Σ_i c_i² (Π_L m_iL² − Π_L (m_iL² − v_iL))
 
-    If that is not positive (possible when partition means are near 0), the
-    lower bound ``Σ_i c_i² Π_L v_iL`` is used; ``std_error = √Var``. Checked
-    against the spread of repeated seeded runs (ratio 0.9–1.06). Plugging ``m``
-    in for ``μ`` instead would overstate the error up to √3-fold when partition
-    means are near 0. Raises PlanError if the counts do not match the plan.
+    Each term is floored at ``c_i² Π_L v_iL``, its variance when every
+    partition mean is 0 and a lower bound on it otherwise. Where means are near
+    0 the unbiased term swings from negative to several times its expectation;
+    flooring only the total let a run report a fifth of the true error (GHZ-8
+    cut, ⟨Z₀Z₇⟩: 5e-5 against a spread of 2.5e-4 over seeded runs) and fail a
+    3σ test on shot noise. Floored per term, the reported error was never
+    below the spread in 300 seeded runs and at most ~1.35× it (pure zero means
+    overstate the variance ~1.7×; plugging ``m`` in for ``μ`` would overstate
+    the error up to √3-fold). ``std_error = √Var``. Raises PlanError if the
+    counts do not match the plan.
     """
     _check_counts(cut, counts)
     values = [0.0] * len(cut.observables)
     variances = [0.0] * len(cut.observables)
-    floors = [0.0] * len(cut.observables)  # Σ c² Π v: the variance is never below it
     for i, coefficient in enumerate(cut.coefficients):
         for o in range(len(cut.observables)):
             moments = [_label_moments(cut, counts, label, i, o) for label in cut.labels]
             product = math.prod(mean for mean, _ in moments)
             squared = math.prod(mean * mean - var for mean, var in moments)
             values[o] += coefficient * product
-            variances[o] += coefficient * coefficient * (product * product - squared)
-            floors[o] += coefficient * coefficient * math.prod(var for _, var in moments)
-    return [
-        Estimate(value, math.sqrt(var if var > 0 else floor))
-        for value, var, floor in zip(values, variances, floors, strict=True)
-    ]
+            floor = math.prod(var for _, var in moments)  # never above the term's variance
+            variances[o] += coefficient * coefficient * max(product * product - squared, floor)
+    return [Estimate(value, math.sqrt(var)) for value, var in zip(values, variances, strict=True)]
 
 
 def _label_moments(
