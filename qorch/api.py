@@ -197,14 +197,23 @@ def history(
     since: str | None = None,
 ) -> list[dict[str, Any]]:
     """The metric values of every judged run, oldest first, each with its run's verdicts on
-    it: ``plan`` is a plan name, ``target`` a glob, ``since`` an ISO date or time."""
+    it: ``plan`` is a plan name or a plan file (its name; its state directory unless
+    ``state_dir`` is given), ``target`` a glob, ``since`` an ISO date or time."""
     from dataclasses import asdict
 
     from qorch.store import history as store_history
     from qorch.store.state import StateStore
+    from qorch.store.statedir import default_state_dir
 
+    directories = locate.state_dirs(None if state_dir is None else Path(state_dir))
+    if plan is not None and Path(plan).suffix in {".yaml", ".yml"} and Path(plan).is_file():
+        plan_file = Path(plan)
+        plan = load(plan_file).plan.name
+        if state_dir is None:
+            near_plan = default_state_dir(plan_file, create=False)
+            directories = [near_plan] if (near_plan / "state.db").is_file() else directories
     rows: list[dict[str, Any]] = []
-    for directory in locate.state_dirs(None if state_dir is None else Path(state_dir)):
+    for directory in directories:
         with StateStore(directory, create=False) as store:
             verdicts: dict[tuple[str, str, str, str], list[str]] = {}
             for v in store_history.verdict_rows(store):

@@ -113,7 +113,14 @@ def test_junit_and_markdown_reports_of_the_checks(
         case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
     ]
     assert failing == ["tvd [bell] @ bell on local:statevector"]
-    assert "| tvd [bell] | bell on local:statevector |" in report.read_text()
+    text = report.read_text()
+    assert "| tvd [bell] | bell on local:statevector |" in text
+    metrics = json.loads(cli("results", "latest", "--json").stdout)["metric_values"]
+    fidelity = next(
+        m for m in metrics if m["name"] == "hellinger_fidelity" and m["circuit"] == "bell"
+    )
+    row = f"| hellinger_fidelity | bell | local:statevector | {fidelity['value']:.4g} |"
+    assert "### Metrics" in text and row in text, text
     unwritable = cli("results", "latest", "--junit", str(report / "x.xml"))  # under a file
     assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
     assert "summary.md: a file is in the way" in unwritable.stderr
@@ -138,6 +145,11 @@ def test_history_keeps_every_finished_runs_metrics_and_verdicts(
     table = cli("history", "--plan", "checked")
     assert table.returncode == 0 and first in table.stdout and "shots" in table.stdout
     assert cli("history", "--json").stdout.count('"run_id"') == 2 * 2 * 4  # 4 metrics a job
+    by_file = json.loads(cli("history", str(plan), "--json").stdout)  # a plan file: its name
+    assert len(by_file) == 16 and {r["plan_name"] for r in by_file} == {"checked"}
+    assert json.loads(cli("history", "checked", "--json").stdout) == by_file
+    assert json.loads(cli("history", "another-plan", "--json").stdout) == []
+    assert cli("history", str(plan), "--plan", "another-plan").returncode == 2
     png = tmp_path / "fidelity.png"
     drawn = cli("history", "--metric", "hellinger_fidelity", "--plot", str(png))
     assert drawn.returncode == 0, drawn.stderr
@@ -269,3 +281,26 @@ def test_a_sound_check_on_each_kind_validates(cli, tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         result = cli("validate", str(path))
         assert result.returncode == 0, result.stderr
+
+
+def test_the_markdown_report_links_the_runs_figures(cli, tmp_path: Path) -> None:
+    """A distributed run's partition diagram is linked relative to the report, so it
+    resolves beside the file a CI step publishes."""
+    import re
+
+    import yaml
+
+    example = Path(__file__).parents[1] / "plans" / "distributed-qft.yaml"
+    data = yaml.safe_load(example.read_text())
+    data["execute"] = {"mode": "estimate"}
+    data.pop("checks", None)
+    plan = tmp_path / "qft.yaml"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False))
+    report = tmp_path / "ci" / "summary.md"
+    report.parent.mkdir()
+    result = cli("run", str(plan), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    links = re.findall(r"!\[([^]]+)\]\(([^)]+)\)", report.read_text())
+    assert [name for name, _ in links] == ["partition.png"], report.read_text()
+    assert not Path(links[0][1]).is_absolute()
+    assert (report.parent / links[0][1]).resolve().read_bytes().startswith(b"\x89PNG")

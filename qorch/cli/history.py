@@ -19,7 +19,17 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def history(
-    plan: Annotated[str | None, typer.Option("--plan", help="Only runs of this plan name.")] = None,
+    plan_arg: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PLAN]",
+            help="Only this plan's runs: a plan file (its name and state) or a plan name.",
+            show_default=False,
+        ),
+    ] = None,
+    plan: Annotated[
+        str | None, typer.Option("--plan", help="Only runs of this plan name (or file).")
+    ] = None,
     metric: Annotated[str | None, typer.Option("--metric", help="Only this metric.")] = None,
     target: Annotated[
         str | None, typer.Option("--target", help="Only targets matching this glob, e.g. 'ibm:*'.")
@@ -40,16 +50,19 @@ def history(
     kept in the state store, so a nightly job's numbers can be followed over weeks:
 
     \b
-      qorch history --plan nightly --metric hellinger_fidelity --target 'ibm:*'
+      qorch history plans/ghz.yaml --metric hellinger_fidelity --target 'ibm:*'
+      qorch history --plan nightly --metric tvd
       qorch history --since 2026-11-01 --json > history.json
       qorch history --metric hellinger_fidelity --plot fidelity.png
     """
     from qorch import api
+    from qorch.contract.errors import UsageError
 
     if plot is not None and metric is None:
-        from qorch.contract.errors import UsageError
-
         raise UsageError("--plot draws one metric: give it with --metric NAME")
+    if plan_arg is not None and plan is not None and plan_arg != plan:
+        raise UsageError(f"two plans given ({plan_arg} and --plan {plan}): give one")
+    plan = plan_arg if plan_arg is not None else plan
     rows = api.history(state_dir, plan=plan, metric=metric, target=target, since=since)
     if plot is not None and metric is not None:
         from qorch.store.fsutil import write_bytes_atomic

@@ -253,7 +253,15 @@ def _write_reports(got: RunResults, junit: Path | None, report: Path | None) -> 
         write_text_atomic(junit, reports.junit_xml(got.run_id, plan, got.checks))
         message(f"checks (JUnit XML): {junit}")
     if report is not None:
-        text = reports.markdown_summary(got.run_id, plan, str(got.data["status"]), got.checks)
+        text = reports.markdown_summary(
+            got.run_id,
+            plan,
+            str(got.data["status"]),
+            got.checks,
+            got.result.metrics,
+            got.figures,
+            report.resolve().parent,
+        )
         write_text_atomic(report, text)
         message(f"checks (Markdown): {report}")
 

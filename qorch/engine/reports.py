@@ -7,11 +7,14 @@ return text, the caller writes it (atomically).
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from qorch.engine.checks import CheckResult, Verdict
+from qorch.engine.workload import Metric
 
 
 def junit_xml(run_id: str, plan_name: str, results: Sequence[CheckResult]) -> str:
@@ -53,10 +56,22 @@ def junit_xml(run_id: str, plan_name: str, results: Sequence[CheckResult]) -> st
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
+MARKDOWN_METRIC_ROWS = 200
+"""Metric rows a Markdown summary shows at most (a QCNN sweep has thousands)."""
+
+
 def markdown_summary(
-    run_id: str, plan_name: str, status: str, results: Sequence[CheckResult]
+    run_id: str,
+    plan_name: str,
+    status: str,
+    results: Sequence[CheckResult],
+    metrics: Sequence[Metric] = (),
+    figures: Sequence[Path] = (),
+    report_dir: Path | None = None,
 ) -> str:
-    """A Markdown summary: one line of totals, then the checks table."""
+    """A Markdown summary a CI step can publish: one line of totals, the checks table,
+    the run's metrics, and its figures linked relative to ``report_dir`` (where the
+    summary is written), so they resolve beside the file."""
     tally = Counter(result.verdict for result in results)
     parts = [f"{tally[verdict]} {verdict.value}" for verdict in Verdict if tally[verdict]]
     lines = [
@@ -70,9 +85,37 @@ def markdown_summary(
             "| check | where | value | interval | bound | verdict |",
             "|---|---|---|---|---|---|",
         ]
-        for result in results:
-            lines.append("| " + " | ".join(_row(result)) + " |")
-    return "\n".join(lines) + "\n"
+        lines += ["| " + " | ".join(_row(result)) + " |" for result in results]
+        lines.append("")
+    if metrics:
+        lines += ["### Metrics", "", "| metric | circuit | target | value | ± std error |"]
+        lines.append("|---|---|---|---|---|")
+        lines += [_metric_row(metric) for metric in metrics[:MARKDOWN_METRIC_ROWS]]
+        if len(metrics) > MARKDOWN_METRIC_ROWS:
+            lines.append(f"\n{len(metrics) - MARKDOWN_METRIC_ROWS} more in `qorch results --json`.")
+        lines.append("")
+    if figures:
+        lines += ["### Figures", ""]
+        for figure in figures:
+            link = _relative(figure, report_dir)
+            lines += [f"![{figure.name}]({link})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _metric_row(metric: Metric) -> str:
+    error = "-" if metric.std_error is None else f"{metric.std_error:.2g}"
+    cells = [metric.name, metric.circuit or "-", metric.target or "-", f"{metric.value:.4g}", error]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _relative(path: Path, start: Path | None) -> str:
+    """``path`` relative to ``start`` when there is one (another drive: absolute)."""
+    if start is None:
+        return path.as_posix()
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def table_rows(results: Sequence[CheckResult]) -> list[tuple[str, ...]]:

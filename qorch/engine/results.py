@@ -8,7 +8,7 @@ The JSON object is the runner's summary (``run_id``, ``plan``, ``status``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class RunResults:
     view: View
     results_file: Path | None = None
     checks: list[CheckResult] = field(default_factory=list)  # judged once every job finished
+    figures: list[Path] = field(default_factory=list)  # the bundle's and the run's PNG files
 
     @property
     def run_id(self) -> str:
@@ -86,7 +87,16 @@ def collect(ctx: RunContext) -> RunResults:
         data["checks"] = [check_json(item) for item in judged]
         rows = table_rows(judged)
         view = view + View([Table(TABLE_COLUMNS, list(rows), title="checks")])
-    return RunResults(data, result, view, checks=judged)
+    return RunResults(data, result, view, checks=judged, figures=figures(ctx))
+
+
+def figures(ctx: RunContext) -> list[Path]:
+    """The PNG files the bundle (e.g. the partition diagram) and the run (e.g. training
+    curves, sweeps) hold, in a stable order: what a report links."""
+    bundle = Path(ctx.run.bundle_dir)
+    run_dir = ctx.state_dir / "runs" / ctx.run.run_id
+    found = sorted(bundle.glob("*.png")) if bundle.is_dir() else []
+    return found + (sorted(run_dir.rglob("*.png")) if run_dir.is_dir() else [])
 
 
 def judge_checks(checks: list[Check], metrics: list[Metric]) -> list[CheckResult]:
@@ -147,7 +157,7 @@ def write(ctx: RunContext, results: RunResults) -> RunResults:
             write_text_atomic(path, text)
     if results.finished and not ctx.store.read_only:
         record_history(ctx, results)
-    return RunResults(results.data, results.result, results.view, path, results.checks)
+    return replace(results, results_file=path)
 
 
 def record_history(ctx: RunContext, results: RunResults) -> None:
