@@ -95,6 +95,26 @@ def test_perfect_links_reproduce_the_monolithic_distribution(cli, tmp_path, plan
     assert simulation["measured_fidelity"] == pytest.approx(1.0)
 
 
+def assert_metrics_recomputed(data: dict) -> None:
+    """The run's TVD and fidelity to the monolithic circuit equal an independent computation
+    on the counts in the same JSON (qiskit's Hellinger fidelity is (Σ√(p·q))²)."""
+    from qiskit.quantum_info import hellinger_fidelity
+
+    simulation = data["distributed"]["simulation"]
+    (monolithic,) = [job["counts"] for job in data["jobs"] if job["circuit"] == "monolithic"]
+    ours, theirs = simulation["counts"], monolithic
+    assert sum(ours.values()) == sum(theirs.values()) == data["jobs"][0]["shots"]
+    p = {k: v / sum(ours.values()) for k, v in ours.items()}
+    q = {k: v / sum(theirs.values()) for k, v in theirs.items()}
+    tvd = 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
+    fidelity = hellinger_fidelity(ours, theirs)
+    values = {m["name"]: m["value"] for m in data["metric_values"]}
+    assert values["tvd_to_monolithic"] == pytest.approx(tvd, abs=1e-12)
+    assert values["measured_fidelity"] == pytest.approx(fidelity, abs=1e-12)
+    assert 0.0 < fidelity < 1.0 and tvd > 0.0  # noisy links: not trivially 1 and 0
+    assert values["estimated_fidelity"] == simulation["estimated_fidelity"]
+
+
 def test_noisy_links_lower_the_fidelity_as_estimated(cli, tmp_path: Path) -> None:
     """The ions plan (one right answer) with ever worse links: measured and estimated fall.
 
@@ -107,9 +127,11 @@ def test_noisy_links_lower_the_fidelity_as_estimated(cli, tmp_path: Path) -> Non
         plan["links"] = [dict(link, source_fidelity=fidelity) for link in base["links"]]
         path = tmp_path / f"ions-{fidelity}.yaml"
         path.write_text(yaml.safe_dump(plan, sort_keys=False))
-        simulation = run_json(cli, "run", str(path))["distributed"]["simulation"]
+        data = run_json(cli, "run", str(path))
+        simulation = data["distributed"]["simulation"]
         measured.append(simulation["measured_fidelity"])
         estimated.append(simulation["estimated_fidelity"])
+        assert_metrics_recomputed(data)
     assert measured[0] > measured[1] > measured[2]
     assert estimated[0] > estimated[1] > estimated[2]
     # The estimate is the probability that no error happens at all; some errors do not

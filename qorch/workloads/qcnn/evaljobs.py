@@ -54,6 +54,7 @@ def add_evaluation(
     check_budget(loaded, plan, bundle)
     exact = float(np.mean(model.predict(params, X_test) == y_test))
     meta = {"y_test": [int(v) for v in y_test], "exact_accuracy": exact, "samples": int(limit)}
+    write_test_inputs(ctx, rows, y_test)
     ctx.store.set_task(ctx.run.run_id, "evaluate-meta", "done", meta)
     write_bundle(bundle, run_bundle_dir(ctx.state_dir, ctx.run.run_id))
     jobs = bundle.new_jobs()
@@ -61,6 +62,22 @@ def add_evaluation(
     ctx.add_bundle(bundle)
     ctx.notify(f"evaluation: {len(jobs)} jobs on {len(plan.evaluate.targets)} targets, "
                f"{len(rows)} test samples at {plan.evaluate.shots} shots each")  # fmt: skip
+
+
+def write_test_inputs(ctx: RunContext, rows: np.ndarray, y_test: np.ndarray) -> None:
+    """``test_inputs.npz`` in the artifacts: ``x`` (one row of the circuit's input
+    parameters per evaluated sample) and ``y`` (its label), so anyone can score
+    ``circuit.qpy`` again without qorch."""
+    import io
+
+    from qorch.store.fsutil import write_bytes_atomic
+    from qorch.workloads.qcnn.runfiles import artifacts_dir
+
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.asarray(rows, dtype=float), y=np.asarray(y_test, dtype=int))
+    out = artifacts_dir(ctx)
+    out.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(out / "test_inputs.npz", buffer.getvalue())
 
 
 def check_budget(loaded: LoadedPlan, plan: QCNNPlan, bundle: CompiledBundle) -> None:
