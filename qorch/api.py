@@ -245,10 +245,12 @@ def history_plot(
 
 @dataclass(frozen=True)
 class Cancelled:
-    """A cancelled run: one line per job that could not be cancelled, and the run after."""
+    """A cancelled run: one line per job that could not be cancelled, the run after, and
+    how many jobs were unfinished before (0: there was nothing to cancel)."""
 
     problems: list[str]
     results: RunResults
+    unfinished_before: int = 0
 
 
 def cancel(
@@ -256,10 +258,12 @@ def cancel(
 ) -> Cancelled:
     """Cancel a run's unfinished jobs (finished ones keep their results)."""
     from qorch.engine import runner
+    from qorch.engine.views import FINAL
 
     ctx = attach(run_id, state_dir, observer)
+    unfinished = sum(1 for job in ctx.store.jobs(ctx.run.run_id) if job.status not in FINAL)
     problems = runner.cancel(ctx)
-    return Cancelled(problems, run_results.collect(ctx))
+    return Cancelled(problems, run_results.collect(ctx), unfinished)
 
 
 def plan_kinds() -> tuple[str, ...]:

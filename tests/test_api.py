@@ -44,7 +44,7 @@ def test_validate_compile_run_results_status_cancel(cli, make_plan, tmp_path: Pa
     plan = make_plan(PLAN)
     cli("status")  # the test's state and working directories, for the library too
     [report] = qorch.validate([plan])
-    assert report.valid and report.summary == "1 jobs" and report.fields == {"jobs": 1}
+    assert report.valid and report.summary == "1 job" and report.fields == {"jobs": 1}
     [bad] = qorch.validate([tmp_path / "missing.yaml"])
     assert not bad.valid and "plan file not found" in bad.errors[0]
 

@@ -22,6 +22,7 @@ import typer
 
 from qorch.contract.errors import ExitCode, QorchError
 from qorch.engine import interrupt
+from qorch.engine.wording import counted
 
 if TYPE_CHECKING:
     from qorch.engine.views import View
@@ -107,12 +108,14 @@ def emit_table(
     if is_tty(sys.stdout):
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, title_justify="left")
+        # Text, not str: rich would read "logistic [amplitude]" as markup and drop a word.
+        table = Table(title=None if title is None else Text(title), title_justify="left")
         for column in columns:
-            table.add_column(column)
+            table.add_column(Text(column))
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))
         Console().print(table)
         return
     if title:
@@ -194,9 +197,11 @@ class Progress:
         """Show the bar (on a terminal) while the block runs."""
         if is_tty(sys.stderr):
             from rich.console import Console
+            from rich.markup import escape
             from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
 
+            self.label = escape(self.label)  # a run id or plan name is text, not markup
             self._bar = RichProgress(
                 "[progress.description]{task.description}",
                 BarColumn(),
@@ -220,12 +225,12 @@ class Progress:
         if self._last != (done, failed):
             self._last = (done, failed)
             extra = f", {failed} failed" if failed else ""
-            message(f"{self.label}: {done}/{self.total} jobs finished{extra}")
+            message(f"{self.label}: {done}/{counted(self.total, 'job')} finished{extra}")
 
     def note(self, text: str) -> None:
         """A message that does not break the bar."""
         if self._bar is not None:
-            self._bar.console.print(text)
+            self._bar.console.print(text, markup=False, highlight=False)
         else:
             message(text)
 

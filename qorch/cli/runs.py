@@ -10,6 +10,7 @@ import typer
 from qorch.cli.output import emit_json, emit_table, finite_seconds, guarded, message, render
 from qorch.contract import settings
 from qorch.contract.errors import ExitCode
+from qorch.engine.wording import counted
 
 if TYPE_CHECKING:
     from qorch.engine.results import RunResults
@@ -204,6 +205,9 @@ def cancel(
     done = api.cancel(run_id, state_dir, TerminalObserver())
     for line in done.problems:
         message(f"could not cancel: {line}")
+    if not done.unfinished_before:
+        status = done.results.data["status"]
+        message(f"run {done.results.run_id}: nothing to cancel (it is {status})")
     if json_out:
         emit_json(done.results.data)
     else:
@@ -232,8 +236,8 @@ def _finish(
         render(got.view)
     if not got.finished:
         message(
-            f"run {got.run_id}: {got.pending_jobs} jobs not finished; run the same command "
-            "again to collect them (it also restarts local jobs whose worker died)"
+            f"run {got.run_id}: {counted(got.pending_jobs, 'job')} not finished; run the same "
+            "command again to collect them (it also restarts local jobs whose worker died)"
         )
     _exit(got, fail_on_inconclusive)
 

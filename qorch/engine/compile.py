@@ -16,6 +16,7 @@ from typing import Any
 from qorch.contract.errors import BudgetError
 from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.manifest import Manifest, ManifestJob
+from qorch.engine.wording import counted, usd
 from qorch.store.state import NewJob
 
 
@@ -58,16 +59,16 @@ def check_budget(loaded: LoadedPlan, manifest: Manifest) -> None:
     totals = manifest.totals
     if budget.max_total_shots is not None and totals.shots > budget.max_total_shots:
         message = (
-            f"plan needs {totals.shots} shots over {totals.jobs} jobs, "
+            f"plan needs {counted(totals.shots, 'shot')} over {counted(totals.jobs, 'job')}, "
             f"budget allows {budget.max_total_shots}"
         )
         raise loaded.error(("budget", "max_total_shots"), message, BudgetError)
     if budget.max_cost_usd is not None and totals.cost_usd > budget.max_cost_usd:
         priciest = max(manifest.jobs, key=lambda job: job.cost_usd)
         message = (
-            f"plan costs an estimated ${totals.cost_usd:.2f}, budget allows "
-            f"${budget.max_cost_usd:.2f} (largest: {priciest.circuit} on "
-            f"{priciest.target}, ${priciest.cost_usd:.2f})"
+            f"plan costs an estimated {usd(totals.cost_usd)}, budget allows "
+            f"{usd(budget.max_cost_usd)} (largest: {priciest.circuit} on "
+            f"{priciest.target}, {usd(priciest.cost_usd)})"
         )
         raise loaded.error(("budget", "max_cost_usd"), message, BudgetError)
 

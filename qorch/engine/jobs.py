@@ -214,7 +214,10 @@ def refresh(ctx: RunJobs) -> list[JobRecord]:
         elif status.state.value != job.status or status.message != job.message:
             ctx.store.update_job(job.run_id, job.idx, status.state.value, status.message)
             if status.state.final:
-                ctx.notify(f"{job.circuit} on {job.target}: {status.state.value} {status.message}")
+                said = status.state.value
+                if status.message and status.message != said:  # not "cancelled cancelled"
+                    said = f"{said}: {status.message}"
+                ctx.notify(f"{job.circuit} on {job.target}: {said}")
     _set_run_status(ctx)
     return ctx.store.jobs(ctx.run.run_id)
 

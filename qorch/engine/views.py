@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qorch.engine.wording import usd
+
 
 @dataclass(frozen=True)
 class Table:
@@ -68,7 +70,7 @@ def manifest_job_table(jobs: Sequence[Any]) -> Table:
     """A compiled bundle's jobs: what would run where, with depth, 2-qubit gates and cost."""
     rows = [
         (j.index, j.circuit, j.target, j.shots, j.num_qubits, j.depth, j.two_qubit_gates,
-         f"${j.cost_usd:.2f}")
+         usd(j.cost_usd))
         for j in jobs
     ]  # fmt: skip
     columns = ("#", "circuit", "target", "shots", "qubits", "depth", "2q gates", "cost")

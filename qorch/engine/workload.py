@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from qorch.engine.plan_base import PlanModel, TargetSpec
 from qorch.engine.views import Table, View, job_table, manifest_job_table
+from qorch.engine.wording import counted, usd
 
 if TYPE_CHECKING:
     from qorch.engine.compile import CompiledBundle
@@ -205,7 +206,7 @@ class Workload(ABC):
 
     def holds(self, bundle: CompiledBundle) -> str:
         """What a new run of ``bundle`` holds, for the line announcing it."""
-        return f"{len(bundle.jobs)} jobs"
+        return counted(len(bundle.jobs), "job")
 
     def execute(self, start: RunStart, options: RunOptions, observer: RunObserver) -> bool:
         """Run the steps not yet done; True when everything finished.
@@ -232,7 +233,10 @@ class Workload(ABC):
     def compile_view(self, bundle: CompiledBundle, directory: Path) -> View:
         """What ``qorch compile`` shows. Default: the jobs and their totals."""
         totals = bundle.manifest.totals
-        line = f"{totals.jobs} jobs, {totals.shots} shots, estimated ${totals.cost_usd:.2f}"
+        line = (
+            f"{counted(totals.jobs, 'job')}, {counted(totals.shots, 'shot')}, "
+            f"estimated {usd(totals.cost_usd)}"
+        )
         return View([manifest_job_table(bundle.jobs)], [line])
 
     def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:

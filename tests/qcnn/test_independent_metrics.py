@@ -37,6 +37,7 @@ def test_qcnn_metrics_equal_independent_computations(cli, make_plan: Callable[..
     result = cli("run", str(make_plan(PLAN)), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
+    assert "evaluation: 1 job on 1 target, 108 test samples at 100 shots each" in result.stderr
     artifacts = Path(data["artifacts"])
     with (artifacts / "circuit.qpy").open("rb") as handle:
         (circuit,) = qpy.load(handle)

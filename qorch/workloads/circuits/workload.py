@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qorch.engine.plan_base import TargetSpec
+from qorch.engine.wording import counted
 from qorch.engine.workload import FieldKey, Metric, PlanCheck, Reported, Workload, WorkloadResult
 from qorch.workloads.circuits.plan import CircuitsPlan
 
@@ -33,7 +34,7 @@ class CircuitsWorkload(Workload):
         from qorch.workloads.circuits.build import build_circuits, circuits_plan
 
         jobs = len(build_circuits(loaded)) * len(circuits_plan(loaded).targets)
-        return PlanCheck({"jobs": jobs}, f"{jobs} jobs")
+        return PlanCheck({"jobs": jobs}, counted(jobs, "job"))
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import circuits_plan

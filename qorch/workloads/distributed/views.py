@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from qorch.engine.views import Table, View, job_table
+from qorch.engine.wording import counted, usd
 
 
 def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -36,7 +37,8 @@ def compile_view(name: str, blocks: dict[str, Any], totals: Any, directory: Path
     info = blocks["partition"]
     table = Table(("partition", "value"), partition_rows(info), title=f"{name} (distributed)")
     lines = [f"warning: {warning}" for warning in info.get("warnings", [])]
-    lines.append(f"{totals.jobs} jobs, {totals.shots} shots, estimated ${totals.cost_usd:.2f}; "
+    lines.append(f"{counted(totals.jobs, 'job')}, {counted(totals.shots, 'shot')}, "
+                 f"estimated {usd(totals.cost_usd)}; "
                  f"diagram: {directory / 'partition.png'}")  # fmt: skip
     return View([table], lines)
 

@@ -15,6 +15,7 @@ from qorch.contract.errors import BudgetError, CapabilityError, ProviderError, Q
 from qorch.engine.compile import CompiledBundle
 from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.runner import RunContext
+from qorch.engine.wording import counted, usd
 from qorch.store.state import JobRecord
 from qorch.workloads.qcnn import prepare as prep
 from qorch.workloads.qcnn.plan import QCNNPlan
@@ -60,8 +61,10 @@ def add_evaluation(
     jobs = bundle.new_jobs()
     ctx.store.add_jobs_once(ctx.run.run_id, "evaluate", jobs)
     ctx.add_bundle(bundle)
-    ctx.notify(f"evaluation: {len(jobs)} jobs on {len(plan.evaluate.targets)} targets, "
-               f"{len(rows)} test samples at {plan.evaluate.shots} shots each")  # fmt: skip
+    targets, samples = len(plan.evaluate.targets), len(rows)
+    shots = counted(plan.evaluate.shots, "shot")
+    ctx.notify(f"evaluation: {counted(len(jobs), 'job')} on {counted(targets, 'target')}, "
+               f"{counted(samples, 'test sample')} at {shots} each")  # fmt: skip
 
 
 def write_test_inputs(ctx: RunContext, rows: np.ndarray, y_test: np.ndarray) -> None:
@@ -90,7 +93,7 @@ def check_budget(loaded: LoadedPlan, plan: QCNNPlan, bundle: CompiledBundle) -> 
         raise loaded.error(("budget", "max_total_shots"), message, BudgetError)
     if budget.max_cost_usd is not None and cost > budget.max_cost_usd:
         message = (
-            f"evaluation costs an estimated ${cost:.2f}, budget allows ${budget.max_cost_usd:.2f}"
+            f"evaluation costs an estimated {usd(cost)}, budget allows {usd(budget.max_cost_usd)}"
         )
         raise loaded.error(("budget", "max_cost_usd"), message, BudgetError)
 

@@ -21,6 +21,7 @@ from qorch.engine.compile import CompiledBundle, derive_seed, merge_bundles
 from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.manifest import ManifestJob, build_manifest, job_record
 from qorch.engine.runner import RunContext
+from qorch.engine.wording import usd
 from qorch.workloads.qcnn import prepare as prep
 from qorch.workloads.qcnn.evaljobs import read_json_counts
 from qorch.workloads.qcnn.evaluate import outcome_probabilities
@@ -230,8 +231,8 @@ def _check_budget(loaded: LoadedPlan, plan: QCNNPlan, jobs: list[ManifestJob]) -
         raise loaded.error(("budget", "max_total_shots"), message, BudgetError)
     cost = sum(j.cost_usd for j in jobs) * spec.steps
     if plan.budget.max_cost_usd is not None and cost > plan.budget.max_cost_usd:
-        message = (f"fine-tuning costs an estimated ${cost:.2f}, budget allows "
-                   f"${plan.budget.max_cost_usd:.2f}")  # fmt: skip
+        message = (f"fine-tuning costs an estimated {usd(cost)}, budget allows "
+                   f"{usd(plan.budget.max_cost_usd)}")  # fmt: skip
         raise loaded.error(("budget", "max_cost_usd"), message, BudgetError)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qorch.engine.views import Table, View
+from qorch.engine.wording import usd
 
 
 def compile_view(block: dict[str, Any]) -> View:
@@ -50,7 +51,7 @@ def results_view(data: dict[str, Any]) -> View:
         tables.append(Table(
             ("target", "accuracy", "95% CI", "exact", "gap (pts)", "jobs", "shots", "cost"),
             [(t, e.get("accuracy"), _ci(e.get("ci95")), e.get("exact_accuracy"),
-              e.get("gap_points"), e["jobs"], e["total_shots"], f"${e['cost_usd']:.2f}")
+              e.get("gap_points"), e["jobs"], e["total_shots"], usd(e["cost_usd"]))
              for t, e in evaluation.items()],
             title="evaluation (test set, with shots)",
         ))  # fmt: skip

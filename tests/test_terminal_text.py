@@ -1,0 +1,90 @@
+"""What a person reads on a terminal (issue 13, item 3): user text is never eaten as
+rich markup, counts are plural when they should be, costs keep their digits."""
+
+from __future__ import annotations
+
+import pytest
+
+from qorch.cli import output
+
+
+class Screen:
+    """What a terminal showed on stdout and stderr."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def getvalue(self) -> str:
+        captured = self.capsys.readouterr()
+        return captured.out + captured.err
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Screen:
+    """stdout and stderr as a wide terminal: rich renders tables and bars."""
+    monkeypatch.setattr(output, "is_tty", lambda stream: True)
+    monkeypatch.setenv("COLUMNS", "120")
+    return Screen(capsys)
+
+
+def test_user_text_in_a_table_is_not_read_as_markup(terminal: Screen) -> None:
+    output.emit_table(["model [kind]", "accuracy"], [["logistic [amplitude]", 0.9], ["[b]x", 1]],
+                      title="baselines [sweep]")  # fmt: skip
+    shown = terminal.getvalue()
+    for text in ("logistic [amplitude]", "[b]x", "model [kind]", "baselines [sweep]"):
+        assert text in shown, shown
+
+
+def test_a_note_under_a_progress_bar_is_not_read_as_markup(terminal: Screen) -> None:
+    progress = output.Progress(2, "run [nightly]")
+    with progress.running():
+        progress.note("job ghz [ibm] on ibm:fake_kyiv: done")
+    assert "job ghz [ibm] on ibm:fake_kyiv: done" in terminal.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (0.0, "$0.00"),
+        (0.00375, "$0.00375"),
+        (0.5, "$0.50"),
+        (0.375, "$0.375"),
+        (1.6, "$1.60"),
+        (1234.5, "$1,234.50"),
+        (0.00001234, "$0.0000123"),
+    ],
+)
+def test_costs_keep_the_digits_that_matter(amount: float, shown: str) -> None:
+    from qorch.engine.wording import usd
+
+    assert usd(amount) == shown
+
+
+def test_counts_take_the_plural_only_when_they_should() -> None:
+    from qorch.engine.wording import counted
+
+    assert [counted(n, "job") for n in (0, 1, 2)] == ["0 jobs", "1 job", "2 jobs"]
+    assert counted(1, "target") + ", " + counted(3, "sample") == "1 target, 3 samples"
+
+
+SLOW = """\
+version: 1
+kind: circuits
+name: slow
+shots: 100
+circuits: [{name: ghz, generator: ghz, qubits: 3}]
+targets: [{target: local:aer, options: {queue_delay_s: 60}}]
+"""
+
+
+def test_cancel_says_cancelled_once_and_nothing_to_cancel_after(cli, make_plan) -> None:
+    plan = make_plan(SLOW)
+    assert cli("submit", str(plan)).returncode == 0
+    first = cli("cancel", "latest")
+    assert first.returncode == 0, first.stderr
+    assert "ghz on local:aer: cancelled\n" in first.stderr, first.stderr
+    assert "cancelled cancelled" not in first.stderr
+    again = cli("cancel", "latest")
+    assert again.returncode == 0, again.stderr
+    assert "nothing to cancel (it is cancelled)" in again.stderr, again.stderr
+    assert "finished" not in again.stderr
