@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from qorch import __version__
 from qorch.cli import history, link, logs, plans, runs, store
+from qorch.cli.helpstyle import HelpCommand
 from qorch.cli.output import emit_json
 from qorch.contract import settings
 from qorch.contract.errors import ExitCode
@@ -86,6 +88,30 @@ runs.register(app)
 link.register(app)
 store.register(app)
 history.register(app)
+
+SUMMARIES = {
+    "init": "Write a commented starter plan of KIND.",
+    "validate": "Check plans: schema, files, providers, devices, checks.",
+    "schema": "Print the JSON Schema of the plan format.",
+    "compile": "Build the bundle; show jobs, shots, depth and cost.",
+    "backends": "List providers and devices, and credentials found.",
+    "submit": "Submit a plan's jobs and print the run id (idempotent).",
+    "run": "Compile, submit, wait and collect: the main job.",
+    "status": "List runs, or one run's jobs (re-attaches to providers).",
+    "results": "A run's counts, metrics and checks (exit 3 if pending).",
+    "cancel": "Cancel a run's unfinished jobs.",
+    "link": "Evaluate an optical link: loss, rate, fidelity, sweeps.",
+    "recover": "List or rebuild what job directories prove was submitted.",
+    "history": "Metrics of every finished run over time (--plot).",
+    "diff": "What changed between two runs, beyond shot noise.",
+}
+"""One line per command for ``qorch --help`` (Click cuts a docstring's first sentence
+at ~45 characters; these fit whole)."""
+for _command in app.registered_commands:
+    if _command.short_help is None and _command.name in SUMMARIES:
+        _command.short_help = SUMMARIES[_command.name]
+    if _command.cls in (None, TyperCommand):
+        _command.cls = HelpCommand
 
 
 def run(args: list[str]) -> int:

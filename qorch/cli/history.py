@@ -22,7 +22,7 @@ def history(
     plan_arg: Annotated[
         str | None,
         typer.Argument(
-            metavar="[PLAN]",
+            metavar="PLAN",
             help="Only this plan's runs: a plan file (its name and state) or a plan name.",
             show_default=False,
         ),

@@ -72,7 +72,11 @@ def link(
     ] = None,
     link_index: Annotated[
         int | None,
-        typer.Option("--link", metavar="N", help="With --plan: the link's index (from 0)."),
+        typer.Option(
+            "--link",
+            metavar="N",
+            help="With --plan: the link's index, from 0 (not needed for a plan with one link).",
+        ),
     ] = None,
     list_presets: Annotated[
         bool, typer.Option("--list-presets", help="List platform presets and exit.")

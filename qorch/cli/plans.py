@@ -76,8 +76,16 @@ def validate(
 
 
 @guarded
-def schema(json_out: JsonFlag = False) -> None:
-    """Print the JSON Schema of the plan format (for editors and linters)."""
+def schema(
+    json_out: Annotated[
+        bool, typer.Option("--json", hidden=True, help="Accepted: the schema is JSON anyway.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of the plan format (for editors and linters).
+
+    Always JSON on stdout, e.g. qorch schema > qorch-plan.schema.json for an editor's
+    YAML language server.
+    """
     from qorch import api
 
     emit_json(api.schema())

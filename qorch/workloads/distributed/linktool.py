@@ -82,14 +82,14 @@ def link_report(query: LinkQuery) -> LinkReport:
         return presets_report()
     if query.plot is not None and query.sweep is None:
         raise UsageError("--plot needs --sweep")
-    if (query.plan is None) != (query.link_index is None):
-        raise UsageError("--plan and --link go together: --plan FILE --link N")
+    if query.plan is None and query.link_index is not None:
+        raise UsageError("--link N picks a link of a plan: --plan FILE --link N")
     if query.plan is not None and query.preset is not None:
         raise UsageError("--preset cannot be combined with --plan (the plan's link names its own)")
     overrides = {key: value for key, value in query.overrides.items() if value is not None}
     overrides.update(parse_settings(query.settings))
     base: LinkParams | None
-    if query.plan is not None and query.link_index is not None:
+    if query.plan is not None:
         base, name = plan_link(query.plan, query.link_index)
     elif query.preset is not None:
         base, name = preset_link(query.preset), query.preset
@@ -162,11 +162,12 @@ def preset_link(name: str) -> LinkParams:
     return get_preset(name).params
 
 
-def plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
-    """Parameters and a display name of link ``index`` of a distributed plan file.
+def plan_link(path: Path, index: int | None) -> tuple[LinkParams, str]:
+    """Parameters and a display name of link ``index`` of a distributed plan file
+    (None: its only link).
 
     Raises PlanError located in the file (``FILE:LINE: field: message``) for a bad
-    plan, an index out of range, or a classical-only link.
+    plan, an index out of range or missing among several, or a classical-only link.
     """
     from qorch.engine.planfile import load_plan
     from qorch.workloads.distributed.analysis import distributed_plan
@@ -174,6 +175,11 @@ def plan_link(path: Path, index: int) -> tuple[LinkParams, str]:
 
     loaded = load_plan(path, str(path))
     links = distributed_plan(loaded).links
+    if index is None and len(links) != 1:
+        count = f"{len(links)} link{'s' * (len(links) != 1)}"
+        valid = f"choose one with --link 0–{len(links) - 1}" if links else "nothing to evaluate"
+        raise loaded.error(("links",), f"the plan has {count}: {valid}")
+    index = 0 if index is None else index
     if not 0 <= index < len(links):
         count = f"{len(links)} link{'s' * (len(links) != 1)}"
         valid = f"0–{len(links) - 1}" if links else "none"
