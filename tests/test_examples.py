@@ -93,7 +93,9 @@ def test_qcnn_sweep_example_compiles_its_whole_grid(cli, tmp_path: Path) -> None
     result = cli("compile", "plans/qcnn-sweep.yaml", "--json", "-o", str(tmp_path / "b"))
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["qcnn"]["sweep_tasks"] == 9 * 3 * 2 * 5
+    assert (
+        manifest["qcnn"]["sweep_tasks"] == 9 * 3 * 2 * 5 + 3 * 5
+    )  # + baselines per encoding, seed
 
 
 def test_qcnn_sweep_grid_with_baselines(cli, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def compile_qcnn(loaded: LoadedPlan) -> CompiledBundle:
     info = PlanInfo.of(loaded.path, plan, digest.hexdigest())
     block = {"n_params": n_params, "data": prepared.counts(), "classes": prepared.class_names,
              "features_in": prepared.n_features,
-             "sweep_tasks": len(prep.sweep_configs(plan))}  # fmt: skip
+             "sweep_tasks": len(prep.sweep_tasks(plan))}  # fmt: skip
     used = versions(sorted({spec.provider for _, spec in targets}))
     manifest = build_manifest(info, [], used, {"qcnn": block})
     return CompiledBundle(manifest=manifest, payloads={}, memo=prepared)

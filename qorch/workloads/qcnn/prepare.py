@@ -111,6 +111,12 @@ def baseline_configs(plan: QCNNPlan, target_params: int) -> list[tuple[str, dict
     ]  # fmt: skip
 
 
+def sweep_tasks(plan: QCNNPlan, target_params: int = 0) -> list[tuple[str, dict[str, Any]]]:
+    """Every task of the sweep: its QCNN trainings, then its baseline sets. Validate,
+    compile and run all count these, so they state one number."""
+    return sweep_configs(plan) + baseline_configs(plan, target_params)
+
+
 def check_features(loaded: LoadedPlan, prepared: Prepared) -> None:
     """Every encoding the plan uses can get the features it needs. Raises a located PlanError."""
     from qorch.workloads.qcnn.compression import check_width

@@ -126,7 +126,7 @@ def sweep(
     if "sweep" in tasks and tasks["sweep"].status == "done":
         return
     n_params = trained["metrics"]["n_params"]
-    configs = prep.sweep_configs(plan) + prep.baseline_configs(plan, n_params)
+    configs = prep.sweep_tasks(plan, n_params)
     pending = [(name, config) for name, config in configs
                if name not in tasks or tasks[name].status != "done"]  # fmt: skip
     total, finished = len(configs), len(configs) - len(pending)

@@ -37,9 +37,12 @@ class QCNNWorkload(Workload):
         return qcnn_targets(plan)
 
     def check(self, loaded: LoadedPlan) -> PlanCheck:
-        block = self.compile(loaded).manifest.extension["qcnn"]
-        tasks = 1 + int(block["sweep_tasks"])
-        return PlanCheck({"jobs": 0, "tasks": tasks}, f"{tasks} training tasks")
+        from qorch.engine.wording import counted
+
+        sweep = int(self.compile(loaded).manifest.extension["qcnn"]["sweep_tasks"])
+        fields = {"jobs": 0, "tasks": 1 + sweep, "sweep_tasks": sweep}
+        said = "1 training task" + (f" and a sweep of {counted(sweep, 'task')}" if sweep else "")
+        return PlanCheck(fields, said)
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         plan: QCNNPlan = loaded.plan
