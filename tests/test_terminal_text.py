@@ -88,3 +88,27 @@ def test_cancel_says_cancelled_once_and_nothing_to_cancel_after(cli, make_plan) 
     assert again.returncode == 0, again.stderr
     assert "nothing to cancel (it is cancelled)" in again.stderr, again.stderr
     assert "finished" not in again.stderr
+
+
+SEEDED = """\
+version: 1
+kind: circuits
+name: seeded
+shots: 50
+SEED
+circuits: [{name: bell, generator: ghz, qubits: 2}]
+targets: [braket:local, local:aer]
+"""
+
+
+def test_a_seed_braket_cannot_honour_is_warned_once(cli, make_plan) -> None:
+    warning = "warning: braket:local cannot be seeded: counts there differ from run to run"
+    plan = make_plan(SEEDED.replace("SEED", "seed: 7"))
+    first = cli("run", str(plan))
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.count(warning) == 1, first.stderr
+    (line,) = [line for line in first.stderr.splitlines() if warning in line]
+    assert "local:aer" not in line and "seed: 7" in line  # Aer takes the seed
+    assert warning not in cli("run", str(plan)).stderr  # the same run, resumed: said already
+    unseeded = make_plan(SEEDED.replace("SEED\n", ""), name="unseeded.yaml")
+    assert warning not in cli("run", str(unseeded)).stderr

@@ -82,6 +82,7 @@ class Device:
     max_parameter_sets: int | None = None  # parameter sets per job; None: no limit
     max_total_shots: int | None = None  # shots summed over a job's parameter sets; None: no limit
     local: bool = False  # executes on this machine
+    seedable: bool = True  # a job's seed makes its counts repeatable (simulators that take one)
     price: Price | None = None
     description: str = ""
 

@@ -106,7 +106,25 @@ def start(source: Path, options: RunOptions, observer: RunObserver) -> RunStart:
         notify=observer.notify,
     )
     observer.started(ctx, created, workload.holds(bundle))
+    if created and loaded is not None:
+        _warn_unseedable(loaded, workload, observer)
     return RunStart(ctx, created, workload, loaded)
+
+
+def _warn_unseedable(loaded: LoadedPlan, workload: Workload, observer: RunObserver) -> None:
+    """Once per new run: a plan that sets ``seed`` but runs on simulators that ignore it."""
+    from qorch.engine import registry
+
+    if "seed" not in loaded.plan.model_fields_set:
+        return
+    names = sorted({spec.target for _, spec in workload.targets(loaded.plan)
+                    if (device := registry.load(spec.provider).device(spec.device)).simulator
+                    and not device.seedable})  # fmt: skip
+    if names:
+        observer.notify(
+            f"warning: {', '.join(names)} cannot be seeded: counts there differ from run to "
+            f"run despite seed: {loaded.plan.seed}"
+        )
 
 
 class _Notifier(RunObserver):

@@ -97,6 +97,7 @@ class BraketProvider(Provider):
             max_parameter_sets=spec.max_parameter_sets,
             max_total_shots=spec.max_total_shots if spec.program_sets else None,
             local=spec.local,
+            seedable=False,  # neither LocalSimulator nor Braket's managed simulators take a seed
             price=price,
             description=spec.description + compiled,
         )
