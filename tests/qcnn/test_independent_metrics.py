@@ -18,7 +18,7 @@ seed: 4
 data: {source: sklearn:digits, classes: [3, 8]}
 model: {ansatz: so4, encoding: angle}
 train: {steps: 12}
-baselines: [logistic]
+baselines: [logistic, cnn1d]
 evaluate: {targets: [local:statevector], shots: 100}
 """
 # 12 steps on 3 vs 8: accuracies near 0.9, so a wrong rule or a shifted label shows.
@@ -67,3 +67,10 @@ def test_qcnn_metrics_equal_independent_computations(cli, make_plan: Callable[..
         (interval.low, interval.high), abs=1e-6
     )
     assert data["evaluation"]["local:statevector"]["exact_accuracy"] == pytest.approx(exact)
+    assert data["comparison"]["line"].startswith(f"QCNN {exact:.3f} (24 params) · best classical:")
+    cnn = data["baselines"]["cnn1d"]
+    table = (artifacts / "baselines.md").read_text()
+    if cnn["skipped"]:  # no PyTorch here: the reason is shown, not "None"
+        assert cnn["reason"].startswith("PyTorch not installed")
+        assert f"| cnn1d | - | skipped: {cnn['reason']} | - |" in table, table
+    assert "None" not in table

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from qorch.engine.runner import RunContext
 from qorch.engine.workload import Metric, WorkloadResult
+from qorch.workloads.qcnn.comparison import comparison
 from qorch.workloads.qcnn.evaljobs import evaluation_report
 from qorch.workloads.qcnn.runfiles import artifacts_dir
 
@@ -41,6 +42,7 @@ class QCNNResult(WorkloadResult):
         if self.fine_tune is not None:
             data["fine_tune"] = self.fine_tune
         data["artifacts"] = self.artifacts
+        data["comparison"] = comparison(data)
         return data
 
 
@@ -51,7 +53,8 @@ def collect(ctx: RunContext) -> QCNNResult:
     trained = main.result if main is not None and main.result else {}
     baselines = {
         name: {"test_accuracy": b.get("test_accuracy"), "n_params": b.get("n_params"),
-               "train_accuracy": b.get("train_accuracy"), "skipped": b.get("skipped", False)}
+               "train_accuracy": b.get("train_accuracy"), "skipped": b.get("skipped", False),
+               **({"reason": b["reason"]} if b.get("skipped") and b.get("reason") else {})}
         for name, b in (trained.get("baselines") or {}).items()
     }  # fmt: skip
     sweep_task = tasks.get("sweep")

@@ -95,6 +95,9 @@ def write_training_artifacts(ctx: RunContext, result: dict[str, Any]) -> None:
     rows = [("qcnn", result["metrics"]["n_params"], result["metrics"]["test_accuracy"],
              result["metrics"]["train_accuracy"])]  # fmt: skip
     for name, base in sorted(result["baselines"].items()):
+        if base.get("skipped"):
+            rows.append((name, "-", f"skipped: {base.get('reason') or 'no reason given'}", "-"))
+            continue
         rows.append((name, base.get("n_params"), base.get("test_accuracy"),
                      base.get("train_accuracy")))  # fmt: skip
     table = markdown_table(rows, ("model", "params", "test accuracy", "train accuracy"))

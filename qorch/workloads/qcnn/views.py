@@ -26,7 +26,9 @@ def results_view(data: dict[str, Any]) -> View:
     ]  # fmt: skip
     for name, base in sorted((data.get("baselines") or {}).items()):
         if base.get("skipped"):
-            rows.append((name, "-", "skipped", "-", "-"))
+            rows.append(
+                (name, "-", f"skipped: {base.get('reason') or 'no reason given'}", "-", "-")
+            )
         else:
             rows.append(
                 (name, base["n_params"], base["test_accuracy"], base["train_accuracy"], "-")
@@ -55,7 +57,8 @@ def results_view(data: dict[str, Any]) -> View:
              for t, e in evaluation.items()],
             title="evaluation (test set, with shots)",
         ))  # fmt: skip
-    return View(tables)
+    compared = data.get("comparison")
+    return View(tables, [compared["line"]] if compared else [])
 
 
 def _ci(interval: list[float] | None) -> str:
