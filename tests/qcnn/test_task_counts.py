@@ -3,6 +3,7 @@ of sweep tasks — its QCNN trainings and its baseline sets — for every QCNN e
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Callable
@@ -32,17 +33,27 @@ data: {source: sklearn:digits, classes: [0, 1]}
 model: {ansatz: so4, encoding: angle}
 train: {steps: 3}
 baselines: [logistic]
-sweep: {encoding: [angle, compact-angle], seeds: 1}
+sweep: {encoding: [compact-angle, angle], seeds: 2}
 """
 
 
 def test_a_run_counts_the_sweep_as_validate_does(cli, make_plan: Callable[..., Path]) -> None:
     plan = str(make_plan(SWEEP))
     (report,) = json.loads(cli("validate", plan, "--json").stdout)
-    assert report["sweep_tasks"] == 2 + 2  # trainings, then baselines per encoding and seed
+    assert report["sweep_tasks"] == 2 * 2 + 2 * 2  # trainings, then baselines per encoding×seed
     ran = cli("run", plan)
     assert ran.returncode == 0, ran.stderr
+    rows = json.loads(cli("results", "latest", "--json").stdout)["sweep"]
+    assert [row["encoding"] for row in rows] == ["compact-angle", "angle"]  # the plan's order
+    for row in rows:  # each seed's accuracy, in seed order, beside their mean
+        assert len(row["test_accuracies"]) == len(row["seed_values"]) == row["seeds"] == 2
+        assert sum(row["test_accuracies"]) / 2 == pytest.approx(row["test_accuracy_mean"])
+    artifacts = Path(json.loads(cli("results", "latest", "--json").stdout)["artifacts"])
+    with (artifacts / "sweep.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["encoding"] for r in table] == ["compact-angle", "angle"]
+    assert [len(r["test_accuracies"].split()) for r in table] == [2, 2]
     said = re.search(r"sweep: (\d+) of (\d+) tasks to run", ran.stderr)
     assert said is not None, ran.stderr
     assert int(said.group(1)) == int(said.group(2)) == report["sweep_tasks"]
-    assert "1 training task and a sweep of 4 tasks" in cli("validate", plan).stderr
+    assert "1 training task and a sweep of 8 tasks" in cli("validate", plan).stderr

@@ -13,7 +13,9 @@ from qorch.store.fsutil import write_bytes_atomic, write_text_atomic
 SWEEP_COLUMNS = (
     "ansatz", "encoding", "loss", "optimizer", "n_params", "seeds",
     "test_accuracy_mean", "test_accuracy_std", "train_accuracy_mean", "train_seconds_mean",
+    "seed_values", "test_accuracies",
 )  # fmt: skip
+"""sweep.csv's columns; the last two hold one value per seed, joined by spaces."""
 
 
 def _figure() -> Any:
@@ -72,7 +74,9 @@ def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str], path: Path
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:  # a list (one value per seed) as one space-separated cell
+        writer.writerow({k: " ".join(map(str, v)) if isinstance(v, list) else v
+                         for k, v in row.items()})  # fmt: skip
     write_text_atomic(path, buffer.getvalue())
 
 

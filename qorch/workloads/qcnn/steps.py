@@ -161,11 +161,13 @@ def sweep(
         workers = default_workers(asked or plan.sweep.workers)
         with task_executor(min(workers, len(work)), cluster, ctx.notify) as executor:
             run_all(executor, run_any, work, done)
-    finish_sweep(ctx)
+    order = [tuple(str(config[k]) for k in SWEEP_KEYS) for _, config in prep.sweep_configs(plan)]
+    finish_sweep(ctx, order)
 
 
-def finish_sweep(ctx: RunContext) -> None:
-    """Aggregate the stored sweep tasks (mean ± std over seeds); write table, CSV, plot."""
+def finish_sweep(ctx: RunContext, order: list[tuple[str, ...]] | None = None) -> None:
+    """Aggregate the stored sweep tasks (mean ± std over seeds, rows in the plan's
+    ``order`` of configurations); write table, CSV, plot."""
     from qorch.store.fsutil import write_text_atomic
     from qorch.workloads.qcnn.artifacts import SWEEP_COLUMNS, plot_sweep, sweep_markdown, write_csv
 
@@ -174,7 +176,7 @@ def finish_sweep(ctx: RunContext) -> None:
     bases = [t.result for n, t in tasks.items()
              if n.startswith("sweep-baselines/") and t.status == "done"]  # fmt: skip
     failed = sorted(n for n, t in tasks.items() if n.startswith("sweep") and t.status == "failed")
-    rows = aggregate([r for r in runs if r])
+    rows = aggregate([r for r in runs if r], order)
     baselines = aggregate_baselines([b for b in bases if b])
     out = artifacts_dir(ctx)
     write_csv(rows, SWEEP_COLUMNS, out / "sweep.csv")
@@ -186,14 +188,20 @@ def finish_sweep(ctx: RunContext) -> None:
     ctx.store.set_task(ctx.run.run_id, "sweep", "failed" if failed else "done", result)
 
 
-def aggregate(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per configuration: mean and (sample) std of accuracies over its seeds."""
+def aggregate(
+    results: list[dict[str, Any]], order: list[tuple[str, ...]] | None = None
+) -> list[dict[str, Any]]:
+    """One row per configuration: mean and (sample) std of accuracies over its seeds, and
+    each seed's test accuracy (in seed order). Rows follow ``order`` (the plan's); others
+    (none, or configurations no longer in the plan) sorted after them."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for result in results:
         key = tuple(str(result["config"][k]) for k in SWEEP_KEYS)
         groups.setdefault(key, []).append(result)
+    rank = {key: position for position, key in enumerate(dict.fromkeys(order or []))}
     rows = []
-    for key, members in sorted(groups.items()):
+    for key in sorted(groups, key=lambda k: (rank.get(k, len(rank)), k)):
+        members = sorted(groups[key], key=lambda m: m["config"]["seed"])
         test = np.array([m["metrics"]["test_accuracy"] for m in members])
         train = np.array([m["metrics"]["train_accuracy"] for m in members])
         seconds = np.array([m["metrics"]["train_seconds"] for m in members])
@@ -204,6 +212,8 @@ def aggregate(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "test_accuracy_std": round(float(test.std(ddof=1)) if len(test) > 1 else 0.0, 6),
             "train_accuracy_mean": round(float(train.mean()), 6),
             "train_seconds_mean": round(float(seconds.mean()), 4),
+            "seed_values": [int(m["config"]["seed"]) for m in members],
+            "test_accuracies": [round(float(v), 6) for v in test],
         })  # fmt: skip
     return rows
 
