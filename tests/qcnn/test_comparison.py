@@ -53,3 +53,11 @@ def test_the_table_shows_why_a_baseline_was_skipped() -> None:
     assert row[2] == "skipped: PyTorch not installed; pip install 'qorch[cnn]'"
     assert "None" not in map(str, row)
     assert view.messages == [data["comparison"]["line"]]
+
+
+def test_the_loss_axis_says_whether_it_sums_or_averages_the_batch() -> None:
+    from qorch.workloads.qcnn.artifacts import loss_label
+
+    assert loss_label("cross-entropy", "reference").endswith("sum over the batch")
+    assert loss_label("mse", "reference").endswith("mean over the batch")
+    assert loss_label("mse", "sum") == "training loss: mse, sum over the batch"

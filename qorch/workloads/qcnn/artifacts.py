@@ -33,13 +33,22 @@ def _save(figure: Any, path: Path) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
-def plot_training_curve(losses: Sequence[float], path: Path, title: str) -> None:
+def loss_label(loss: str, reduction: str) -> str:
+    """The loss axis in words: which loss, and whether it sums or averages over the batch
+    (``reference`` follows the paper's code: cross-entropy summed, MSE averaged)."""
+    summed = reduction == "sum" or (reduction == "reference" and loss == "cross-entropy")
+    return f"training loss: {loss}, {'sum' if summed else 'mean'} over the batch"
+
+
+def plot_training_curve(
+    losses: Sequence[float], path: Path, title: str, ylabel: str = "training loss"
+) -> None:
     """Loss per step as a PNG."""
     plt = _figure()
-    figure, axis = plt.subplots(figsize=(6, 3.5))
+    figure, axis = plt.subplots(figsize=(6.5, 3.8))
     axis.plot(range(1, len(losses) + 1), losses, lw=1.2)
-    axis.set_xlabel("step")
-    axis.set_ylabel("training loss (batch)")
+    axis.set_xlabel("optimiser step")
+    axis.set_ylabel(ylabel)
     axis.set_title(title)
     axis.grid(alpha=0.3)
     _save(figure, path)

@@ -34,6 +34,7 @@ def compile_qcnn(loaded: LoadedPlan) -> CompiledBundle:
     digest = hashlib.sha256(loaded.canonical_hash().encode() + prepared.source_digest.encode())
     info = PlanInfo.of(loaded.path, plan, digest.hexdigest())
     block = {"n_params": n_params, "data": prepared.counts(), "classes": prepared.class_names,
+             "source": str(plan.data.source),
              "features_in": prepared.n_features,
              "sweep_tasks": len(prep.sweep_tasks(plan))}  # fmt: skip
     used = versions(sorted({spec.provider for _, spec in targets}))

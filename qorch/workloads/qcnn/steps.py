@@ -82,7 +82,7 @@ def write_training_artifacts(ctx: RunContext, result: dict[str, Any]) -> None:
 
     from qorch.contract.payload import to_qpy
     from qorch.store.fsutil import write_bytes_atomic, write_text_atomic
-    from qorch.workloads.qcnn.artifacts import markdown_table, plot_training_curve
+    from qorch.workloads.qcnn.artifacts import loss_label, markdown_table, plot_training_curve
     from qorch.workloads.qcnn.evaluate import trained_circuit
     from qorch.workloads.qcnn.model import QCNN
 
@@ -90,8 +90,12 @@ def write_training_artifacts(ctx: RunContext, result: dict[str, Any]) -> None:
     write_json(out / "metrics.json", {k: result[k] for k in ("metrics", "baselines", "features")})
     write_json(out / "model.json", result["model"])
     config = result["config"]
-    title = f"{config['ansatz']} · {config['encoding']} · {config['loss']} · {config['optimizer']}"
-    plot_training_curve(result["loss_history"], out / "training_curve.png", title)
+    block = ctx.bundle.manifest.extension.get("qcnn", {})
+    data = f"{block.get('source', 'data')}, {' vs '.join(map(str, block.get('classes', [])))}"
+    title = (f"{data}: {config['ansatz']} · {config['encoding']} · {config['loss']} · "
+             f"{config['optimizer']}")  # fmt: skip
+    plot_training_curve(result["loss_history"], out / "training_curve.png", title,
+                        loss_label(config["loss"], config["reduction"]))  # fmt: skip
     rows = [("qcnn", result["metrics"]["n_params"], result["metrics"]["test_accuracy"],
              result["metrics"]["train_accuracy"])]  # fmt: skip
     for name, base in sorted(result["baselines"].items()):
