@@ -63,14 +63,23 @@ class _Emitter:
             used[v] += 1
         self.free_data = [list(self.data[v])[used[v] :] for v in range(len(names))]
         self.free_comm = [list(r) for r in self.comm]
+        self.comm_held = [0] * len(names)
+        self.comm_peak = [0] * len(names)  # most comm qubits a node holds at once
         self.bits = 0
         self.copies: dict[int, list[Qubit]] = {}  # qubit -> comm qubits holding its cat copies
 
     def take_comm(self, node: int) -> Qubit:
+        self.comm_held[node] += 1
+        self.comm_peak[node] = max(self.comm_peak[node], self.comm_held[node])
         return self.free_comm[node].pop(0)
 
     def give_comm(self, node: int, qubit: Qubit) -> None:
         self.qc.reset(qubit)
+        self.release_comm(node, qubit)
+
+    def release_comm(self, node: int, qubit: Qubit) -> None:
+        """Return a comm qubit already in |0⟩ to the node's pool."""
+        self.comm_held[node] -= 1
         self.free_comm[node].append(qubit)
 
     def measure(self, qubit: Qubit):
@@ -123,7 +132,7 @@ class _Emitter:
             dest = self.free_data[t.target].pop(0)
             self.qc.cx(remote, dest)
             self.qc.cx(dest, remote)
-            self.free_comm[t.target].append(remote)  # already |0> after the move
+            self.release_comm(t.target, remote)  # already |0> after the move
             self.slot[t.qubit], self.node[t.qubit] = dest, t.target
 
     def one_qubit(self, op: Op) -> None:
@@ -240,5 +249,6 @@ def _program(em: _Emitter, part: Partition, names: Sequence[str]) -> Distributed
         epr_pairs_per_pair=declared,
         cat_groups=len(part.cat_groups),
         teleports=len(part.teleports),
+        comm_peak=dict(zip(names, em.comm_peak, strict=True)),
         notes=(f"partition method {part.method}",),
     )

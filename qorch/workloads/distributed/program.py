@@ -90,7 +90,9 @@ class DistributedProgram:
     ``nodes`` lists node names in plan order. ``epr_pairs_per_pair`` maps an
     unordered node pair (names sorted) to the number of end-to-end EPR pairs the
     program consumes between them; it always equals ``count_epr_pairs(combined)``.
-    ``teleports`` and ``cat_groups`` count how the cross-node gates were realised.
+    ``teleports`` and ``cat_groups`` count how the cross-node gates were realised;
+    ``comm_peak`` is, per node, the most communication qubits the program holds at once
+    (both ends of every EPR pair, cat copies and teleports alike).
     """
 
     nodes: tuple[str, ...]
@@ -99,6 +101,7 @@ class DistributedProgram:
     epr_pairs_per_pair: dict[tuple[str, str], int]
     cat_groups: int = 0
     teleports: int = 0
+    comm_peak: dict[str, int] = field(default_factory=dict)  # node -> most comm qubits held at once
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property

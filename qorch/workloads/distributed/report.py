@@ -80,9 +80,9 @@ def _program_summary(analysis: Analysis) -> dict[str, Any]:
         "cat_groups": program.cat_groups,
         "teleports": program.teleports,
         "third_node_gates": analysis.partition.third_node_gates,
-        "comm_qubits_used": dict(
-            zip(analysis.plan.node_names, analysis.partition.comm_use, strict=True)
-        ),
+        "comm_qubits_used": {
+            name: program.comm_peak.get(name, 0) for name in analysis.plan.node_names
+        },
         "makespan_s": schedule.makespan_s,
         "epr_wait_s": schedule.epr_wait_s,
         "estimated_fidelity": schedule.estimated_fidelity,

@@ -22,11 +22,11 @@ def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
             ("cat-entanglements / teleports", f"{info['cat_groups']} / {info['teleports']}"),
             ("gates on a third QPU", info["third_node_gates"]),
             (
-                "comm qubits used",
+                "comm qubits held at once (most)",
                 ", ".join(f"{k}: {v}" for k, v in info["comm_qubits_used"].items()),
             ),
             ("makespan", f"{info['makespan_s'] * 1e3:.3f} ms"),
-            ("waiting for entanglement", f"{info['epr_wait_s'] * 1e3:.3f} ms"),
+            ("waiting for entanglement (sum over pairs)", f"{info['epr_wait_s'] * 1e3:.3f} ms"),
             ("estimated fidelity", f"{info['estimated_fidelity']:.4f}"),
         ]
     return rows
