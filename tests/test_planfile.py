@@ -75,7 +75,22 @@ def test_duplicate_key_is_an_error(make_plan: Callable[..., Path]) -> None:
 def test_duplicate_circuit_names(make_plan: Callable[..., Path]) -> None:
     text = BASE.replace("targets:", "  - {name: g, generator: qft, qubits: 2}\ntargets:")
     lines = errors_of(make_plan, text)
-    assert "circuit name 'g' is used twice" in lines[0]
+    assert lines == ["plan.yaml:7: circuits[1].name: circuit name 'g' is used twice"]  # its line
+
+
+def test_a_duplicate_node_points_at_the_second_nodes_line(make_plan: Callable[..., Path]) -> None:
+    text = """\
+version: 1
+kind: distributed
+circuit: {name: q, generator: qft, qubits: 4}
+nodes:
+  - {name: a, target: local:aer, capacity: 4}
+  - {name: a, target: local:aer, capacity: 4}
+links:
+  - {between: [a, a], preset: telecom-fibre}
+"""
+    lines = errors_of(make_plan, text)
+    assert lines[0] == "plan.yaml:6: nodes[1].name: node name 'a' is used twice", lines
 
 
 def test_qaoa_angles_must_match_p(make_plan: Callable[..., Path]) -> None:

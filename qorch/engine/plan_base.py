@@ -152,11 +152,11 @@ class TargetSpec(Model):
 
 
 def unique_names(items: list[Any], what: str) -> list[Any]:
-    """``items`` unchanged; ValueError if two of them have the same ``name``."""
+    """``items`` unchanged; a FieldError at the second one's ``name`` if two share it."""
     seen: set[str] = set()
-    for item in items:
+    for index, item in enumerate(items):
         if item.name in seen:
-            raise ValueError(f"{what} name '{item.name}' is used twice")
+            raise FieldError((index, "name"), f"{what} name '{item.name}' is used twice")
         seen.add(item.name)
     return items
 
