@@ -41,6 +41,8 @@ MAX_QASM3_BYTES = 1 << 20
 # of one circuit: 60 times the largest device today (IBM Heron, 156 qubits), yet far
 # below what the parsers allocate for: ``qreg q[100000000]`` aborts the interpreter.
 MAX_QASM_QUBITS = 10_000
+MAX_GENERATOR_QUBITS = 256
+"""Largest circuit a built-in generator writes: the distributed benchmarks' 256-qubit QFT."""
 MAX_QASM_CLBITS = 10_000
 
 # Instructions after register broadcast (``h q;`` on a 10k register is 10k gates):

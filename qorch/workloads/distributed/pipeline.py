@@ -176,6 +176,10 @@ def analyse(loaded: LoadedPlan) -> Analysis:
 
     program = lower(circuit, partition, names, [node.comm_qubits for node in plan.nodes])
     schedule = schedule_program(program, timings, links)
+    if plan.execute.perfect_links:  # ideal pairs, gates and memories: nothing can fail
+        schedule = dataclasses.replace(
+            schedule, gate_fidelity=1.0, link_fidelity=1.0, idle_fidelity=1.0
+        )
     return Analysis(plan, circuit, network, links, partition, program, schedule, timings, None)
 
 

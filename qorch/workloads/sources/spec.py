@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
+from qorch.engine.limits import MAX_GENERATOR_QUBITS
 from qorch.engine.plan_base import Finite, Model, Name, Seed
 
 
@@ -14,7 +15,7 @@ class GhzCircuit(Model):
 
     name: Name
     generator: Literal["ghz"]
-    qubits: int = Field(ge=2, le=64)
+    qubits: int = Field(ge=2, le=MAX_GENERATOR_QUBITS)
 
 
 class QftCircuit(Model):
@@ -27,7 +28,7 @@ class QftCircuit(Model):
 
     name: Name
     generator: Literal["qft"]
-    qubits: int = Field(ge=1, le=64)
+    qubits: int = Field(ge=1, le=MAX_GENERATOR_QUBITS)
     value: int | None = Field(default=None, ge=0)
     swaps: bool = True
 
@@ -43,7 +44,7 @@ class RandomCircuit(Model):
 
     name: Name
     generator: Literal["random"]
-    qubits: int = Field(ge=1, le=64)
+    qubits: int = Field(ge=1, le=MAX_GENERATOR_QUBITS)
     depth: int = Field(ge=1, le=10_000)
     seed: Seed
     max_operands: int = Field(default=2, ge=1, le=3)
@@ -54,7 +55,7 @@ class QaoaMaxcutCircuit(Model):
 
     name: Name
     generator: Literal["qaoa-maxcut"]
-    qubits: int = Field(ge=2, le=64)
+    qubits: int = Field(ge=2, le=MAX_GENERATOR_QUBITS)
     degree: int = Field(default=3, ge=1)
     p: int = Field(default=1, ge=1, le=100)
     gammas: list[Finite] = Field(max_length=100)
