@@ -45,3 +45,28 @@ def test_generators_reach_256_qubits(generator: str) -> None:
     assert model(name="c", generator=generator, qubits=256, **extra).qubits == 256
     with pytest.raises(ValidationError, match="less than or equal to 256"):
         model(name="c", generator=generator, qubits=257, **extra)
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "expected"),
+    [
+        ({"execute": {"mode": "simulate", "observables": ["ZZZZZZZZ"]}}, "execute.observables",
+         "observables are estimated in cut mode only (simulate mode reports counts"),
+        ({"execute": {"mode": "estimate"}, "node_options": {"ideal": True}}, "nodes[0].options",
+         "node options are passed to its device in cut mode only (estimate mode"),
+    ],
+)  # fmt: skip
+def test_fields_only_cut_mode_reads_are_refused_elsewhere(
+    cli, tmp_path: Path, change: dict, line: str, expected: str
+) -> None:
+    plan = yaml.safe_load((REPO / "plans" / "distributed-cut.yaml").read_text())
+    plan.pop("checks", None)
+    plan["execute"] = change["execute"]
+    if "node_options" not in change:
+        plan["nodes"][0].pop("options")
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    result = cli("validate", str(path))
+    assert result.returncode == 1, result.stderr
+    (said,) = result.stderr.strip().splitlines()
+    assert f": {line}: {expected}" in said, said

@@ -11,6 +11,7 @@ from qorch.engine.limits import MAX_LIST_ITEMS
 from qorch.engine.plan_base import (
     NAME_PATTERN,
     Budget,
+    FieldError,
     Finite,
     Model,
     Name,
@@ -177,6 +178,28 @@ class DistributedPlan(PlanModel):
     @classmethod
     def _unique_nodes(cls, value: list[NodeSpec]) -> list[NodeSpec]:
         return unique_names(value, "node")
+
+    @model_validator(mode="after")
+    def _nothing_ignored(self) -> DistributedPlan:
+        """Fields only cut mode reads are refused elsewhere rather than silently ignored:
+        simulate and estimate run every node on Aer's model of the network."""
+        mode = self.execute.mode
+        if mode == "cut":
+            return self
+        if self.execute.observables:
+            raise FieldError(
+                ("execute", "observables"),
+                f"observables are estimated in cut mode only ({mode} mode "
+                "reports counts and fidelities); remove them or use mode: cut",
+            )
+        for index, node in enumerate(self.nodes):
+            if node.options:
+                raise FieldError(
+                    ("nodes", index, "options"),
+                    f"node options are passed to its device in cut mode only "
+                    f"({mode} mode models every node on Aer)",
+                )
+        return self
 
     @property
     def node_names(self) -> list[str]:
