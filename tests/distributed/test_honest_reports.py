@@ -70,3 +70,16 @@ def test_fields_only_cut_mode_reads_are_refused_elsewhere(
     assert result.returncode == 1, result.stderr
     (said,) = result.stderr.strip().splitlines()
     assert f": {line}: {expected}" in said, said
+
+
+def test_link_labels_say_what_is_computed(cli) -> None:
+    """The key rate is BBM92's on heralded pairs; single-click is not PLOB-bounded (the NV
+    preset at 20 km reports ~950 times the PLOB rate)."""
+    nv = cli("link", "--preset", "nv-centre", "--length-km", "20", env={"COLUMNS": "200"})
+    assert "BBM92 secret-key rate (entanglement-based, heralded pairs)" in nv.stdout
+    assert "BB84" not in nv.stdout
+    assert "(single-click scales as √η: not bounded by PLOB)" in nv.stdout
+    data = json.loads(cli("link", "--preset", "nv-centre", "--length-km", "20", "--json").stdout)
+    assert data["plob_bounded"] is False and data["rate_to_plob"] > 1
+    fibre = json.loads(cli("link", "--preset", "telecom-fibre", "--json").stdout)
+    assert fibre["plob_bounded"] is True and fibre["rate_to_plob"] < 1

@@ -311,7 +311,12 @@ def qber_from_fidelity(fidelity: float) -> float:
 
 
 def bb84_key_fraction(qber: float) -> float:
-    """Asymptotic BB84 secret fraction 1 − 2h(Q) (Shor & Preskill 2000), floored at 0."""
+    """Asymptotic secret fraction 1 − 2h(Q) (Shor & Preskill 2000), floored at 0.
+
+    The link reports it for BBM92 — entanglement-based QKD measuring the heralded pairs
+    (Bennett, Brassard & Mermin 1992), whose asymptotic fraction equals BB84's; the
+    ``bb84_*`` field names are kept for the JSON contract.
+    """
     return max(0.0, 1.0 - 2.0 * binary_entropy(qber))
 
 
@@ -387,6 +392,7 @@ class LinkReport:
     plob_rate_hz: float  # PLOB bound at the source's clock rate (modes / cycle time)
     ebits_per_use: float  # delivered pairs per channel use
     rate_to_plob: float
+    plob_bounded: bool  # False for single-click: √η scaling through a midpoint can exceed PLOB
     qber: float
     bb84_key_fraction: float
     bb84_key_rate_hz: float
@@ -461,6 +467,7 @@ def evaluate(params: LinkParams, pairs: int = 1) -> LinkReport:
         plob_rate_hz=plob * uses_per_s,
         ebits_per_use=rate_hz / uses_per_s,
         rate_to_plob=rate_hz / (plob * uses_per_s) if plob > 0 else math.inf,
+        plob_bounded=params.scheme != "single-click",
         qber=qber,
         bb84_key_fraction=key_fraction,
         bb84_key_rate_hz=key_rate_hz,

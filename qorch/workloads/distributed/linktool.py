@@ -41,8 +41,8 @@ SUMMARY = (
     ("plob_rate_hz", "PLOB bound as a rate", "ebits/s"),
     ("rate_to_plob", "delivered rate / PLOB rate", ""),
     ("qber", "QBER", ""),
-    ("bb84_key_rate_hz", "BB84 secret-key rate", "bits/s"),
-    ("bb84_bits_per_use", "BB84 secret key per channel use", "bits"),
+    ("bb84_key_rate_hz", "BBM92 secret-key rate (entanglement-based, heralded pairs)", "bits/s"),
+    ("bb84_bits_per_use", "BBM92 secret key per channel use", "bits"),
 )
 
 
@@ -111,9 +111,16 @@ def one_link(
     params = link_params(base, overrides)
     report = evaluate(params, pairs=pairs).as_dict()
     title = f"link: {name}, {params.length_km:g} km, {params.scheme}"
-    rows = [(label, report[key], unit) for key, label, unit in SUMMARY]
+    rows = [(_label(key, label, report), report[key], unit) for key, label, unit in SUMMARY]
     data = {**report, "params": params.model_dump(mode="json")}
     return LinkReport(data, View([Table(("quantity", "value", "unit"), rows, title=title)]))
+
+
+def _label(key: str, label: str, report: dict[str, Any]) -> str:
+    """A row's label; the PLOB ratio says when the scheme is not bounded by PLOB."""
+    if key == "rate_to_plob" and not report["plob_bounded"]:
+        return f"{label} (single-click scales as √η: not bounded by PLOB)"
+    return label
 
 
 def sweep_link(
