@@ -1,4 +1,4 @@
-"""qorch as a library: load, validate, compile, run, attach, results, status, cancel.
+"""qorch as a library: load, validate, compile, run, attach, results, status, show, gc, cancel.
 
 Each function is what one ``qorch`` command does, minus the terminal: the
 command parses its arguments, calls one of these and renders what it returns.
@@ -234,6 +234,20 @@ def history_plot(
     return plot_png(metric, rows, checks)
 
 
+def show(run_id: str, job: str | None = None, state_dir: PathLike | None = None) -> dict[str, Any]:
+    """One job of a run (``job``: its index as ``qorch status`` numbers it, or its provider
+    job id): target, provider job id, transpiled depth and two-qubit gates, timings, shots,
+    cost, error text, payload path. Without ``job``: the run and one line per job.
+    Read-only: asks no provider. Raises StateError for an unknown run or job."""
+    from qorch.engine import jobinfo
+
+    store, record = locate.find(run_id, None if state_dir is None else Path(state_dir))
+    with store:
+        if job is None:
+            return jobinfo.brief(store, record)
+        return jobinfo.detail(store, record, jobinfo.pick_job(store, record, job))
+
+
 @dataclass(frozen=True)
 class Cancelled:
     """A cancelled run: one line per job that could not be cancelled, and the run after."""
@@ -289,6 +303,7 @@ __all__ = [
     "run",
     "runs",
     "schema",
+    "show",
     "status",
     "submit",
     "template",

@@ -237,6 +237,9 @@ def _write_result(ctx: RunJobs, job: JobRecord, counts: Result) -> Path:
         "job_id": (job.handle or {}).get("job_id"),
         "counts": _sorted_counts(counts),
     }
+    found = execution.timings(_live_handle(ctx, job)) if job.handle is not None else None
+    if found is not None:
+        record["timings"] = found  # kept with the counts: the job directory may be gc'd
     write_json_atomic(path, record)
     return path
 
