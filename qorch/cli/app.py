@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from qorch import __version__
-from qorch.cli import history, link, logs, plans, runs, show, store
+from qorch.cli import gc, history, link, logs, plans, runs, show, store
 from qorch.cli.output import emit_json
 from qorch.contract import settings
 from qorch.contract.errors import ExitCode
@@ -84,6 +84,7 @@ def _root(
 plans.register(app)
 runs.register(app)
 show.register(app)
+gc.register(app)
 link.register(app)
 store.register(app)
 history.register(app)

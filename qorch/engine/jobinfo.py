@@ -38,6 +38,16 @@ def manifest_jobs(store: StateStore, run: RunRecord) -> dict[int, tuple[Manifest
     return found
 
 
+def references(store: StateStore, run: RunRecord) -> dict[str, dict[str, float] | None]:
+    """The ideal distributions compile stored in the run's bundle (circuit → distribution)."""
+    try:
+        data = json.loads((Path(run.bundle_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = data.get("references") if isinstance(data, dict) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
 def pick_job(store: StateStore, run: RunRecord, job: str) -> JobRecord:
     """The run's job named ``job``: its index (``#`` in ``qorch status``) or its provider
     job id. Raises StateError listing what exists."""

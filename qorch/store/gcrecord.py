@@ -33,12 +33,11 @@ class GcRecord:
 
     def message(self, run_id: str, what: str) -> str:
         """One line: ``what`` of run ``run_id`` was removed by qorch gc, when, what now."""
-        flag = " --include-results" if what in (BUNDLE, RESULTS) else ""
-        verb = "was" if what == BUNDLE else "were"
+        flag = " --include-results" if RESULTS in self.removed else ""
         return (
-            f"run {run_id}: its {what} {verb} removed by 'qorch gc{flag}' at {self.at}; "
-            "nothing to read there (the store and journal keep the run's jobs and ids; "
-            "run the plan with --new for fresh results)"
+            f"run {run_id}: {what} removed by 'qorch gc{flag}' at {self.at}; the store and "
+            "journal keep the run's jobs and ids, but there is nothing more to read (run the "
+            "plan with --new for fresh results)"
         )
 
 
