@@ -41,6 +41,7 @@ class Item:
     what: str  # gcrecord.JOB_DIRS, PAYLOADS, BUNDLE, RESULTS or UNUSED_BUNDLE
     path: str
     bytes: int
+    shared_with: tuple[str, ...] = ()  # other runs whose bundle this is (recorded for each)
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,8 @@ def plan(store: StateStore, chosen: Selection) -> GcPlan:
         users.setdefault(_resolved(run.bundle_dir), []).append(run.run_id)
     for run in selected:
         _run_items(store, run, chosen, out)
-        others = [r for r in users[_resolved(run.bundle_dir)]
-                  if r not in chosen_ids or not finished[r]]  # fmt: skip
-        _bundle_items(store, run, others, chosen, out)
+        sharing = users[_resolved(run.bundle_dir)]
+        _bundle_items(store, run, sharing, chosen_ids, finished, chosen, out)
     if chosen.run_ids is None:
         _unused_bundles(store, set(users), chosen, out)
     return out
@@ -117,9 +117,11 @@ def apply(store: StateStore, chosen: Selection) -> GcPlan:
         try:
             for item in found.items:
                 _remove(Path(item.path))
-                if item.run_id is not None:
-                    kinds, total = per_run.get(item.run_id, (set(), 0))
-                    per_run[item.run_id] = (kinds | {item.what}, total + item.bytes)
+                for run_id in (item.run_id, *item.shared_with):
+                    if run_id is not None:
+                        kinds, total = per_run.get(run_id, (set(), 0))
+                        freed = item.bytes if run_id == item.run_id else 0
+                        per_run[run_id] = (kinds | {item.what}, total + freed)
         finally:  # what went is recorded even if a later removal failed
             for run_id, (kinds, total) in per_run.items():
                 gcrecord.record(store, run_id, kinds, total)
@@ -195,21 +197,31 @@ def _run_items(store: StateStore, run: RunRecord, chosen: Selection, out: GcPlan
 
 
 def _bundle_items(
-    store: StateStore, run: RunRecord, others: list[str], chosen: Selection, out: GcPlan
+    store: StateStore,
+    run: RunRecord,
+    sharing: list[str],
+    chosen_ids: set[str],
+    finished: dict[str, bool],
+    chosen: Selection,
+    out: GcPlan,
 ) -> None:
+    """The run's bundle (payloads, or all of it with results), unless a run that is not
+    selected, or not finished, uses it too."""
     bundle = Path(run.bundle_dir)
     if not _inside(bundle, store.directory / "bundles") or not bundle.is_dir():
         return  # a bundle compiled elsewhere (-o DIR) is the user's, never removed
+    others = [r for r in sharing if r not in chosen_ids or not finished[r]]
     if others:
         out.kept.append(Kept(run.run_id, f"bundle {bundle.name} is shared with run "
                              f"{others[0]}, which is not selected or not finished"))  # fmt: skip
         return
     if any(item.path == str(bundle) for item in out.items):
         return  # listed for another run sharing it
+    also = tuple(r for r in sharing if r != run.run_id)
     if chosen.include_results:
-        _add(out, store, run.run_id, gcrecord.BUNDLE, bundle)
+        _add(out, store, run.run_id, gcrecord.BUNDLE, bundle, also)
     elif not any(item.path == str(bundle / "payloads") for item in out.items):
-        _add(out, store, run.run_id, gcrecord.PAYLOADS, bundle / "payloads")
+        _add(out, store, run.run_id, gcrecord.PAYLOADS, bundle / "payloads", also)
 
 
 def _unused_bundles(store: StateStore, used: set[Path], chosen: Selection, out: GcPlan) -> None:
@@ -229,11 +241,18 @@ def _unused_bundles(store: StateStore, used: set[Path], chosen: Selection, out: 
         _add(out, store, None, UNUSED_BUNDLE, bundle)
 
 
-def _add(out: GcPlan, store: StateStore, run_id: str | None, what: str, path: Path) -> None:
+def _add(
+    out: GcPlan,
+    store: StateStore,
+    run_id: str | None,
+    what: str,
+    path: Path,
+    shared_with: tuple[str, ...] = (),
+) -> None:
     """List ``path`` if it exists, is a real file or directory inside the state directory."""
     if path.is_symlink() or not path.exists() or not _inside(path, store.directory):
         return
-    out.items.append(Item(run_id, what, str(path), _size(path)))
+    out.items.append(Item(run_id, what, str(path), _size(path), shared_with))
 
 
 # helpers ------------------------------------------------------------------------
@@ -268,17 +287,22 @@ def _resolved(stored: str) -> Path:
 
 
 def _size(path: Path) -> int:
-    """Bytes of the files under ``path`` (symbolic links not followed)."""
+    """Bytes of disk the files under ``path`` take (allocated blocks, as ``du`` counts them;
+    symbolic links not followed)."""
     if path.is_file():
-        return path.lstat().st_size
+        return _allocated(str(path))
     total = 0
     for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                continue
+        total += sum(_allocated(os.path.join(folder, name)) for name in files)
     return total
+
+
+def _allocated(path: str) -> int:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return 0
+    return int(getattr(info, "st_blocks", 0)) * 512 or info.st_size
 
 
 def _remove(path: Path) -> None:
