@@ -99,7 +99,7 @@ def test_by_default_it_only_lists_what_would_go_and_its_size(copy: Copy) -> None
             assert (run_id, "job directories", f"jobs/qorch-{run_id}-{idx:04d}") in found
     payloads = [i for i in found if i[1] == "bundle payloads"]
     assert len(payloads) == 1 and payloads[0][2].startswith("bundles/plan-")  # shared: once
-    assert [i[2] for i in found if i[1] == "unused bundle"][0].startswith("bundles/unused-")
+    assert next(i[2] for i in found if i[1] == "unused bundle").startswith("bundles/unused-")
     assert not any("results" in i[2] or "journal" in i[2] for i in found)
     sizes = sum(sum(p.stat().st_blocks * 512 for p in Path(copy.state, i[2]).rglob("*")
                     if p.is_file()) for i in found)  # fmt: skip
