@@ -33,7 +33,10 @@ CsvOption = Annotated[
     ),
 ]
 TopOption = Annotated[
-    int, typer.Option("--top", min=1, max=64, help="--plot: outcomes shown per circuit.")
+    int,
+    typer.Option(
+        "--top", metavar="K", min=1, max=64, help="--plot: the K likeliest outcomes per circuit."
+    ),
 ]
 
 

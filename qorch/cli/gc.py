@@ -31,7 +31,9 @@ def gc(
     run: Annotated[
         list[str] | None,
         typer.Option(
-            "--run", help="Only this run (id, unique prefix or 'latest'); repeat for several."
+            "--run",
+            metavar="RUN",
+            help="Only this run (id, unique prefix or 'latest'); repeat for several.",
         ),
     ] = None,
     include_results: Annotated[

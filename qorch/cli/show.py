@@ -31,10 +31,10 @@ def show(
     """One job of a run: target, provider job id, transpiled depth and two-qubit gates,
     timings (queued, ran), shots, cost, error text and the payload's path.
 
-    Reads what qorch recorded and asks no provider (``qorch status RUN`` does), so it is
-    quick and works on runs whose files ``qorch gc`` removed. Timings: ``submitted`` and
-    ``finished`` as qorch recorded them; for jobs run on this machine also when execution
-    started and ended, so ``queued`` is submitted → started and ``ran`` the execution.
+    Reads what qorch recorded and asks no provider ('qorch status RUN' does), so it is
+    quick and works on runs whose files 'qorch gc' removed. Timings: submitted and
+    finished as qorch recorded them; for jobs run on this machine also when execution
+    started and ended, so 'queued' is submitted → started and 'ran' the execution.
 
     \b
       qorch show latest            the run's jobs, to pick one
