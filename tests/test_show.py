@@ -100,3 +100,18 @@ def test_unknown_job_or_run_is_one_line_and_exit_1(shown: ShownRun) -> None:
     assert missing.returncode == 1
     assert "no run 'nope'" in json.loads(missing.stdout)["error"]["message"]
     assert shown.cli("show", "").returncode == 2  # an empty id (an unset $RUN_ID)
+
+
+def test_a_cancelled_job_shows_why_and_no_timings_yet(cli: InProcessCli, make_plan) -> None:
+    plan = make_plan(PLAN.replace("0.4", "60").replace("  - local:statevector\n", ""))
+    submitted = cli("submit", str(plan))
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip()
+    assert cli("cancel", run_id).returncode == 0
+    got = cli("show", run_id, "0", "--json")
+    assert got.returncode == 0, got.stderr
+    job = json.loads(got.stdout)
+    assert job["status"] == "cancelled" and job["error"] and "cancel" in job["error"]
+    assert job["timings"]["ran_s"] is None and job["timings"]["started"] is None
+    table = cli("show", run_id, "0").stdout
+    assert f"error                  {job['error']}" in table
