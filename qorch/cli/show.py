@@ -85,8 +85,13 @@ def _rows(job: dict[str, Any]) -> list[tuple[str, str]]:
         ("depth (transpiled)", figure(job["depth"])),
         ("2q gates (transpiled)", figure(job["two_qubit_gates"])),
         ("submitted", times["submitted"] or "-"),
-        ("queued", _duration(times["queued_s"], times["started"], unknown)),
-        ("ran", _duration(times["ran_s"], times["ended"], unknown)),
+        (
+            "queued",
+            _duration(
+                times["queued_s"], times["started"] and f"started {times['started']}", unknown
+            ),
+        ),
+        ("ran", _duration(times["ran_s"], times["ended"] and f"ended {times['ended']}", unknown)),
         ("finished", times["finished"] or "-"),
         ("total", _duration(times["total_s"], None, "-")),
         ("cost", cost),
@@ -105,8 +110,9 @@ def _sets(count: int | None) -> str:
     return f" × {count} parameter sets" if count else ""
 
 
-def _duration(seconds: float | None, until: str | None, unknown: str) -> str:
+def _duration(seconds: float | None, note: str | None, unknown: str) -> str:
     if seconds is None:
         return unknown
-    text = f"{seconds:.3f} s" if seconds < 100 else f"{seconds:.0f} s"
-    return f"{text} (until {until})" if until else text
+    whole = seconds >= 100 or float(seconds).is_integer()  # qorch's own stamps: to the second
+    text = f"{seconds:.0f} s" if whole else f"{seconds:.3f} s"
+    return f"{text} ({note})" if note else text
