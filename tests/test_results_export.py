@@ -146,3 +146,27 @@ def test_panels_keep_the_top_outcomes_and_put_the_rest_in_other() -> None:
     assert notes == ["job 2 (d on a) ran 2 parameter sets: not plotted (see --csv)"]
     with pytest.raises(Exception, match="no counts to plot"):
         countsplot.plot_png("run r", [], 2)
+
+
+def test_a_payload_with_classical_control_has_no_ideal_and_does_not_crash(tmp_path: Path) -> None:
+    """A distributed plan's program (mid-circuit measurements, classically controlled
+    corrections) once crashed qiskit inside the idle-qubit removal (a Rust panic)."""
+    from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, qpy
+
+    data, extra = QuantumRegister(30, "data"), ClassicalRegister(1, "m")
+    out = ClassicalRegister(2, "out")
+    circuit = QuantumCircuit(data, extra, out)
+    circuit.h(0)
+    circuit.measure(0, extra[0])
+    with circuit.if_test((extra, 1)):
+        circuit.x(7)
+    circuit.measure([7, 9], out)
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    (tmp_path / "p.qpy").write_bytes(buffer.getvalue())
+    spec = ManifestJob(index=0, circuit="c", target="local:aer", target_index=0,
+                       provider="local", device="aer", options={}, shots=10, seed=1,
+                       payload="p.qpy", payload_sha256="-", format="qpy", num_qubits=30,
+                       num_clbits=3, measured_clbits=[0, 1, 2], depth=1, two_qubit_gates=0,
+                       gate_counts={}, cost_usd=0.0, cost_basis="")  # fmt: skip
+    assert ideals.ideal_distributions({}, {0: (spec, tmp_path)}, ["c"]) == {"c": None}

@@ -67,9 +67,16 @@ def _load_qpy(data: bytes) -> QuantumCircuit | None:
 
 
 def _without_idle_qubits(circuit: QuantumCircuit | None) -> QuantumCircuit | None:
-    """``circuit`` on only the qubits its operations touch (barriers dropped)."""
+    """``circuit`` on only the qubits its operations touch (barriers dropped); None for a
+    circuit with classical control or resets, which has no reference anyway (rebuilding
+    one without its registers crashed qiskit)."""
     if circuit is None:
         return None
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        plain = name in ("barrier", "measure") or not instruction.clbits
+        if not plain or name == "reset" or getattr(instruction.operation, "blocks", ()):
+            return None
     from qiskit import QuantumCircuit
 
     used: list[int] = []
