@@ -273,7 +273,7 @@ def counts_plot(got: RunResults, top_k: int = 8) -> CountsPlot:
     title = f"run {got.run_id} — {got.data['plan']} ({got.data['status']})"
     if len(shown) > countsplot.MAX_PANELS:
         notes.append(f"{len(shown)} circuits: the first {countsplot.MAX_PANELS} are plotted")
-    return CountsPlot(countsplot.plot_png(title, shown, top_k), notes)
+    return CountsPlot(countsplot.plot_png(title, shown), notes)
 
 
 def counts_csv(got: RunResults) -> str:

@@ -145,7 +145,7 @@ def test_panels_keep_the_top_outcomes_and_put_the_rest_in_other() -> None:
     assert panel.ideal == pytest.approx([0.5, 0.5, 0.0])
     assert notes == ["job 2 (d on a) ran 2 parameter sets: not plotted (see --csv)"]
     with pytest.raises(Exception, match="no counts to plot"):
-        countsplot.plot_png("run r", [], 2)
+        countsplot.plot_png("run r", [])
 
 
 def test_a_payload_with_classical_control_has_no_ideal_and_does_not_crash(tmp_path: Path) -> None:

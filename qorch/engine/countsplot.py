@@ -79,7 +79,7 @@ def _normalised(counts: Mapping[str, int]) -> dict[str, float]:
     return {outcome: count / total for outcome, count in counts.items()}
 
 
-def plot_png(title: str, shown: Sequence[Panel], top_k: int) -> bytes:
+def plot_png(title: str, shown: Sequence[Panel]) -> bytes:
     """The PNG of ``shown`` panels (at most :data:`MAX_PANELS`), stacked, under ``title``.
     Raises QorchError if there is nothing to draw."""
     if not shown:
@@ -90,12 +90,14 @@ def plot_png(title: str, shown: Sequence[Panel], top_k: int) -> bytes:
     from matplotlib import pyplot as plt
 
     shown = list(shown)[:MAX_PANELS]
-    widest = max(len(p.outcomes) * max(1, len(p.bars)) for p in shown)
+    heights = [_height(panel) for panel in shown]
+    upright = [len(p.outcomes) * max(1, len(p.bars)) for p in shown if not _sideways(p)]
+    widest = max(upright, default=0)
     width = min(20.0, max(8.0, 2.5 + 0.22 * widest))
-    figure, axes_list = plt.subplots(len(shown), 1, figsize=(width, 3.4 * len(shown) + 0.6),
-                                     dpi=110, squeeze=False)  # fmt: skip
+    figure, axes_list = plt.subplots(len(shown), 1, figsize=(width, sum(heights) + 0.6), dpi=110,
+                                     squeeze=False, height_ratios=heights)  # fmt: skip
     for axes, panel in zip(axes_list[:, 0], shown, strict=True):
-        _draw(axes, panel, top_k)
+        _draw(axes, panel)
     figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     buffer = io.BytesIO()
@@ -104,31 +106,56 @@ def plot_png(title: str, shown: Sequence[Panel], top_k: int) -> bytes:
     return buffer.getvalue()
 
 
-def _draw(axes: Any, panel: Panel, top_k: int) -> None:
+def _sideways(panel: Panel) -> bool:
+    """Outcomes of more than 12 bits read better down the side than slanted below."""
+    return max(len(o) for o in panel.outcomes) > 12
+
+
+def _height(panel: Panel) -> float:
+    """A panel's height in inches: a sideways one grows with its rows of bars."""
+    if not _sideways(panel):
+        return 3.4
+    return max(3.0, 0.9 + 0.16 * len(panel.outcomes) * max(2, len(panel.bars)))
+
+
+def _draw(axes: Any, panel: Panel) -> None:
+    sideways = _sideways(panel)
     positions = list(range(len(panel.outcomes)))
     count = max(1, len(panel.bars))
     width = 0.8 / count
+    bars = axes.barh if sideways else axes.bar
     for number, (label, values) in enumerate(panel.bars.items()):
         offsets = [x - 0.4 + width * (number + 0.5) for x in positions]
-        axes.bar(offsets, values, width=width, label=f"{label} ({panel.shots[label]} shots)")
+        bars(offsets, values, width, label=f"{label} ({panel.shots[label]} shots)")
     if panel.ideal is not None:  # a line where the ideal is non-zero (zero is the axis)
         where = [(x, p) for x, p in zip(positions, panel.ideal, strict=True) if p > 0]
-        axes.hlines([p for _, p in where], [x - 0.42 for x, _ in where],
-                    [x + 0.42 for x, _ in where], colors="black", linewidths=1.6,
-                    label="ideal")  # fmt: skip
-    axes.set_xticks(positions)
-    rotate = len(panel.outcomes) > 10 or max(len(o) for o in panel.outcomes) > 6
-    axes.set_xticklabels(panel.outcomes, rotation=45 if rotate else 0,
-                         ha="right" if rotate else "center", family="monospace",
-                         fontsize=8)  # fmt: skip
-    axes.set_xlim(-0.6, len(positions) - 0.4)
+        lines = axes.vlines if sideways else axes.hlines
+        lines([p for _, p in where], [x - 0.42 for x, _ in where],
+              [x + 0.42 for x, _ in where], colors="black", linewidths=1.6,
+              label="ideal")  # fmt: skip
     top = max([max(v) for v in panel.bars.values()] + (panel.ideal or [0.0]))
-    axes.set_ylim(0, min(1.08, top * 1.12) if top > 0 else 1.0)  # an ideal 1 stays visible
-    axes.set_ylabel("probability")
-    axes.set_xlabel("outcome (clbit 0 rightmost)")
+    limit = min(1.08, top * 1.12) if top > 0 else 1.0  # an ideal of 1 stays visible
+    if sideways:
+        axes.set_yticks(positions)
+        axes.set_yticklabels(panel.outcomes, family="monospace", fontsize=7)
+        axes.set_ylim(len(positions) - 0.4, -0.6)  # the first outcome on top
+        axes.set_xlim(0, limit)
+        axes.set_xlabel("probability")
+        axes.set_ylabel("outcome (clbit 0 rightmost)")
+        axes.grid(axis="x", alpha=0.3)
+    else:
+        axes.set_xticks(positions)
+        slanted = len(panel.outcomes) > 10 or max(len(o) for o in panel.outcomes) > 6
+        axes.set_xticklabels(panel.outcomes, rotation=45 if slanted else 0,
+                             ha="right" if slanted else "center", family="monospace",
+                             fontsize=8)  # fmt: skip
+        axes.set_xlim(-0.6, len(positions) - 0.4)
+        axes.set_ylim(0, limit)
+        axes.set_ylabel("probability")
+        axes.set_xlabel("outcome (clbit 0 rightmost)")
+        axes.grid(axis="y", alpha=0.3)
     shown = len(panel.outcomes) - (1 if OTHER in panel.outcomes else 0)
     axes.set_title(f"{panel.circuit}: top {shown} of {panel.observed} outcomes observed"
                    + ("" if panel.ideal is not None else " (ideal unknown)"),
                    fontsize=10, loc="left")  # fmt: skip
-    axes.grid(axis="y", alpha=0.3)
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
