@@ -25,6 +25,8 @@ Typical use:
   qorch compile my-plan.yaml           show jobs, shots and cost; write the bundle
   qorch run my-plan.yaml               submit, wait, collect (resumable)
   qorch results latest --json          the counts, for scripts
+  qorch show latest 2                  one job: job id, depth, timings, cost, error
+  qorch gc                             what old job files and bundles take (--yes removes)
 
 \b
 Exit codes: 0 ok, 1 error (bad plan, provider failure, budget refused),
