@@ -218,3 +218,13 @@ def test_yes_refuses_while_another_qorch_process_uses_the_store(copy: Copy) -> N
         holder.kill()
         holder.wait()
     assert copy.cli("gc", "--yes").returncode == 0
+
+
+def test_what_gc_removed_survives_a_rebuilt_store(copy: Copy) -> None:
+    copy.gc("--run", copy.first, "--include-results", "--yes")
+    copy.gc("--yes")
+    rebuilt = copy.cli("recover", "--rebuild", "--force")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert copy.cli("results", copy.second).returncode == 0  # payloads gone, still read
+    got = copy.cli("results", copy.first)
+    assert got.returncode == 1 and "removed by 'qorch gc --include-results'" in got.stderr
