@@ -304,17 +304,14 @@ def gc(
 
     if older_than_days is not None and not older_than_days >= 0:
         raise UsageError(f"--older-than must be a number of days ≥ 0, not {older_than_days}")
+    where = None if state_dir is None else Path(state_dir)
     chosen: dict[Path, set[str] | None] = {}
-    if runs:
-        for run_id in runs:
-            store, record = locate.find(run_id, None if state_dir is None else Path(state_dir))
-            store.close()
-            found = chosen.setdefault(store.directory, set())
-            assert found is not None
-            found.add(record.run_id)
-    else:
-        directories = locate.state_dirs(None if state_dir is None else Path(state_dir))
-        chosen = {directory: None for directory in directories}
+    for run_id in runs or []:  # each run in the state directory that holds it
+        store, record = locate.find(run_id, where)
+        store.close()
+        chosen[store.directory] = (chosen.get(store.directory) or set()) | {record.run_id}
+    if not runs:
+        chosen = {directory: None for directory in locate.state_dirs(where)}
     plans = []
     for directory, run_ids in chosen.items():
         selection = prune.Selection(run_ids, older_than_days, include_results)
