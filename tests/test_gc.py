@@ -122,6 +122,7 @@ def test_yes_removes_them_and_the_runs_still_read(copy: Copy) -> None:
     assert json.loads(again.stdout)["jobs"] == counts
     shown = json.loads(copy.cli("show", copy.first, "1", "--json").stdout)
     assert shown["payload_exists"] is False and shown["depth"] is not None
+    assert shown["timings"]["ran_s"] is not None  # kept with the counts, not in the job dir
     assert shown["removed_by_gc"] == ["bundle payloads", "job directories"]
     assert copy.gc()["state_dirs"][0]["items"] == []  # nothing left to remove
     resumed = copy.cli("run", str(copy.plan), "--json")  # the same plan resumes its run
