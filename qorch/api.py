@@ -1,4 +1,4 @@
-"""qorch as a library: load, validate, compile, run, attach, results, status, cancel.
+"""qorch as a library: load, validate, compile, run, attach, results, status, show, gc, cancel.
 
 Each function is what one ``qorch`` command does, minus the terminal: the
 command parses its arguments, calls one of these and renders what it returns.
@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qorch.contract.errors import PlanError, QorchError
+from qorch.contract.errors import PlanError, QorchError, UsageError
 from qorch.engine import kinds, locate
 from qorch.engine import results as run_results
 from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.planfile import PlanErrors, load_plan
+from qorch.engine.prune import GcPlan
 from qorch.engine.results import RunResults
 from qorch.engine.runner import RunContext
 from qorch.engine.session import Compiled
@@ -243,6 +244,91 @@ def history_plot(
     return plot_png(metric, rows, checks)
 
 
+def show(run_id: str, job: str | None = None, state_dir: PathLike | None = None) -> dict[str, Any]:
+    """One job of a run (``job``: its index as ``qorch status`` numbers it, or its provider
+    job id): target, provider job id, transpiled depth and two-qubit gates, timings, shots,
+    cost, error text, payload path. Without ``job``: the run and one line per job.
+    Read-only: asks no provider. Raises StateError for an unknown run or job."""
+    from qorch.engine import jobinfo
+
+    store, record = locate.find(run_id, None if state_dir is None else Path(state_dir))
+    with store:
+        if job is None:
+            return jobinfo.brief(store, record)
+        return jobinfo.detail(store, record, jobinfo.pick_job(store, record, job))
+
+
+@dataclass(frozen=True)
+class CountsPlot:
+    """``qorch results --plot``: the PNG, and one note per job it leaves out."""
+
+    png: bytes
+    notes: list[str]
+
+
+def counts_plot(got: RunResults, top_k: int = 8) -> CountsPlot:
+    """A PNG of a run's counts (from :func:`results`): a panel per circuit, its ``top_k``
+    outcomes as bars per target side by side, the ideal distribution overlaid where the
+    bundle's references or a small payload give it. Raises QorchError if nothing has counts."""
+    from qorch.engine import countsplot, ideals, jobinfo
+
+    store, record = locate.find(got.run_id, Path(got.data["state_dir"]))
+    with store:
+        jobs = jobinfo.manifest_jobs(store, record)
+        references = jobinfo.references(store, record)
+    circuits = list(dict.fromkeys(job["circuit"] for job in got.data["jobs"] if job.get("counts")))
+    known = ideals.ideal_distributions(references, jobs, circuits)
+    shown, notes = countsplot.panels(got.data, known, top_k)
+    title = f"run {got.run_id} — {got.data['plan']} ({got.data['status']})"
+    if len(shown) > countsplot.MAX_PANELS:
+        notes.append(f"{len(shown)} circuits: the first {countsplot.MAX_PANELS} are plotted")
+    return CountsPlot(countsplot.plot_png(title, shown), notes)
+
+
+def counts_csv(got: RunResults) -> str:
+    """A run's counts (from :func:`results`) as CSV: run, job, circuit, target, outcome,
+    count, probability, parameter_set; jobs by index, outcomes by bit string."""
+    from qorch.engine.countsexport import counts_csv as as_csv
+
+    return as_csv(got.data)
+
+
+def gc(
+    state_dir: PathLike | None = None,
+    *,
+    runs: list[str] | None = None,
+    older_than_days: float | None = None,
+    include_results: bool = False,
+    apply: bool = False,
+) -> list[GcPlan]:
+    """What ``qorch gc`` removes from each state directory, removed when ``apply``.
+
+    Finished runs only (``runs``: ids, prefixes or ``latest``; ``older_than_days``: whose
+    last job finished longer ago): their local job directories and bundle payloads, and
+    with ``include_results`` their result files, artifacts and bundles; bundles no run uses.
+    Applying holds each store's lock exclusively. Raises StateError (a store in use, an
+    unknown run)."""
+    from qorch.engine import prune
+    from qorch.store.state import StateStore
+
+    if older_than_days is not None and not older_than_days >= 0:
+        raise UsageError(f"--older-than must be a number of days ≥ 0, not {older_than_days}")
+    where = None if state_dir is None else Path(state_dir)
+    chosen: dict[Path, set[str] | None] = {}
+    for run_id in runs or []:  # each run in the state directory that holds it
+        store, record = locate.find(run_id, where)
+        store.close()
+        chosen[store.directory] = (chosen.get(store.directory) or set()) | {record.run_id}
+    if not runs:
+        chosen = {directory: None for directory in locate.state_dirs(where)}
+    plans = []
+    for directory, run_ids in chosen.items():
+        selection = prune.Selection(run_ids, older_than_days, include_results)
+        with StateStore(directory, create=False) as store:
+            plans.append(prune.apply(store, selection) if apply else prune.plan(store, selection))
+    return plans
+
+
 @dataclass(frozen=True)
 class Cancelled:
     """A cancelled run: one line per job that could not be cancelled, the run after, and
@@ -286,6 +372,8 @@ def schema() -> dict[str, Any]:
 __all__ = [
     "Cancelled",
     "Compiled",
+    "CountsPlot",
+    "GcPlan",
     "PlanReport",
     "RunObserver",
     "RunOptions",
@@ -293,7 +381,10 @@ __all__ = [
     "attach",
     "cancel",
     "compile",
+    "counts_csv",
+    "counts_plot",
     "diff",
+    "gc",
     "history",
     "history_plot",
     "load",
@@ -302,6 +393,7 @@ __all__ = [
     "run",
     "runs",
     "schema",
+    "show",
     "status",
     "submit",
     "template",

@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from qorch import __version__
-from qorch.cli import history, link, logs, plans, runs, store
+from qorch.cli import gc, history, link, logs, plans, runs, show, store
 from qorch.cli.helpstyle import HelpCommand
 from qorch.cli.output import emit_json
 from qorch.contract import settings
@@ -27,6 +27,8 @@ Typical use:
   qorch compile my-plan.yaml           show jobs, shots and cost; write the bundle
   qorch run my-plan.yaml               submit, wait, collect (resumable)
   qorch results latest --json          the counts, for scripts
+  qorch show latest 2                  one job: job id, depth, timings, cost, error
+  qorch gc                             what old job files and bundles take (--yes removes)
 
 \b
 Exit codes: 0 ok, 1 error (bad plan, provider failure, budget refused),
@@ -85,6 +87,8 @@ def _root(
 
 plans.register(app)
 runs.register(app)
+show.register(app)
+gc.register(app)
 link.register(app)
 store.register(app)
 history.register(app)
@@ -100,6 +104,8 @@ SUMMARIES = {
     "status": "List runs, or one run's jobs (re-attaches to providers).",
     "results": "A run's counts, metrics and checks (exit 3 if pending).",
     "cancel": "Cancel a run's unfinished jobs.",
+    "show": "One job: target, job id, depth, timings, cost, error.",
+    "gc": "List, then prune, old job files and bundles (--yes).",
     "link": "Evaluate an optical link: loss, rate, fidelity, sweeps.",
     "recover": "List or rebuild what job directories prove was submitted.",
     "history": "Metrics of every finished run over time (--plot).",

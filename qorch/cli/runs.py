@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from qorch.cli import export
 from qorch.cli.output import emit_json, emit_table, finite_seconds, guarded, message, render
 from qorch.contract import settings
 from qorch.contract.errors import ExitCode
@@ -180,14 +181,19 @@ def results(
     junit: JunitOption = None,
     report: ReportOption = None,
     fail_on_inconclusive: StrictOption = False,
+    plot: export.PlotOption = None,
+    csv: export.CsvOption = None,
+    top: export.TopOption = 8,
     json_out: JsonFlag = False,
 ) -> None:
     """Collected results of a run: counts per job (exit 3 if unfinished, 4 if jobs failed,
-    5 if a check failed)."""
+    5 if a check failed). --plot and --csv also write its counts as a PNG and a CSV."""
     from qorch import api
     from qorch.cli.observe import TerminalObserver
 
+    export.check_outputs(plot, csv)
     got = api.results(run_id, state_dir, TerminalObserver())
+    export.write_outputs(got, plot, csv, top)
     _finish(got, json_out, junit, report, fail_on_inconclusive)
 
 

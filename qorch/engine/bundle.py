@@ -82,11 +82,14 @@ def check_replaceable(directory: Path) -> None:
         )
 
 
-def read_bundle(directory: Path, plan: PlanInfo | None = None) -> CompiledBundle:
+def read_bundle(
+    directory: Path, plan: PlanInfo | None = None, *, pruned: bool = False
+) -> CompiledBundle:
     """Load a bundle and verify every payload against its recorded hash. Raises StateError.
 
     ``plan``: the run's plan, for a bundle of jobs added to a run after compile by
     an older qorch (written without its plan; see :func:`~qorch.engine.manifest.parse_manifest`).
+    ``pruned``: ``qorch gc`` removed the payloads: a missing one is left out, not an error.
     """
     manifest_path = directory / MANIFEST
     try:
@@ -101,6 +104,10 @@ def read_bundle(directory: Path, plan: PlanInfo | None = None) -> CompiledBundle
         path = directory / job.payload
         try:
             payload = path.read_bytes()
+        except FileNotFoundError:
+            if pruned:
+                continue
+            raise StateError(f"{path}: missing payload") from None
         except OSError as error:
             raise StateError(f"{path}: missing payload: {error}") from None
         if hashlib.sha256(payload).hexdigest() != job.payload_sha256:

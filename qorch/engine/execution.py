@@ -96,6 +96,12 @@ def result(provider: Provider, handle: Handle) -> Result:
     return _checked(localjob.result(handle), handle)
 
 
+def timings(handle: Handle) -> dict[str, object] | None:
+    """When a finished local job's execution started and ended, and ``ran_s``; None for a
+    cloud job (providers report no timings) or a local job that recorded none."""
+    return localjob.timings(handle) if is_local(handle) else None
+
+
 def cancel(provider: Provider, handle: Handle) -> None:
     """Cancel the job. Raises CancelUnsupportedError if it cannot be (finished, or the
     provider cannot cancel)."""

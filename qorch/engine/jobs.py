@@ -29,6 +29,7 @@ from qorch.contract.errors import (
 )
 from qorch.contract.provider import Handle, JobRequest, JobState, Provider, Result
 from qorch.engine import execution, interrupt, registry
+from qorch.store import gcrecord
 from qorch.store.fsutil import read_json, write_json_atomic
 from qorch.store.lock import file_lock
 from qorch.store.state import JOB_FINAL, JobRecord, RunRecord, StateStore
@@ -240,6 +241,9 @@ def _write_result(ctx: RunJobs, job: JobRecord, counts: Result) -> Path:
         "job_id": (job.handle or {}).get("job_id"),
         "counts": _sorted_counts(counts),
     }
+    found = execution.timings(_live_handle(ctx, job)) if job.handle is not None else None
+    if found is not None:
+        record["timings"] = found  # kept with the counts: the job directory may be gc'd
     write_json_atomic(path, record)
     return path
 
@@ -258,6 +262,9 @@ def job_counts(ctx: RunJobs, job: JobRecord) -> Any:
         return read_json(path)["counts"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    removed = gcrecord.read(ctx.store, job.run_id)
+    if removed is not None and removed.says(gcrecord.RESULTS):
+        raise StateError(removed.message(job.run_id, "its results were"))
     try:
         if job.handle is None:
             raise StateError("no provider handle was recorded")

@@ -16,7 +16,7 @@ directory (0700, files 0600) named by the job's idempotency token::
     claim.N        the claim of attempt N, whose worker died
     attempts.json  the attempts whose worker died, and why
     state          "queued" or "running"
-    result.json    counts, created once
+    result.json    counts and the execution's timings, created once
     error.json     why the job failed (the circuit, not the worker): never retried
     cancel         cancellation requested
     worker.log     the workers' output and qorch's notes (deaths, restarts)
@@ -155,6 +155,17 @@ def result(handle: Handle) -> Result:
     if isinstance(counts, list):
         return [{str(k): int(v) for k, v in item.items()} for item in counts]
     return {str(k): int(v) for k, v in counts.items()}
+
+
+def timings(handle: Handle) -> dict[str, Any] | None:
+    """When a finished job's execution started and ended (UTC) and ``ran_s``, from its
+    ``result.json``; None if it has none (not finished, or written by an older worker)."""
+    try:
+        record = read_json(Path(handle["dir"]) / "result.json")
+        found = {key: record[key] for key in ("started", "ended", "ran_s")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return found
 
 
 def cancel(handle: Handle) -> bool:

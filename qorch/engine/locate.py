@@ -12,7 +12,7 @@ from typing import Any
 from qorch.contract.errors import StateError, UsageError
 from qorch.engine import runner
 from qorch.engine.runner import Notify, RunContext
-from qorch.store.state import EMPTY_RUN_ID, StateStore, ambiguous
+from qorch.store.state import EMPTY_RUN_ID, RunRecord, StateStore, ambiguous
 from qorch.store.statedir import env_state_dir, nearby_state_dirs
 
 
@@ -38,6 +38,17 @@ def attach(run_id: str, state_dir: Path | None = None, notify: Notify | None = N
     if notify is None:
         return runner.attach(store, run_id)
     return runner.attach(store, run_id, notify=notify)
+
+
+def find(run_id: str, state_dir: Path | None = None) -> tuple[StateStore, RunRecord]:
+    """The store holding run ``run_id`` (an id, a unique prefix, or ``latest``) and its record,
+    without reading its bundle (for commands that only inspect: ``show``, ``gc``)."""
+    dirs = state_dirs(state_dir)
+    if run_id == "latest":
+        store, run_id = latest(dirs)
+    else:
+        store = locate_run(run_id, dirs)
+    return store, store.run(run_id)
 
 
 def latest(dirs: list[Path]) -> tuple[StateStore, str]:

@@ -30,6 +30,7 @@ from qorch.engine.jobs import (  # noqa: F401 - re-exported: a run's jobs live t
 )
 from qorch.engine.manifest import ManifestJob
 from qorch.engine.targets import options_from_record
+from qorch.store import gcrecord
 from qorch.store.state import JobRecord, RunRecord, StateStore
 
 Notify = Callable[[str], None]
@@ -114,10 +115,15 @@ def open_run(
 def attach(store: StateStore, run_id: str, notify: Notify = _quiet) -> RunContext:
     """Re-open an existing run (and its bundles) by id or unique id prefix."""
     run = store.run(run_id)
-    ctx = RunContext(store, run, read_bundle(Path(run.bundle_dir)), notify)
+    removed = gcrecord.read(store, run.run_id)
+    gone = not (Path(run.bundle_dir) / "manifest.json").exists()
+    if removed is not None and removed.says(gcrecord.BUNDLE) and gone:
+        raise StateError(removed.message(run.run_id, "its bundle and results were"))
+    pruned = removed is not None and bool(removed.removed & {gcrecord.PAYLOADS, gcrecord.BUNDLE})
+    ctx = RunContext(store, run, read_bundle(Path(run.bundle_dir), pruned=pruned), notify)
     late = run_bundle_dir(store.directory, run.run_id)
     if (late / "manifest.json").exists():
-        ctx.add_bundle(read_bundle(late, ctx.bundle.manifest.plan))
+        ctx.add_bundle(read_bundle(late, ctx.bundle.manifest.plan, pruned=pruned))
     return ctx
 
 
@@ -133,9 +139,15 @@ def request_provider(ctx: RunContext, job: JobRecord) -> str:
 
 def _request(ctx: RunContext, job: JobRecord) -> JobRequest:
     spec = ctx.job_spec(job.idx)
+    data = ctx.bundle.payloads.get(spec.payload)
+    if data is None:
+        raise StateError(
+            f"run {ctx.run.run_id}: the payload of job {job.idx} ({spec.payload}) was removed "
+            "by 'qorch gc'; start a fresh run of the plan with --new"
+        )
     payload = Payload(
         format=spec.format,
-        data=ctx.bundle.payloads[spec.payload],
+        data=data,
         num_qubits=spec.num_qubits,
         num_clbits=spec.num_clbits,
         depth=spec.depth,

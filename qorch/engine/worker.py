@@ -90,6 +90,7 @@ def _execute(directory: Path) -> None:
         _sleep_unless_cancelled(delay, directory / "cancel")
         write_text_atomic(directory / "state", "running", private=True)
         note("executing")
+        began = time.time()  # after the (simulated) queue: ``ran_s`` is execution alone
         counts = registry.load(provider_name).execute(request)
     except Exception as error:  # report any failure to the submitter, never lose it
         if _terminated or (directory / "cancel").exists():
@@ -102,8 +103,16 @@ def _execute(directory: Path) -> None:
                   "traceback": traceback.format_exc()}  # fmt: skip
         _publish(directory / "error.json", record)
         return
-    seconds = round(time.time() - started, 6)
-    _publish(directory / "result.json", {"counts": counts, "seconds": seconds})
+    ended = time.time()
+    timings = {"started": _utc(began), "ended": _utc(ended), "ran_s": round(ended - began, 6)}
+    _publish(directory / "result.json",
+             {"counts": counts, "seconds": round(ended - started, 6), **timings})  # fmt: skip
+
+
+def _utc(epoch_s: float) -> str:
+    """``epoch_s`` as ISO 8601 UTC with milliseconds (``qorch show`` reports job timings)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s))
+    return f"{stamp}.{int(epoch_s % 1 * 1000):03d}Z"
 
 
 def _publish(path: Path, record: dict[str, Any]) -> None:

@@ -98,8 +98,8 @@ class StateStore:
             self._lock = hold_shared(
                 directory / "locks" / "store.lock",
                 timeout_s=self.timeout_s,
-                busy=f"{directory} is being rebuilt by 'qorch recover --rebuild'; "
-                "try again when it finishes",
+                busy=f"{directory} is being rebuilt by 'qorch recover --rebuild' or pruned by "
+                "'qorch gc --yes'; try again when it finishes",
             )
         try:
             if not self.path.exists():
