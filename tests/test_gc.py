@@ -7,9 +7,11 @@ uses) is made once for the module; each test prunes its own copy of it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
         ids.append(json.loads(done.stdout)["run_id"])
     compiled = cli("compile", str(base / "unused.yaml"), "--json")
     assert compiled.returncode == 0, compiled.stderr
+    two_days_ago = time.time() - 2 * 86400  # a fresh unused bundle is kept a day
+    for manifest in (base / "state").glob("bundles/unused-*/manifest.json"):
+        os.utime(manifest, (two_days_ago, two_days_ago))
     return Template(base, ids[0], ids[1])
 
 
@@ -163,7 +168,9 @@ def test_results_go_only_when_asked_and_readers_say_gc_removed_them(copy: Copy) 
 
 
 def test_older_than_selects_by_when_the_run_finished(copy: Copy) -> None:
-    assert copy.gc("--older-than", "1")["state_dirs"][0]["items"] == []
+    assert copy.gc("--older-than", "3")["state_dirs"][0]["items"] == []
+    old = items(copy.gc("--older-than", "1"))  # the unused bundle was written 2 days ago
+    assert [what for _, what, _ in old] == ["unused bundle"]
     assert len(items(copy.gc("--older-than", "0"))) == 6
     refused = copy.cli("gc", "--older-than", "-1")
     assert refused.returncode == 2
@@ -229,3 +236,16 @@ def test_what_gc_removed_survives_a_rebuilt_store(copy: Copy) -> None:
     assert copy.cli("results", copy.second).returncode == 0  # payloads gone, still read
     got = copy.cli("results", copy.first)
     assert got.returncode == 1 and "removed by 'qorch gc --include-results'" in got.stderr
+
+
+def test_a_bundle_just_compiled_for_a_later_submit_is_kept(copy: Copy, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.yaml"
+    fresh.write_text(PLAN.replace("gcplan", "fresh"))
+    bundle = tmp_path / "t" / "state" / "bundles" / "fresh-by-hand"
+    compiled = copy.cli("compile", str(fresh), "-o", str(bundle))
+    assert compiled.returncode == 0, compiled.stderr
+    report = copy.gc("--yes")
+    assert not any(i[2] == "bundles/fresh-by-hand" for i in items(report))
+    assert (bundle / "manifest.json").is_file()
+    submitted = copy.cli("submit", str(bundle))  # what the user compiled it for
+    assert submitted.returncode == 0, submitted.stderr

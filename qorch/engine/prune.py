@@ -8,8 +8,8 @@ bundle's payloads (the manifest stays: ``qorch results``, ``show`` and the
 checks need only it). A bundle shared by runs is pruned only when every run
 using it is selected. ``include_results`` also removes the run's result files,
 ``results.json``, artifacts and whole bundle. Bundles that no run uses
-(``qorch compile`` alone) go too, by age. The run, its jobs' ids and its
-journal stay in the store; what was removed is recorded there
+(``qorch compile`` alone) go too, once a day old (or ``--older-than``). The
+run, its jobs' ids and its journal stay in the store; what was removed is recorded there
 (:mod:`qorch.store.gcrecord`), so readers say so instead of reporting damage.
 """
 
@@ -30,6 +30,9 @@ from qorch.store.lock import hold_exclusive
 from qorch.store.state import JOB_FINAL, JobRecord, RunRecord, StateStore
 
 UNUSED_BUNDLE = "unused bundle"
+UNUSED_BUNDLE_MIN_AGE_DAYS = 1.0
+"""A bundle no run uses is kept this long unless --older-than says otherwise: it may be one
+``qorch compile -o DIR`` just wrote for a ``qorch submit DIR`` to come."""
 FINISHED_RUN = ("completed", "failed", "cancelled")
 
 
@@ -233,11 +236,13 @@ def _unused_bundles(store: StateStore, used: set[Path], chosen: Selection, out: 
             continue  # a bundle being written (a staging directory) or not qorch's
         if bundle.resolve() in used or not (bundle / "manifest.json").is_file():
             continue
-        if chosen.older_than_days is not None:
-            written = datetime.fromtimestamp((bundle / "manifest.json").stat().st_mtime,
-                                             timezone.utc)  # fmt: skip
-            if (chosen.now - written).total_seconds() / 86400 <= chosen.older_than_days:
-                continue
+        # a fresh bundle may be one the user just compiled and is about to submit
+        days = (
+            UNUSED_BUNDLE_MIN_AGE_DAYS if chosen.older_than_days is None else chosen.older_than_days
+        )
+        written = datetime.fromtimestamp((bundle / "manifest.json").stat().st_mtime, timezone.utc)
+        if (chosen.now - written).total_seconds() / 86400 <= days:
+            continue
         _add(out, store, None, UNUSED_BUNDLE, bundle)
 
 
