@@ -61,3 +61,16 @@ def test_the_loss_axis_says_whether_it_sums_or_averages_the_batch() -> None:
     assert loss_label("cross-entropy", "reference").endswith("sum over the batch")
     assert loss_label("mse", "reference").endswith("mean over the batch")
     assert loss_label("mse", "sum") == "training loss: mse, sum over the batch"
+
+
+def test_a_parameter_matched_baseline_says_how_close_it_is() -> None:
+    from qorch.workloads.qcnn.views import params_cell
+
+    assert params_cell(51, 51) == "51 (= QCNN)"
+    assert params_cell(53, 51) == "53 (+2 vs QCNN 51)"
+    assert params_cell(259, 51) == "259 (not matched: QCNN 51; no width fits these inputs)"
+    assert params_cell(9, None) == 9  # logistic regression is not sized to the QCNN
+    data = dict(RUN, baselines={"mlp": dict(RUN["baselines"]["mlp"], n_params=259,
+                                            target_params=51)})  # fmt: skip
+    (row,) = [r for r in results_view(data).tables[0].rows if r[0] == "mlp"]
+    assert row[1].startswith("259 (not matched")

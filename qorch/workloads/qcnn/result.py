@@ -54,6 +54,7 @@ def collect(ctx: RunContext) -> QCNNResult:
     baselines = {
         name: {"test_accuracy": b.get("test_accuracy"), "n_params": b.get("n_params"),
                "train_accuracy": b.get("train_accuracy"), "skipped": b.get("skipped", False),
+               **({"target_params": b["target_params"]} if b.get("target_params") else {}),
                **({"reason": b["reason"]} if b.get("skipped") and b.get("reason") else {})}
         for name, b in (trained.get("baselines") or {}).items()
     }  # fmt: skip

@@ -30,9 +30,8 @@ def results_view(data: dict[str, Any]) -> View:
                 (name, "-", f"skipped: {base.get('reason') or 'no reason given'}", "-", "-")
             )
         else:
-            rows.append(
-                (name, base["n_params"], base["test_accuracy"], base["train_accuracy"], "-")
-            )
+            rows.append((name, params_cell(base["n_params"], base.get("target_params")),
+                         base["test_accuracy"], base["train_accuracy"], "-"))  # fmt: skip
     tables = [Table(("model", "params", "test acc", "train acc", "train s"), rows,
                     title=f"run {data['run_id']} ({data['status']}) — {data['plan']}")]  # fmt: skip
     if data.get("sweep"):
@@ -59,6 +58,24 @@ def results_view(data: dict[str, Any]) -> View:
         ))  # fmt: skip
     compared = data.get("comparison")
     return View(tables, [compared["line"]] if compared else [])
+
+
+MATCH_TOLERANCE = 0.1
+"""A parameter-matched baseline within 10 % of the QCNN's count counts as matched."""
+
+
+def params_cell(n_params: int, target: int | None) -> str | int:
+    """A baseline's parameter count, and how far it is from the QCNN's it was sized to:
+    ``51 (= QCNN)``, ``53 (+2 vs QCNN 51)``, or flagged when no size can match (e.g. an MLP
+    on amplitude-encoded inputs: 256 inputs need 259 parameters at the least)."""
+    if not target:
+        return n_params
+    off = n_params - target
+    if off == 0:
+        return f"{n_params} (= QCNN)"
+    if abs(off) <= MATCH_TOLERANCE * target:
+        return f"{n_params} ({off:+d} vs QCNN {target})"
+    return f"{n_params} (not matched: QCNN {target}; no width fits these inputs)"
 
 
 def _ci(interval: list[float] | None) -> str:
