@@ -112,3 +112,29 @@ def test_a_seed_braket_cannot_honour_is_warned_once(cli, make_plan) -> None:
     assert warning not in cli("run", str(plan)).stderr  # the same run, resumed: said already
     unseeded = make_plan(SEEDED.replace("SEED\n", ""), name="unseeded.yaml")
     assert warning not in cli("run", str(unseeded)).stderr
+
+
+def test_training_and_sweeps_show_a_bar_on_a_terminal(
+    terminal: Screen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qorch.cli import observe
+
+    drawn: list[tuple[str, str, int]] = []
+
+    class Recorded(output.Progress):
+        def update(self, done: int, failed: int = 0) -> None:
+            drawn.append((self.label, self.unit, done))
+            super().update(done, failed)
+
+    monkeypatch.setattr(observe, "Progress", Recorded)
+    observer = observe.TerminalObserver()
+    for done in range(4):
+        observer.step("train", done, 3)
+        if done == 1:
+            observer.notify("a note [while] training")
+    observer.step("sweep", 0, 2)
+    observer.step("sweep", 2, 2)
+    trained = [("train", "steps", done) for done in range(4)]
+    assert drawn == [*trained, ("sweep", "tasks", 0), ("sweep", "tasks", 2)]
+    assert "a note [while] training" in terminal.getvalue()  # through the bar, not eaten
+    assert not observer._bars  # every bar closed at its last report

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from qorch.cli import output
 from qorch.cli.output import Progress, message
 from qorch.engine.workload import OnPoll, RunObserver
 
@@ -20,6 +22,7 @@ class TerminalObserver(RunObserver):
     def __init__(self) -> None:
         self._note: Callable[[str], None] = message
         self._steps: dict[str, int] = {}
+        self._bars: dict[str, tuple[Progress, ExitStack]] = {}
 
     def notify(self, text: str) -> None:
         self._note(text)
@@ -41,13 +44,36 @@ class TerminalObserver(RunObserver):
                 self._note = message
 
     def step(self, name: str, done: int, total: int) -> None:
-        """Sweep milestones: every tenth of the tasks, and the last."""
-        if total <= 0 or name != "sweep":
+        """A step's progress: a bar on a terminal (training steps, sweep tasks); piped,
+        sweep milestones only (every tenth of the tasks, and the last)."""
+        if total <= 0:
+            return
+        if output.is_tty(sys.stderr):
+            self._bar(name, done, total)
+            return
+        if name != "sweep":
             return
         tenth = (10 * done) // total
         if self._steps.get(name) != tenth or done == total:
             message(f"{name}: {done}/{total} tasks")
         self._steps[name] = tenth
+
+    def _bar(self, name: str, done: int, total: int) -> None:
+        """Open ``name``'s bar at its first report, move it, close it at the last."""
+        if name not in self._bars:
+            if done >= total:
+                return
+            stack = ExitStack()
+            bar = Progress(total, name, unit="steps" if name == "train" else "tasks")
+            stack.enter_context(bar.running())
+            self._bars[name] = (bar, stack)
+            self._note = bar.note
+        bar, stack = self._bars[name]
+        bar.update(done)
+        if done >= total:
+            stack.close()
+            del self._bars[name]
+            self._note = message
 
 
 def _show_jobs(progress: Progress, jobs: list[Any]) -> None:

@@ -183,11 +183,13 @@ def interrupted() -> NoReturn:
 
 
 class Progress:
-    """Job progress on stderr: a bar on a terminal, one line per change otherwise."""
+    """Progress on stderr (jobs, or another ``unit``): a bar on a terminal, one line per
+    change otherwise."""
 
-    def __init__(self, total: int, label: str) -> None:
+    def __init__(self, total: int, label: str, unit: str = "jobs") -> None:
         self.total = total
         self.label = label
+        self.unit = unit
         self._bar: Any = None
         self._task: Any = None
         self._last: tuple[int, int] | None = None
@@ -225,7 +227,9 @@ class Progress:
         if self._last != (done, failed):
             self._last = (done, failed)
             extra = f", {failed} failed" if failed else ""
-            message(f"{self.label}: {done}/{counted(self.total, 'job')} finished{extra}")
+            message(
+                f"{self.label}: {done}/{counted(self.total, self.unit.rstrip('s'))} finished{extra}"
+            )
 
     def note(self, text: str) -> None:
         """A message that does not break the bar."""

@@ -39,10 +39,12 @@ def train_main(
     if resume is not None:
         ctx.notify(f"resuming training from the checkpoint at step {resume.get('step')}")
     ctx.store.set_task(ctx.run.run_id, "train", "running")
-    progress("train", 0, 1)
+    total = plan.train.steps
+    progress("train", 0, total)
     task = {
         "config": prep.base_config(plan), "split": prepared.split,
         "checkpoint_file": str(checkpoint), "resume": resume,
+        "on_step": lambda step, _loss: progress("train", step + 1, total),
     }  # fmt: skip
     try:
         result = run_task(task)
@@ -51,7 +53,7 @@ def train_main(
         raise out_of_memory(ctx, "train", doing, error) from None
     write_training_artifacts(ctx, result)
     ctx.store.set_task(ctx.run.run_id, "train", "done", result)
-    progress("train", 1, 1)
+    progress("train", total, total)
     metrics = result["metrics"]
     ctx.notify(
         f"trained {metrics['n_params']} parameters in {metrics['train_seconds']:.2f} s: "

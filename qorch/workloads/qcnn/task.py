@@ -112,7 +112,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     result = train(
         model, X_train, y_train, train_config(config), rng,
-        checkpoint=save, resume=task.get("resume"),
+        checkpoint=save, resume=task.get("resume"), on_step=task.get("on_step"),
     )  # fmt: skip
     train_seconds = time.perf_counter() - started
     metrics = {
