@@ -83,3 +83,26 @@ def test_link_labels_say_what_is_computed(cli) -> None:
     assert data["plob_bounded"] is False and data["rate_to_plob"] > 1
     fibre = json.loads(cli("link", "--preset", "telecom-fibre", "--json").stdout)
     assert fibre["plob_bounded"] is True and fibre["rate_to_plob"] < 1
+
+
+def test_the_tvd_noise_floor_is_what_two_samples_of_one_distribution_show() -> None:
+    """Two independent samples of the same distribution differ by about the floor, so a
+    user can tell noise from error; a one-outcome distribution has none."""
+    import numpy as np
+
+    from qorch.workloads.distributed.distribution import total_variation_distance, tvd_noise_floor
+
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(16))
+    keys = [format(i, "04b") for i in range(16)]
+    shots = 2000
+    reference = {k: int(c) for k, c in zip(keys, rng.multinomial(200_000, p), strict=True)}
+    floor = tvd_noise_floor(reference, shots)
+    observed = []
+    for _ in range(100):
+        a, b = rng.multinomial(shots, p), rng.multinomial(shots, p)
+        observed.append(total_variation_distance(dict(zip(keys, a, strict=True)),
+                                                 dict(zip(keys, b, strict=True))))  # fmt: skip
+    assert floor == pytest.approx(float(np.mean(observed)), rel=0.1)
+    assert tvd_noise_floor({"101": 500}, 500) == 0.0
+    assert tvd_noise_floor(reference, shots) == floor  # seeded: the same report every time

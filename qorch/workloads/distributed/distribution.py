@@ -34,3 +34,20 @@ def classical_fidelity(p: Mapping[str, float], q: Mapping[str, float]) -> float:
     """Bhattacharyya fidelity (Σ √(p·q))² of two distributions (counts or probabilities)."""
     pp, qq = _probabilities(p), _probabilities(q)
     return sum(math.sqrt(pp[k] * qq[k]) for k in set(pp) & set(qq)) ** 2
+
+
+def tvd_noise_floor(
+    counts: Mapping[str, int], shots: int, draws: int = 200, seed: int = 0
+) -> float:
+    """The TVD two independent ``shots``-shot samples of ``counts``' distribution show on
+    average: what shot noise alone puts between a distributed run and its monolithic
+    reference (a TVD near it is noise, not error). Seeded, so reports are reproducible."""
+    import numpy as np
+
+    keys = sorted(counts)
+    p = np.array([counts[key] for key in keys], dtype=float)
+    p /= p.sum()
+    rng = np.random.default_rng(seed)
+    a = rng.multinomial(shots, p, size=draws) / shots
+    b = rng.multinomial(shots, p, size=draws) / shots
+    return float(np.mean(0.5 * np.abs(a - b).sum(axis=1)))

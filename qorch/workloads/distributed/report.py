@@ -12,6 +12,7 @@ from qorch.workloads.distributed.distribution import (
     classical_fidelity,
     marginal,
     total_variation_distance,
+    tvd_noise_floor,
 )
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def _simulation(
     monolithic = done[mono]["counts"]
     return {
         "tvd_to_monolithic": total_variation_distance(distributed, monolithic),
+        "tvd_noise_floor": tvd_noise_floor(monolithic, sum(distributed.values())),
         "measured_fidelity": classical_fidelity(distributed, monolithic),
         "estimated_fidelity": info.get("estimated_fidelity"),
         "perfect_links": info.get("perfect_links", False),

@@ -59,7 +59,7 @@ def results_view(run: dict[str, Any], info: dict[str, Any] | None) -> View:
         estimate = simulation["estimated_fidelity"]
         tables.append(Table(
             ("TVD to monolithic", "measured fidelity", "estimated fidelity", "links"),
-            [(f"{simulation['tvd_to_monolithic']:.4f}", f"{simulation['measured_fidelity']:.4f}",
+            [(_tvd_cell(simulation), f"{simulation['measured_fidelity']:.4f}",
               "-" if estimate is None else f"{estimate:.4f}",
               "perfect" if simulation["perfect_links"] else "modelled")],
             title="distributed simulation",
@@ -70,6 +70,14 @@ def results_view(run: dict[str, Any], info: dict[str, Any] | None) -> View:
                             [_observable_row(o) for o in observables],
                             title="cut reconstruction"))  # fmt: skip
     return View(tables)
+
+
+def _tvd_cell(simulation: dict[str, Any]) -> str:
+    """The TVD beside what shot noise alone would show (results written before the floor
+    was reported show the TVD alone)."""
+    floor = simulation.get("tvd_noise_floor")
+    tvd = f"{simulation['tvd_to_monolithic']:.4f}"
+    return tvd if floor is None else f"{tvd} (shot noise ≈ {floor:.4f})"
 
 
 def _observable_row(observable: dict[str, Any]) -> tuple[str, ...]:
