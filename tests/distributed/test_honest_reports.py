@@ -106,3 +106,38 @@ def test_the_tvd_noise_floor_is_what_two_samples_of_one_distribution_show() -> N
     assert floor == pytest.approx(float(np.mean(observed)), rel=0.1)
     assert tvd_noise_floor({"101": 500}, 500) == 0.0
     assert tvd_noise_floor(reference, shots) == floor  # seeded: the same report every time
+
+
+SMALL = """\
+version: 1
+kind: distributed
+CIRCUIT
+nodes:
+  - {name: a, target: local:aer, capacity: 3, comm_qubits: COMM}
+  - {name: b, target: local:aer, capacity: 5, comm_qubits: 2}
+links:
+  - {between: [a, b], preset: telecom-fibre, length_km: 5}
+execute: {mode: estimate}
+"""
+
+
+def test_errors_name_what_is_wrong_and_hint_cut_only_without_a_quantum_path(
+    cli, tmp_path: Path
+) -> None:
+    qasm = tmp_path / "mid.qasm"
+    qasm.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[4];\ncreg c[4];\n'
+                    "h q[0];\nmeasure q[0] -> c[0];\ncx q[0],q[3];\nmeasure q -> c;\n")  # fmt: skip
+    cases = {
+        "comm": (SMALL.replace("CIRCUIT", "circuit: {generator: ghz, qubits: 6}")
+                 .replace("COMM", "0"), ":5: nodes[0].comm_qubits: node a has no communication"),
+        "mid": (SMALL.replace("CIRCUIT", "circuit: {qasm: mid.qasm}").replace("COMM", "2"),
+                ":3: circuit: cannot distribute a circuit with mid-circuit 'measure'"),
+    }  # fmt: skip
+    for name, (text, expected) in cases.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        result = cli("compile", str(path), "-o", str(tmp_path / name))
+        assert result.returncode == 1, result.stderr
+        (said,) = result.stderr.strip().splitlines()
+        assert expected in said, said
+        assert "mode: cut" not in said  # cutting is not what these need

@@ -34,6 +34,10 @@ _BASIS = ["u", "cx", "cz", "cp", "crz", "rzz"]
 _IGNORED = {"barrier", "delay"}
 
 
+class CircuitNotDistributableError(CapabilityError):
+    """The circuit itself cannot be partitioned (the plan's circuit is at fault)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Op:
     """One operation: a 2×2 unitary (``kind`` diag1/anti1/u1) or a diagonal 2-qubit gate.
@@ -91,7 +95,7 @@ def _prepare(circuit: QuantumCircuit) -> QuantumCircuit:
         if name in _IGNORED:
             continue
         if name in ("measure", "reset") or getattr(inst.operation, "blocks", None):
-            raise CapabilityError(
+            raise CircuitNotDistributableError(
                 f"cannot distribute a circuit with mid-circuit '{name}'; "
                 "only unitary gates and final measurements are supported"
             )

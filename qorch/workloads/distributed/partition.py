@@ -40,6 +40,18 @@ METHODS = ("auto", "blocks", "kl")
 __all__ = ["METHODS", "CatGroup", "Partition", "Teleport", "partition_circuit"]
 
 
+class NoQuantumPathError(CapabilityError):
+    """Every placement needs pairs between nodes that no quantum link joins."""
+
+
+class CommQubitsError(CapabilityError):
+    """A node needs communication qubits it does not have (``node``: its index)."""
+
+    def __init__(self, message: str, node: int) -> None:
+        super().__init__(message)
+        self.node = node
+
+
 @dataclass(frozen=True)
 class CatGroup:
     """One cat-entanglement: ``qubit`` (on ``source``) shared with ``target`` by one EPR pair.
@@ -148,7 +160,7 @@ def partition_circuit(
     best = min(starts, key=evaluate)
     assign, score = improve(best, evaluate, weights, capacities, width=4 * n, budget=effort)
     if score[0] > 0:
-        raise CapabilityError(
+        raise NoQuantumPathError(
             "circuit cannot be distributed: every placement needs EPR pairs between nodes "
             "with no quantum path"
         )
@@ -261,8 +273,8 @@ def _schedule(gates, assign, teleports, k, comm, names, where) -> list[CatGroup]
 
     def make_room(node: int, at: int, need: int = 1, keep: Sequence[tuple] = ()) -> None:
         if comm[node] < need + len(keep):
-            raise CapabilityError(
-                f"node {names[node]} has no communication qubits for its EPR pairs"
+            raise CommQubitsError(
+                f"node {names[node]} has no communication qubits for its EPR pairs", node
             )
         while len(held[node]) + need > comm[node]:
             victim = max(

@@ -132,7 +132,12 @@ def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
 
 def analyse(loaded: LoadedPlan) -> Analysis:
     """Partition, lower, schedule (or cut) the plan's circuit; pure and deterministic."""
-    from qorch.workloads.distributed.partition import partition_circuit
+    from qorch.workloads.distributed.hypergraph import CircuitNotDistributableError
+    from qorch.workloads.distributed.partition import (
+        CommQubitsError,
+        NoQuantumPathError,
+        partition_circuit,
+    )
     from qorch.workloads.sources.build import build_spec
 
     plan = distributed_plan(loaded)
@@ -157,8 +162,15 @@ def analyse(loaded: LoadedPlan) -> Analysis:
             method=plan.strategy.method,
             node_names=names,
         )
-    except CapabilityError as error:
+    except CircuitNotDistributableError as error:  # the circuit is at fault, not the nodes
+        raise loaded.error(("circuit",), error.message, CapabilityError) from None
+    except CommQubitsError as error:
+        message = f"{error.message}: give it comm_qubits ≥ 1"
+        raise loaded.error(("nodes", error.node, "comm_qubits"), message, CapabilityError) from None
+    except NoQuantumPathError as error:
         raise loaded.error(("nodes",), _classical_hint(error.message, cutting)) from None
+    except CapabilityError as error:
+        raise loaded.error(("nodes",), error.message) from None
     if cutting:
         return Analysis(
             plan,
