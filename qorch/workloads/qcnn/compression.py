@@ -22,7 +22,9 @@ from qorch.workloads.qcnn.data import DataError
 Method = Literal["none", "pca", "resize", "autoencoder"]
 Scaling = Literal["none", "angle", "amplitude", "standard"]
 METHODS: tuple[str, ...] = ("none", "pca", "resize", "autoencoder")
-SCALINGS: tuple[str, ...] = ("none", "angle", "amplitude", "standard")
+SCALINGS: tuple[str, ...] = ("none", "angle", "angle-global", "amplitude", "standard")
+"""``angle``: each feature to [0, π] by its own training range; ``angle-global``: every
+feature by one range (the reference code's single minimum and maximum)."""
 AUTOENCODER_STEPS = 4000  # Adam steps (batch 32) to aim for; the reference: 10 epochs of MNIST
 AUTOENCODER_EPOCHS = (10, 500)  # bounds on the passes over the training set
 
@@ -266,6 +268,10 @@ class Scaler:
             low, span = X_train.min(axis=0), np.ptp(X_train, axis=0)
             self._offset = low
             self._factor = np.divide(np.pi, span, out=np.zeros(d), where=span > 0)
+        elif self.kind == "angle-global":
+            low, span = float(X_train.min()), float(np.ptp(X_train))
+            self._offset = np.full(d, low)
+            self._factor = np.full(d, np.pi / span if span > 0 else 0.0)
         elif self.kind == "standard":
             std = X_train.std(axis=0)
             self._offset, self._factor = X_train.mean(axis=0), 1.0 / np.where(std > 0, std, 1.0)
@@ -275,11 +281,11 @@ class Scaler:
         """Scale ``X``; angle values are clipped to [0, π] (the training range)."""
         assert self._offset is not None and self._factor is not None, "fit the scaler first"
         scaled = (np.asarray(X, np.float64) - self._offset) * self._factor
-        return np.clip(scaled, 0.0, np.pi) if self.kind == "angle" else scaled
+        return np.clip(scaled, 0.0, np.pi) if self.kind.startswith("angle") else scaled
 
     def out_of_range(self, X: np.ndarray) -> float:
         """The fraction of angle values of ``X`` outside [0, π] before clipping (0 otherwise)."""
-        if self.kind != "angle" or not np.size(X):
+        if not self.kind.startswith("angle") or not np.size(X):
             return 0.0
         assert self._offset is not None and self._factor is not None, "fit the scaler first"
         scaled = (np.asarray(X, np.float64) - self._offset) * self._factor
@@ -292,7 +298,7 @@ def scale(
     """Fit ``kind`` scaling on ``X_train``; return both sets scaled and a JSON-able info dict."""
     scaler = Scaler(kind).fit(X_train)
     info: dict[str, Any] = {"scaling": kind, "fitted_on": "training set"}
-    if kind == "angle":
+    if kind.startswith("angle"):
         info["range"] = [0.0, math.pi]
         info["clipped_test_fraction"] = scaler.out_of_range(X_test)
     return scaler.transform(X_train), scaler.transform(X_test), info

@@ -70,6 +70,11 @@ class DataSpec(Model):
     compression: Compression = "pca"
     compression_for: dict[str, Compression] = Field(default_factory=dict, max_length=100)
     width: int | None = Field(default=None, gt=0, le=2**20)  # default: what the encoding needs
+    # Both left out of the canonical plan at their defaults, so existing plans keep their hash.
+    standardize: bool = Field(default=False, exclude_if=lambda v: not v)  # before compression
+    angle_scaling: Literal["per-feature", "global"] = Field(
+        default="per-feature", exclude_if=lambda v: v == "per-feature"
+    )
 
     def compression_of(self, encoding: str) -> str:
         """The compression used for ``encoding`` (its override, else ``compression``)."""

@@ -75,6 +75,7 @@ def base_config(plan: QCNNPlan) -> dict[str, Any]:
         "reduction": train.reduction, "checkpoint_every": train.checkpoint_every,
         "early_stopping": train.early_stopping.model_dump() if train.early_stopping else None,
         "seed": plan.seed, "baselines": list(plan.baselines),
+        "standardize": plan.data.standardize, "angle_scaling": plan.data.angle_scaling,
     }  # fmt: skip
 
 

@@ -36,19 +36,24 @@ def features(
     method = config["compression"]
     if method == "none":
         width = None
+    raw_train, raw_test = split["X_train"], split["X_test"]
+    if config.get("standardize"):  # zero mean, unit variance per feature before compression
+        raw_train, raw_test, _ = compression.scale("standard", raw_train, raw_test)
     X_train, X_test, info = compression.fit_transform(
         method,
         width,
-        split["X_train"],
-        split["X_test"],
+        raw_train,
+        raw_test,
         split["image_shape"],
         seed=config["seed"],
         scaling="none",
     )
-    scaled_train, scaled_test, scaling = compression.scale(
-        scaling_for(config["encoding"]), X_train, X_test
-    )
+    kind = scaling_for(config["encoding"])
+    if kind == "angle" and config.get("angle_scaling") == "global":
+        kind = "angle-global"
+    scaled_train, scaled_test, scaling = compression.scale(kind, X_train, X_test)
     info.update(scaling)
+    info["standardized"] = bool(config.get("standardize"))
     info["unscaled"] = (X_train, X_test)
     return scaled_train, scaled_test, info
 
