@@ -141,3 +141,24 @@ def test_errors_name_what_is_wrong_and_hint_cut_only_without_a_quantum_path(
         (said,) = result.stderr.strip().splitlines()
         assert expected in said, said
         assert "mode: cut" not in said  # cutting is not what these need
+
+
+def test_swapped_pairs_explain_the_per_link_counts() -> None:
+    """a–c pairs swapped through b use both links: the per-link counts exceed the total,
+    and the table says why beside the end-to-end counts per node pair."""
+    from qorch.workloads.distributed.views import partition_rows
+
+    info = {"qubits_per_node": {"a": 3, "b": 3, "c": 3}, "epr_pairs": 5,
+            "epr_pairs_per_pair": {"a-b": 2, "a-c": 3}, "epr_pairs_per_link": {"a-b": 5, "b-c": 3},
+            "sampling_overhead": None, "cat_groups": 5, "teleports": 0, "third_node_gates": 0,
+            "comm_qubits_used": {"a": 1, "b": 1, "c": 1}, "makespan_s": 0.001, "epr_wait_s": 0.0,
+            "estimated_fidelity": 0.9}  # fmt: skip
+    rows = dict(partition_rows(info))
+    assert rows["EPR pairs"] == 5
+    assert rows["EPR pairs per node pair"] == "a-b: 2, a-c: 3"
+    assert rows["pairs generated per link (a swapped pair uses each link on its path)"] == (
+        "a-b: 5, b-c: 3"
+    )
+    direct = dict(partition_rows({**info, "epr_pairs_per_pair": {"a-b": 5},
+                                  "epr_pairs_per_link": {"a-b": 5}}))  # fmt: skip
+    assert direct["EPR pairs per link"] == "a-b: 5"

@@ -13,8 +13,16 @@ def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
     """The rows of a distributed plan's partition summary, for a two-column table."""
     per_node = ", ".join(f"{name}: {n}" for name, n in info["qubits_per_node"].items())
     per_link = ", ".join(f"{k}: {v}" for k, v in info["epr_pairs_per_link"].items()) or "-"
-    rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"]),
-                                   ("EPR pairs per link", per_link)]  # fmt: skip
+    rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"])]
+    per_pair = info.get("epr_pairs_per_pair") or {}
+    if per_pair and per_pair != info["epr_pairs_per_link"]:  # some pairs were swapped
+        rows.append(
+            ("EPR pairs per node pair", ", ".join(f"{k}: {v}" for k, v in per_pair.items()))
+        )
+        rows.append(("pairs generated per link (a swapped pair uses each link on its path)",
+                     per_link))  # fmt: skip
+    else:
+        rows.append(("EPR pairs per link", per_link))
     if info.get("sampling_overhead") is not None:
         rows += [("cuts", info["cuts"]), ("sampling overhead", f"{info['sampling_overhead']:g}")]
     else:
