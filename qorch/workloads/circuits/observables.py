@@ -124,24 +124,35 @@ def rotated_qubits(bases: Sequence[str]) -> tuple[list[int], list[int]]:
 
 def basis_circuit(circuit: QuantumCircuit, bases: Sequence[str]) -> QuantumCircuit:
     """The circuit's state rotated into a measurement basis and measured, qubit q into
-    clbit q: ``ry(basis_x[i])`` on the qubits some basis measures in X and ``rx(basis_y[i])``
-    on those measured in Y, the angles given per basis by :func:`basis_rows`."""
-    from qiskit.circuit import ParameterVector
-
+    clbit q: ``ry(basis_x_Q)`` on each qubit Q some basis measures in X and
+    ``rx(basis_y_Q)`` on those measured in Y, the angles given per basis by
+    :func:`basis_rows`. Parameters carry UUIDs derived from their names, so the
+    serialised circuit (QPY) is the same in every process: compile stays deterministic."""
     body = unitary_body(circuit)
     x_qubits, y_qubits = rotated_qubits(bases)
-    for angle, qubit in zip(ParameterVector("basis_x", len(x_qubits)), x_qubits, strict=True):
-        body.ry(angle, qubit)
-    for angle, qubit in zip(ParameterVector("basis_y", len(y_qubits)), y_qubits, strict=True):
-        body.rx(angle, qubit)
+    for qubit in x_qubits:
+        body.ry(_parameter("basis_x", qubit), qubit)
+    for qubit in y_qubits:
+        body.rx(_parameter("basis_y", qubit), qubit)
     body.measure_all()
     body.name = circuit.name
     return body
 
 
+def _parameter(prefix: str, qubit: int) -> Any:
+    """A parameter named ``PREFIX_QQQQQ`` (zero-padded, so Qiskit's by-name order is the
+    qubit order) with a UUID derived from its name."""
+    import uuid
+
+    from qiskit.circuit import Parameter
+
+    name = f"{prefix}_{qubit:05d}"
+    return Parameter(name, uuid=uuid.uuid5(uuid.NAMESPACE_OID, f"qorch.observables.{name}"))
+
+
 def basis_rows(bases: Sequence[str]) -> list[list[float]]:
     """One row of angles per basis for :func:`basis_circuit`, columns in its parameters'
-    order (Qiskit's: ``basis_x`` then ``basis_y``, elements by index): −π/2 on an X
+    order (Qiskit's, by name: the ``basis_x`` qubits ascending, then ``basis_y``): −π/2 on an X
     qubit's ``ry``, π/2 on a Y qubit's ``rx``, 0 elsewhere. Rows are empty when every
     basis is Z (the circuit has no parameters)."""
     x_qubits, y_qubits = rotated_qubits(bases)
