@@ -215,3 +215,16 @@ def test_mid_circuit_measurement_is_refused_at_the_observables(
     assert result.returncode == 1
     assert result.stderr.startswith(f"{plan}:7: circuits[0].observables: ")
     assert "only measurements are final" in result.stderr
+
+
+def test_diff_compares_counts_jobs_not_measurement_jobs(cli: InProcessCli, make_plan: Any) -> None:
+    """Regression: the measurement job (same circuit and target) hid the counts job's
+    counts from ``qorch diff``, so a run with observables compared no counts."""
+    plan = make_plan(PLAN.split("  - name: bell")[0] + "targets: [local:statevector]\n")
+    for extra in ((), ("--new",)):
+        assert cli("run", str(plan), *extra).returncode == 0
+    runs = json.loads(cli("status", "--json").stdout)
+    ids = sorted(run["run_id"] for run in runs)
+    got = json.loads(cli("diff", ids[0], ids[1], "--json").stdout)
+    assert [(c["circuit"], c["target"]) for c in got["counts"]] == [("qaoa", "local:statevector")]
+    assert any(m["name"] == "observable:cut" for m in got["metrics"])
