@@ -1,10 +1,13 @@
 """A circuits plan's observables: checked against the built circuits, compiled into jobs.
 
-Each circuit with ``observables:`` gets, per target, jobs that measure its
-state in every basis of :func:`~qorch.workloads.circuits.observables.measurement_bases`:
-one parameterised payload with a parameter set per basis, as many bases per job
-as the device takes (``Device.sets_per_job``). They are ordinary jobs of the run
-(``role: observables``, ``first_basis``), so they resume and never run twice.
+Each circuit with ``observables:`` gets, per target, one job that asks the
+device's native estimator for them (where its provider ``estimates``: exact on
+local:statevector and ideal local:aer, IBM's Estimator on fake backends), or
+else jobs that measure its state in every basis of
+:func:`~qorch.workloads.circuits.observables.measurement_bases`: one
+parameterised payload with a parameter set per basis, as many bases per job as
+the device takes (``Device.sets_per_job``). They are ordinary jobs of the run
+(``role: observables``), so they resume and never run twice.
 The manifest's ``observables`` block keeps, per circuit, the observables, the
 bases and the exact values, from which results are computed offline.
 """
@@ -47,7 +50,12 @@ class CircuitObservables:
     circuit: str
     observables: list[Observable]
     bases: list[str]
-    measured: QuantumCircuit
+    measured: QuantumCircuit  # rotated into each basis (parameters) and measured
+    body: QuantumCircuit  # without measurements, for a native estimator
+
+    def terms(self) -> list[list[tuple[str, float]]]:
+        """The observables as a job's ``observables``: (Pauli string, coefficient) lists."""
+        return [list(o.terms.items()) for o in self.observables]
 
     def block(self, exact: list[float] | None) -> dict[str, Any]:
         """The circuit's entry in the manifest's ``observables`` block."""
@@ -79,7 +87,8 @@ def plan_observables(
         except ValueError as error:
             problems.append(loaded.error(key, str(error), CircuitError))
             continue
-        found.append(CircuitObservables(circuit.name, observables, bases, measured))
+        body = unitary_body(circuit)
+        found.append(CircuitObservables(circuit.name, observables, bases, measured, body))
     raise_all(loaded.display, problems)
     return found
 
@@ -108,6 +117,8 @@ def observable_jobs(
     is added to ``payloads``. Raises errors located at the target."""
     t_index, spec, provider, options, shots = target
     seed = derive_seed(loaded.plan.seed, entry.circuit, spec.target, str(t_index), ROLE)
+    if provider.estimates(spec.device, options):
+        return [_estimator_job(loaded, entry, target, first_index, payloads, seed)]
     try:
         payload = provider.translate(entry.measured, spec.device, options, seed)
         per_job = provider.device(spec.device).sets_per_job(shots)
@@ -127,6 +138,29 @@ def observable_jobs(
         jobs.append(_job(provider, spec, options, payload, file, index, shots, t_index,
                          derive_seed(seed, str(start)), entry.circuit, start, chunk))  # fmt: skip
     return jobs
+
+
+def _estimator_job(
+    loaded: LoadedPlan,
+    entry: CircuitObservables,
+    target: tuple[int, TargetSpec, Provider, TargetOptions, int],
+    index: int,
+    payloads: dict[str, bytes],
+    seed: int,
+) -> ManifestJob:
+    """One job that asks the device's native estimator for every observable."""
+    t_index, spec, provider, options, shots = target
+    try:
+        payload = provider.translate_for_estimation(entry.body, spec.device, options, seed)
+    except (CapabilityError, OptionError, ProviderError) as error:
+        raise loaded.error(("targets", t_index, "target"), error.message, type(error)) from None
+    file = payload_name(index, f"{entry.circuit}-{ROLE}", spec.target, payload.extension)
+    payloads[file] = payload.data
+    cost = provider.estimate_cost(spec.device, payload, shots)
+    return job_record(index=index, circuit=entry.circuit, target=spec.target,
+                      target_index=t_index, options=options, shots=shots, seed=seed,
+                      payload_file=file, payload=payload, cost=cost, role=ROLE,
+                      observables=entry.terms())  # fmt: skip
 
 
 def _job(provider: Provider, spec: TargetSpec, options: TargetOptions, payload: Payload,

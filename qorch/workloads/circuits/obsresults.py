@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qorch.contract.provider import is_expectations
 from qorch.engine.manifest import ManifestJob
 from qorch.engine.views import Table
 from qorch.engine.workload import Metric
@@ -35,6 +36,7 @@ def with_observables(
     """``jobs`` with their observables (see the module), and the ``observable:NAME`` metrics
     of every observable whose bases were all measured."""
     measured = _basis_counts(jobs, specs, block)
+    native = _native_estimates(jobs, specs)
     out: list[dict[str, Any]] = []
     metrics: list[Metric] = []
     for job in jobs:
@@ -43,13 +45,18 @@ def with_observables(
         if entry is None:
             out.append(job)
             continue
+        if spec.extra("role") == ROLE and spec.observables is not None:
+            result = job.get("counts")  # a native job's result: its expectation values
+            method = result.get("method") if isinstance(result, dict) else None
+            out.append({**job, "counts": None, "role": ROLE, "method": method})
+            continue
         if spec.extra("role") == ROLE:
             rows = len(spec.parameter_values or ()) or 1
             start = int(spec.extra("first_basis", 0))
             out.append({**job, "role": ROLE, "bases": entry["bases"][start : start + rows]})
             continue
-        found = measured.get((job["circuit"], spec.target_index), [])
-        values = _estimates(entry, found)
+        key = (job["circuit"], spec.target_index)
+        values = native.get(key) or _estimates(entry, measured.get(key, []))
         rows_json = []
         for observable, exact, value in zip(entry["observables"], _exact(entry), values,
                                             strict=True):  # fmt: skip
@@ -70,7 +77,7 @@ def _basis_counts(
     for job in jobs:
         spec = specs[job["index"]]
         entry = block.get(job["circuit"])
-        if entry is None or spec.extra("role") != ROLE:
+        if entry is None or spec.extra("role") != ROLE or spec.observables is not None:
             continue
         slots = found.setdefault((job["circuit"], spec.target_index), [None] * len(entry["bases"]))
         counts = job.get("counts") if job.get("status") == "done" else None
@@ -79,6 +86,24 @@ def _basis_counts(
         start = int(spec.extra("first_basis", 0))
         for offset, basis_counts in enumerate(counts if isinstance(counts, list) else [counts]):
             slots[start + offset] = basis_counts
+    return found
+
+
+def _native_estimates(
+    jobs: Sequence[dict[str, Any]], specs: Mapping[int, ManifestJob]
+) -> dict[Key, list[Estimate | None]]:
+    """Per (circuit, target index), the values a native estimator returned."""
+    found: dict[Key, list[Estimate | None]] = {}
+    for job in jobs:
+        spec = specs[job["index"]]
+        result = job.get("counts")
+        if spec.extra("role") != ROLE or spec.observables is None or job.get("status") != "done":
+            continue
+        if result is not None and is_expectations(result):
+            found[(job["circuit"], spec.target_index)] = [
+                Estimate(float(row["value"]), float(row["std_error"]), int(row["shots"]))
+                for row in result["expectations"]
+            ]
     return found
 
 
@@ -124,10 +149,12 @@ def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
 
 
 def shown_jobs(jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The jobs as the job table shows them: a measurement job lists its bases, not counts."""
+    """The jobs as the job table shows them: a measurement job lists its bases (or its
+    estimator), not counts."""
     shown = []
     for job in jobs:
-        if job.get("role") == ROLE and job.get("counts") is not None:
-            job = {**job, "counts": None, "message": "bases " + ", ".join(job["bases"])}
+        if job.get("role") == ROLE and job.get("status") == "done":
+            what = job.get("method") or "bases " + ", ".join(job.get("bases") or ())
+            job = {**job, "counts": None, "message": what}
         shown.append(job)
     return shown
