@@ -38,7 +38,7 @@ from qorch.contract.provider import (
     JobState,
     Provider,
     TargetOptions,
-    is_expectations,
+    expectation_rows,
 )
 from qorch.engine import execution, registry
 from qorch.store.state import NewJob, StateStore
@@ -328,8 +328,8 @@ class ProviderConformance:
         status = execution.status
         assert self.wait(provider, handle) is JobState.DONE, status(provider, handle).message
         result = execution.result(provider, handle)
-        assert isinstance(result, dict) and is_expectations(result), result
-        rows: list[dict[str, Any]] = list(result["expectations"])
+        rows = expectation_rows(result)
+        assert rows is not None, result
         assert len(rows) == len(OBSERVABLES)
         state = Statevector(circuit)
         for terms, row in zip(OBSERVABLES, rows, strict=True):

@@ -411,6 +411,13 @@ def is_expectations(result: Any) -> bool:
     return isinstance(result, dict) and isinstance(result.get("expectations"), list)
 
 
+def expectation_rows(result: Any) -> list[dict[str, Any]] | None:
+    """The per-observable rows of an :data:`Expectations` result (None for counts)."""
+    if not is_expectations(result):
+        return None
+    return [dict(row) for row in result["expectations"]]
+
+
 def options_error(target: str, key: str, message: str) -> OptionError:
     """An OptionError for one option of one target."""
     return OptionError(f"{target}: option '{key}': {message}")
@@ -432,6 +439,7 @@ __all__ = [
     "Provider",
     "Result",
     "TargetOptions",
+    "expectation_rows",
     "expectations_result",
     "is_expectations",
     "normalise_counts",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qorch.contract.provider import is_expectations
+from qorch.contract.provider import expectation_rows
 from qorch.engine.manifest import ManifestJob
 from qorch.engine.views import Table
 from qorch.engine.workload import Metric
@@ -96,13 +96,13 @@ def _native_estimates(
     found: dict[Key, list[Estimate | None]] = {}
     for job in jobs:
         spec = specs[job["index"]]
-        result = job.get("counts")
         if spec.extra("role") != ROLE or spec.observables is None or job.get("status") != "done":
             continue
-        if result is not None and is_expectations(result):
+        rows = expectation_rows(job.get("counts"))
+        if rows is not None:
             found[(job["circuit"], spec.target_index)] = [
                 Estimate(float(row["value"]), float(row["std_error"]), int(row["shots"]))
-                for row in result["expectations"]
+                for row in rows
             ]
     return found
 
