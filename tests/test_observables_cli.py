@@ -41,20 +41,26 @@ targets:
   - target: ibm:fake_manila
     options: {ideal: true}
   - braket:local
+  - {target: braket:local, observables: bases}
+  - {target: local:aer, observables: bases}
 checks:
   - {metric: "observable:cut", value: 1.0, within: 2.0}
 """
-TARGETS = ("local:statevector", "local:aer", "ibm:fake_manila", "braket:local")
+# the plan's targets in order, named by their path where one target string appears twice
+TARGETS = ("local:statevector", "local:aer", "ibm:fake_manila", "braket:local",
+           "braket:local bases", "local:aer bases")  # fmt: skip
 EXACT = ("local:statevector", "local:aer")  # native and exact: no error, no shots
 METHODS = {
     "local:statevector": "exact (statevector)",
     "local:aer": "exact (Aer EstimatorV2)",
     "ibm:fake_manila": "IBM executor Estimator (local testing mode)",
-    "braket:local": None,  # measured through basis circuits (a program set)
+    "braket:local": "Braket expectation result types",
+    "braket:local bases": None,  # basis circuits: one program set
+    "local:aer bases": None,  # basis circuits: parameter sets
 }
 # Braket's LocalSimulator cannot be seeded: its values change from run to run, so it is held
 # to 4σ (a false failure once in ~16 000 values) where the seeded targets are held to 3σ.
-SIGMAS = {"braket:local": 4.0}
+SIGMAS = {"braket:local": 4.0, "braket:local bases": 4.0}
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +77,29 @@ def run_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def observables_of(data: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    """target → observable name → its JSON, from the qaoa circuit's counts jobs."""
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for job in data["jobs"]:
-        if job["circuit"] == "qaoa" and "observables" in job:
-            found[job["target"]] = {item["name"]: item for item in job["observables"]}
-    return found
+    """target (as TARGETS names it) → observable name → its JSON, from the qaoa circuit's
+    counts jobs (in target order)."""
+    jobs = [job for job in data["jobs"] if job["circuit"] == "qaoa" and "observables" in job]
+    return {label: {item["name"]: item for item in job["observables"]}
+            for label, job in zip(TARGETS, jobs, strict=False)}  # fmt: skip
+
+
+def measuring_jobs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """target (as TARGETS names it) → the qaoa circuit's observables job."""
+    jobs = [job for job in data["jobs"] if job.get("role") == "observables"]
+    return dict(zip(TARGETS, jobs, strict=True))
 
 
 def test_every_target_reports_every_observable(run_json: dict[str, Any]) -> None:
     found = observables_of(run_json)
-    assert sorted(found) == sorted(TARGETS)
+    assert list(found) == list(TARGETS)
     for target, items in found.items():
         assert sorted(items) == ["cut", "mixed"], target
         for item in items.values():
             assert set(item) == {"name", "value", "std_error", "shots", "exact"}
             assert item["exact"] is not None
             assert (item["std_error"] == 0) == (target in EXACT)
-        if target == "braket:local":
+        if METHODS[target] is None:
             assert items["cut"]["shots"] in (1500, 3000)  # its Z terms: in one or two bases
             assert items["mixed"]["shots"] == 2 * 1500  # IIIX and IIYI share a basis; XXXX
         else:
@@ -117,37 +128,37 @@ def test_targets_agree_within_error_bars(run_json: dict[str, Any]) -> None:
 
 
 def test_measurement_jobs_and_metrics(run_json: dict[str, Any]) -> None:
-    measuring = [job for job in run_json["jobs"] if job.get("role") == "observables"]
-    assert sorted(job["target"] for job in measuring) == sorted(TARGETS)  # one per target
-    for job in measuring:
+    for target, job in measuring_jobs(run_json).items():  # one per target
         assert job["circuit"] == "qaoa" and job["status"] == "done"
-        if METHODS[job["target"]] is None:  # one parameter set per basis
+        if METHODS[target] is None:  # one parameter set per basis
             assert len(job["bases"]) == len(job["counts"]) == 3
         else:  # a native estimator: expectation values, no counts
-            assert job["method"] == METHODS[job["target"]] and job["counts"] is None
+            assert job["method"] == METHODS[target] and job["counts"] is None
     bell = [job for job in run_json["jobs"] if job["circuit"] == "bell"]
     assert bell and all("observables" not in job for job in bell)
     metrics = [m for m in run_json["metric_values"] if m["name"].startswith("observable:")]
     assert len(metrics) == 2 * len(TARGETS)
     assert all(m["circuit"] == "qaoa" for m in metrics)
-    assert all((m.get("std_error", 0) > 0) == (m["target"] not in EXACT) for m in metrics)
+    exact = [m for m in metrics if m.get("std_error") == 0]
+    assert sorted({m["target"] for m in exact}) == sorted(EXACT)
+    assert len(exact) == 4  # local:aer with bases: errors from shots
     shots = [m for m in run_json["metric_values"] if m["name"] == "shots"]
     assert len(shots) == 2 * len(TARGETS)  # the counts jobs only
-    verdicts = {(c["target"], c["verdict"]) for c in run_json["checks"]}
-    assert verdicts == {(target, "pass") for target in TARGETS}
+    assert [c["verdict"] for c in run_json["checks"]] == ["pass"] * len(TARGETS)
 
 
 def test_results_show_an_observables_table(run_json: dict[str, Any]) -> None:
     table = run_json["_table"]
     assert "observables" in table and "std error" in table
     assert "bases " in table and "IBM executor Estimator" in table
+    assert "Braket expectation result types" in table
     assert sum(1 for line in table.splitlines() if line.startswith("qaoa ") and " cut " in line)
 
 
 def test_compile_is_deterministic_with_observables(
     compile_in_two_processes: Callable[[str], tuple[Path, list[Path]]], make_plan: Any
 ) -> None:
-    plan = make_plan(PLAN.replace("  - braket:local\n", ""))
+    plan = make_plan(PLAN.replace("  - braket:local\n", "").replace("  - {target: braket", "#"))
     bundle, files = compile_in_two_processes(str(plan))
     manifest = json.loads((bundle / "manifest.json").read_text())
     block = manifest["observables"]["qaoa"]
@@ -246,3 +257,25 @@ def test_diff_compares_counts_jobs_not_measurement_jobs(cli: InProcessCli, make_
     got = json.loads(cli("diff", ids[0], ids[1], "--json").stdout)
     assert [(c["circuit"], c["target"]) for c in got["counts"]] == [("qaoa", "local:statevector")]
     assert any(m["name"] == "observable:cut" for m in got["metrics"])
+
+
+def test_plans_without_observables_keep_their_hash(make_plan: Any) -> None:
+    """Regression: the new fields' defaults were part of the canonical plan, so every
+    existing circuits plan got a new hash (its run's idempotency key) with this version."""
+    from qorch.engine.planfile import load_plan
+
+    plain = make_plan(
+        "version: 1\nkind: circuits\nname: p\ncircuits:\n"
+        "  - {name: g, generator: ghz, qubits: 2}\ntargets: [local:aer]\n",
+        "plain.yaml",
+    )
+    spelled = make_plan(
+        "version: 1\nkind: circuits\nname: p\ncircuits:\n"
+        "  - {name: g, generator: ghz, qubits: 2, observables: []}\n"
+        "targets: [{target: local:aer, observables: native}]\n",
+        "spelled.yaml",
+    )
+    loaded = load_plan(plain)
+    assert loaded.canonical_hash() == load_plan(spelled).canonical_hash()
+    dumped = loaded.plan.model_dump(mode="json")
+    assert "observables" not in dumped["circuits"][0] and "observables" not in dumped["targets"][0]

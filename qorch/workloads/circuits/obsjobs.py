@@ -117,7 +117,8 @@ def observable_jobs(
     is added to ``payloads``. Raises errors located at the target."""
     t_index, spec, provider, options, shots = target
     seed = derive_seed(loaded.plan.seed, entry.circuit, spec.target, str(t_index), ROLE)
-    if provider.estimates(spec.device, options):
+    native = getattr(spec, "observables", "native") == "native"
+    if native and provider.estimates(spec.device, options):
         return [_estimator_job(loaded, entry, target, first_index, payloads, seed)]
     try:
         payload = provider.translate(entry.measured, spec.device, options, seed)

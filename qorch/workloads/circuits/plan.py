@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from qorch.engine.limits import MAX_JOBS, MAX_LIST_ITEMS, MAX_QASM_QUBITS
 from qorch.engine.plan_base import (
@@ -15,8 +15,9 @@ from qorch.engine.plan_base import (
     Name,
     PlanModel,
     Shots,
-    Targets,
     TargetSpec,
+    TargetString,
+    target_from_string,
     unique_names,
 )
 from qorch.workloads.sources.pauli import label_problem
@@ -59,7 +60,8 @@ Observables = Annotated[list[ObservableSpec], Field(max_length=MAX_LIST_ITEMS)]
 
 
 class _WithObservables(Model):
-    observables: Observables = Field(default_factory=list)
+    # left out of the canonical form when empty: plans without observables keep their hash
+    observables: Observables = Field(default_factory=list, exclude_if=lambda v: not v)
 
     @field_validator("observables")
     @classmethod
@@ -99,13 +101,36 @@ CircuitWithObservables = Annotated[
 ]
 
 
+class CircuitsTarget(TargetSpec):
+    """A circuits plan's target. ``observables``: ``native`` uses the device's own
+    estimator where its provider has one (else basis circuits); ``bases`` always
+    measures basis circuits (to compare the two, or to see raw, unmitigated values)."""
+
+    # left out of the plan's canonical form at its default, so the hash (the run's
+    # idempotency key) of a plan written before this field existed does not change
+    observables: Literal["native", "bases"] = Field("native", exclude_if=lambda v: v == "native")
+
+
+CircuitsTargets = Annotated[
+    list[
+        Annotated[
+            CircuitsTarget,
+            BeforeValidator(
+                target_from_string, json_schema_input_type=TargetString | CircuitsTarget
+            ),
+        ]
+    ],
+    Field(min_length=1, max_length=MAX_LIST_ITEMS),
+]
+
+
 class CircuitsPlan(PlanModel):
     """Run circuits on targets and collect counts (and observables' expectation values)."""
 
     kind: Literal["circuits"]
     shots: Shots = 1024
     circuits: list[CircuitWithObservables] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
-    targets: Targets
+    targets: CircuitsTargets
 
     @field_validator("circuits")
     @classmethod
