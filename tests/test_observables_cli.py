@@ -279,3 +279,31 @@ def test_plans_without_observables_keep_their_hash(make_plan: Any) -> None:
     assert loaded.canonical_hash() == load_plan(spelled).canonical_hash()
     dumped = loaded.plan.model_dump(mode="json")
     assert "observables" not in dumped["circuits"][0] and "observables" not in dumped["targets"][0]
+
+
+def test_z_only_observables_need_no_parameters(cli: InProcessCli, make_plan: Any) -> None:
+    """Every term diagonal: one basis, a plain measured circuit (no parameter sets)."""
+    plan = make_plan(
+        """\
+        version: 1
+        kind: circuits
+        name: z-only
+        shots: 300
+        circuits:
+          - name: ghz
+            generator: ghz
+            qubits: 3
+            observables:
+              - {name: zz, terms: {ZZI: 1.0, IZZ: 0.5, ZIZ: -1.0, III: 0.25}}
+        targets: [{target: local:aer, observables: bases}]
+        """
+    )
+    result = cli("run", str(plan), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    measuring = [job for job in data["jobs"] if job.get("role") == "observables"]
+    assert len(measuring) == 1 and measuring[0]["bases"] == ["ZZZ"]
+    assert isinstance(measuring[0]["counts"], dict)  # one basis: plain counts
+    (item,) = next(job for job in data["jobs"] if "observables" in job)["observables"]
+    assert item["value"] == pytest.approx(0.75) == pytest.approx(item["exact"])
+    assert item["std_error"] == 0 and item["shots"] == 300  # GHZ: every shot agrees
