@@ -96,7 +96,8 @@ def test_every_target_reports_every_observable(run_json: dict[str, Any]) -> None
     for target, items in found.items():
         assert sorted(items) == ["cut", "mixed"], target
         for item in items.values():
-            assert set(item) == {"name", "value", "std_error", "shots", "exact"}
+            assert set(item) == {"name", "value", "std_error", "shots", "exact", "method"}
+            assert item["method"] == (METHODS[target] or "measurement bases")
             assert item["exact"] is not None
             assert (item["std_error"] == 0) == (target in EXACT)
         if METHODS[target] is None:

@@ -2,8 +2,8 @@
 
 Pure: the run's jobs (their JSON, with counts) and the manifest in, the jobs
 with ``observables`` added out. A circuit's counts job on a target carries
-``observables``: ``[{name, value, std_error, shots, exact}]`` (``value`` null
-until every basis was measured); its measurement jobs carry ``role:
+``observables``: ``[{name, value, std_error, shots, exact, method}]`` (``value``
+null until every basis was measured); its measurement jobs carry ``role:
 observables`` and the ``bases`` they measured. Metrics are named
 ``observable:NAME``, labelled with the circuit and target, for checks.
 """
@@ -21,6 +21,7 @@ from qorch.workloads.circuits.observables import Estimate, Observable, estimate
 from qorch.workloads.circuits.obsjobs import ROLE
 
 METRIC_PREFIX = "observable:"
+BASES_METHOD = "measurement bases"  # the ``method`` of observables measured in basis circuits
 
 Key = tuple[str, int]  # (circuit, target index)
 
@@ -37,6 +38,7 @@ def with_observables(
     of every observable whose bases were all measured."""
     measured = _basis_counts(jobs, specs, block)
     native = _native_estimates(jobs, specs)
+    methods = _methods(jobs, specs)
     out: list[dict[str, Any]] = []
     metrics: list[Metric] = []
     for job in jobs:
@@ -60,7 +62,7 @@ def with_observables(
         rows_json = []
         for observable, exact, value in zip(entry["observables"], _exact(entry), values,
                                             strict=True):  # fmt: skip
-            rows_json.append(_row(observable["name"], value, exact))
+            rows_json.append(_row(observable["name"], value, exact, methods.get(key)))
             if value is not None:
                 metrics.append(Metric(name=metric_name(observable["name"]), value=value.value,
                                       std_error=value.std_error, circuit=job["circuit"],
@@ -86,6 +88,22 @@ def _basis_counts(
         start = int(spec.extra("first_basis", 0))
         for offset, basis_counts in enumerate(counts if isinstance(counts, list) else [counts]):
             slots[start + offset] = basis_counts
+    return found
+
+
+def _methods(jobs: Sequence[dict[str, Any]], specs: Mapping[int, ManifestJob]) -> dict[Key, str]:
+    """Per (circuit, target index), how its observables are evaluated: the native
+    estimator's ``method`` (once it answered) or :data:`BASES_METHOD`."""
+    found: dict[Key, str] = {}
+    for job in jobs:
+        spec = specs[job["index"]]
+        if spec.extra("role") != ROLE:
+            continue
+        key = (job["circuit"], spec.target_index)
+        if spec.observables is None:
+            found[key] = BASES_METHOD
+        elif isinstance(job.get("counts"), dict) and job["counts"].get("method"):
+            found[key] = str(job["counts"]["method"])
     return found
 
 
@@ -122,13 +140,16 @@ def _exact(entry: Mapping[str, Any]) -> list[float | None]:
     return list(exact) if exact is not None else [None] * len(entry["observables"])
 
 
-def _row(name: str, value: Estimate | None, exact: float | None) -> dict[str, Any]:
+def _row(
+    name: str, value: Estimate | None, exact: float | None, method: str | None
+) -> dict[str, Any]:
     return {
         "name": name,
         "value": value.value if value else None,
         "std_error": value.std_error if value else None,
         "shots": value.shots if value else 0,
         "exact": exact,
+        "method": method,
     }
 
 
@@ -141,10 +162,11 @@ def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
             error = "-" if item["std_error"] is None else f"±{item['std_error']:.4f}"
             exact = "-" if item["exact"] is None else f"{item['exact']:+.4f}"
             rows.append((job["circuit"], job["target"], item["name"], value, error,
-                         item["shots"], exact))  # fmt: skip
+                         item["shots"], exact, item.get("method") or "-"))  # fmt: skip
     if not rows:
         return None
-    columns = ("circuit", "target", "observable", "value", "std error", "shots", "exact")
+    columns = ("circuit", "target", "observable", "value", "std error", "shots", "exact",
+               "method")  # fmt: skip
     return Table(columns, rows, title="observables")
 
 
