@@ -68,7 +68,7 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
     providers_used = sorted({job.provider for job in jobs})
     blocks: dict[str, Any] = {}
     if observed:
-        blocks[OBSERVABLES_BLOCK] = exact_block(list(observed.values()), circuits)
+        blocks[OBSERVABLES_BLOCK] = exact_block(list(observed.values()))
     if any(check.metric in REFERENCE_METRICS for check in plan.checks):
         from qorch.sim.reference import ideal_distribution
 

@@ -93,16 +93,10 @@ def plan_observables(
     return found
 
 
-def exact_block(
-    entries: list[CircuitObservables], circuits: list[QuantumCircuit]
-) -> dict[str, Any]:
+def exact_block(entries: list[CircuitObservables]) -> dict[str, Any]:
     """The manifest's ``observables`` block, with exact values where the circuit is small."""
-    by_name = {circuit.name: circuit for circuit in circuits}
-    return {
-        entry.circuit: entry.block(exact_values(unitary_body(by_name[entry.circuit]),
-                                                entry.observables))
-        for entry in entries
-    }  # fmt: skip
+    return {entry.circuit: entry.block(exact_values(entry.body, entry.observables))
+            for entry in entries}  # fmt: skip
 
 
 def observable_jobs(
