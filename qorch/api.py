@@ -174,9 +174,13 @@ def diff(
     after = status(run_b, state_dir, observer)
     metrics = drift.metric_changes(run_results.metric_values(before.result.metrics),
                                    run_results.metric_values(after.result.metrics))  # fmt: skip
-    earlier = {(job["circuit"], job["target"]): job.get("counts") for job in before.data["jobs"]}
+    # a job with a role (a circuit's observables measured in other bases) is not its counts
+    earlier = {(job["circuit"], job["target"]): job.get("counts")
+               for job in before.data["jobs"] if job.get("role") is None}  # fmt: skip
     counts = []
     for job in after.data["jobs"]:
+        if job.get("role") is not None:
+            continue
         old, new = earlier.get((job["circuit"], job["target"])), job.get("counts")
         if isinstance(old, dict) and isinstance(new, dict) and old and new:
             counts.append(drift.counts_change(job["circuit"], job["target"], old, new))

@@ -27,6 +27,7 @@ from qorch.contract.provider import (
     Provider,
     Result,
     TargetOptions,
+    expectations_result,
     normalise_counts,
 )
 
@@ -142,8 +143,15 @@ class LocalProvider(Provider):
         isa.name = circuit.name
         return payload.qpy_payload(isa)
 
+    def estimates(self, device: str, options: TargetOptions) -> bool:
+        """Exact expectation values on ``local:statevector`` (the numpy engine's state) and on
+        ideal ``local:aer`` (Aer's EstimatorV2); a noisy Aer target measures basis circuits."""
+        return device == "statevector" or (device == "aer" and options.noise is None)
+
     def execute(self, request: JobRequest) -> Result:
         circuit = payload.from_qpy(request.payload.data)
+        if request.observables:
+            return _estimate(circuit, request)
         circuits = bind_rows(circuit, request.parameter_values)
         if request.device == "statevector":
             results = _run_statevector(circuits, request.shots, request.seed)
@@ -181,6 +189,30 @@ def bind_rows(circuit: QuantumCircuit, rows: tuple[tuple[float, ...], ...]) -> l
                 f"a parameter set has {len(row)} values; the circuit has {len(parameters)}"
             )
     return [circuit.assign_parameters(dict(zip(parameters, row, strict=True))) for row in rows]
+
+
+def _estimate(circuit: QuantumCircuit, request: JobRequest) -> Result:
+    """Exact expectation values of the request's observables on the circuit's final state."""
+    operators = payload.pauli_operators(circuit, request.observables)
+    if request.device == "statevector":
+        from qiskit.quantum_info import Statevector
+
+        from qorch.sim.statevector import run
+        from qorch.sim.statevector_qiskit import program_from_circuit
+
+        state = Statevector(run(program_from_circuit(circuit))[0])  # little-endian: Qiskit's
+        values = [state.expectation_value(operator).real for operator in operators]
+        return expectations_result(values, [0.0] * len(values), 0, "exact (statevector)")
+    if request.device == "aer" and request.options.noise is None:
+        from qiskit_aer.primitives import EstimatorV2
+
+        method = str(request.options.extra.get("method", "automatic"))
+        options = {"backend_options": {"method": method},
+                   "run_options": {"seed_simulator": request.seed}}  # fmt: skip
+        estimator = EstimatorV2(options=options)
+        data = estimator.run([(circuit, operators)]).result()[0].data
+        return expectations_result(data.evs, data.stds, 0, "exact (Aer EstimatorV2)")
+    raise UnknownDeviceError(f"local:{request.device} does not estimate observables here")
 
 
 def _check_statevector_program(circuit: QuantumCircuit) -> None:

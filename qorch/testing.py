@@ -38,6 +38,7 @@ from qorch.contract.provider import (
     JobState,
     Provider,
     TargetOptions,
+    expectation_rows,
 )
 from qorch.engine import execution, registry
 from qorch.store.state import NewJob, StateStore
@@ -86,6 +87,27 @@ def bit_order_circuit() -> Any:
     circuit.x(0)
     circuit.measure(0, 2)
     circuit.measure(1, 0)
+    return circuit
+
+
+# Observables a native estimator is asked for (see test_native_observables_match_exact_values):
+# every term distinguishes the qubits, so a reversed qubit order gives other values.
+OBSERVABLES = (
+    (("IIZ", 1.0), ("IYI", 0.5)),
+    (("ZIX", 1.0),),
+    (("XYZ", 0.3), ("III", 1.0)),
+)
+
+
+def observables_circuit() -> Any:
+    """Three distinguishable qubits without measurements: q0 ry(0.8), q1 |+i>, q2 ry(2.0)."""
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(3, name="observables")
+    circuit.ry(0.8, 0)
+    circuit.h(1)
+    circuit.s(1)
+    circuit.ry(2.0, 2)
     return circuit
 
 
@@ -282,6 +304,44 @@ class ProviderConformance:
         except QorchError as error:  # pragma: no cover - a provider-specific refusal
             pytest.fail(f"cancel raised {type(error).__name__}, not CancelUnsupportedError")
         assert self.wait(provider, handle) is JobState.CANCELLED
+
+    def test_native_observables_match_exact_values(
+        self, provider: Provider, tmp_path: Path
+    ) -> None:
+        """A device whose provider ``estimates`` returns each observable's value with its
+        standard error, in request order and Qiskit's qubit order: within 4σ of the exact
+        value, plus what noise may take (twice the infidelity allowed, times Σ|c|)."""
+        from qiskit.quantum_info import SparsePauliOp, Statevector
+
+        options = TargetOptions(extra=dict(self.options))
+        if not provider.estimates(self.device, options):
+            pytest.skip(f"{self.provider_name}:{self.device} has no native estimator")
+        circuit = observables_circuit()
+        payload = provider.translate_for_estimation(circuit, self.device, options, seed=11)
+        request = dataclasses.replace(
+            self.request(provider, bell_circuit(), tmp_path),
+            payload=payload,
+            token=f"qorch-conformance-observables-{time.time_ns()}",
+            observables=OBSERVABLES,
+        )
+        handle = execution.submit(provider, request)
+        status = execution.status
+        assert self.wait(provider, handle) is JobState.DONE, status(provider, handle).message
+        result = execution.result(provider, handle)
+        rows = expectation_rows(result)
+        assert rows is not None, result
+        assert len(rows) == len(OBSERVABLES)
+        state = Statevector(circuit)
+        for terms, row in zip(OBSERVABLES, rows, strict=True):
+            operator = SparsePauliOp([label for label, _ in terms], [c for _, c in terms])
+            exact = float(state.expectation_value(operator).real)
+            allowance = 2 * (1 - self.min_fidelity) * sum(abs(c) for _, c in terms)
+            assert row["std_error"] >= 0 and row["shots"] >= 0
+            assert abs(row["value"] - exact) <= 4 * row["std_error"] + allowance + 1e-9, (
+                terms,
+                row,
+                exact,
+            )
 
     def test_local_device_executes_in_process(self, provider: Provider) -> None:
         """A local device's ``execute`` runs a job synchronously: what qorch's worker calls."""

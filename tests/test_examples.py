@@ -24,7 +24,7 @@ def test_every_example_validates(cli, plan: Path) -> None:
 def test_every_example_has_a_run_test() -> None:
     covered = {"ghz.yaml", "qft.yaml", "qasm.yaml", "qcnn-digits.yaml", "qcnn-sweep.yaml",
                "qcnn-multiclass.yaml", "qcnn-csv.yaml", "distributed-qft.yaml",
-               "distributed-cut.yaml", "distributed-ions.yaml"}  # fmt: skip
+               "distributed-cut.yaml", "distributed-ions.yaml", "observables.yaml"}  # fmt: skip
     # qcnn-digits.yaml runs in tests/qcnn/test_cli_qcnn.py::test_reference_digits_plan;
     # the distributed-*.yaml plans in tests/distributed/test_cli_distributed.py
     assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
@@ -74,6 +74,23 @@ def test_qasm_files_give_the_documented_outcomes(cli) -> None:
             assert set(counts) == {"100", "101"}
         else:
             assert all(len(bits) == 6 for bits in counts)
+
+
+def test_observables_on_four_backends_match_their_exact_values(cli) -> None:
+    data = run_plan(cli, "observables.yaml")
+    assert {c["verdict"] for c in data["checks"]} == {"pass"}
+    seen = 0
+    for job in data["jobs"]:
+        for item in job.get("observables", ()):
+            seen += 1
+            error = abs(item["value"] - item["exact"])
+            if job["target"].startswith("local:"):  # exact
+                assert error < 1e-9 and item["std_error"] == 0, (job["target"], item)
+            elif job["target"] == "braket:local":  # ideal, sampled (unseeded: 4σ)
+                assert error <= 4 * item["std_error"] + 1e-9, item
+            else:  # ibm:fake_manila: its noise model, readout mitigated
+                assert error < 0.3, item
+    assert seen == 3 * 4
 
 
 @pytest.mark.parametrize("name", ["ghz.yaml", "qft.yaml"])

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import CapabilityError
-from qorch.contract.provider import Payload
+from qorch.contract.provider import Observables, Payload
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -108,6 +108,23 @@ def check_gates(circuit: QuantumCircuit, target: str, allowed: Collection[str]) 
         )
 
 
+def pauli_operators(circuit: QuantumCircuit, observables: Observables) -> list[Any]:
+    """Each observable as a ``SparsePauliOp`` on ``circuit``'s qubits: its terms are over
+    the circuit before translation, so a translated circuit's layout (kept in QPY) maps
+    them onto the physical qubits it uses."""
+    from qiskit.quantum_info import SparsePauliOp
+
+    operators = []
+    for terms in observables:
+        operator = SparsePauliOp([label for label, _ in terms], [c for _, c in terms])
+        if circuit.layout is not None:
+            operator = operator.apply_layout(circuit.layout)
+        elif operator.num_qubits != circuit.num_qubits:
+            operator = operator.apply_layout(None, circuit.num_qubits)
+        operators.append(operator)
+    return operators
+
+
 def transpile_error(circuit: QuantumCircuit, target: str, error: Exception) -> CapabilityError:
     """A CapabilityError for a transpiler failure, in one line."""
     reason = " ".join(str(error).split())
@@ -123,6 +140,7 @@ __all__ = [
     "describe",
     "from_qpy",
     "measured_clbits",
+    "pauli_operators",
     "qpy_payload",
     "to_qpy",
     "transpile_error",

@@ -48,12 +48,22 @@ Counts = dict[str, int]
 """Bitstring → count. Bitstrings cover every classical bit, in Qiskit's order
 (clbit n-1 leftmost, clbit 0 rightmost), without spaces."""
 
-Result = Counts | list[Counts]
+Expectations = dict[str, Any]
+"""A natively estimated job's result: ``{"expectations": [{"value", "std_error",
+"shots"}, ...], "method": "..."}``, one entry per requested observable, in order
+(``std_error`` 0 and ``shots`` 0: an exact value). See :func:`expectations_result`."""
+
+Result = Counts | list[Counts] | Expectations
 """A job's result: one Counts, or one per parameter set when the request had
-``parameter_values``."""
+``parameter_values``, or Expectations when it had ``observables``."""
 
 Handle = dict[str, Any]
 """A JSON-serialisable reference to a submitted job; always has ``job_id``."""
+
+Observables = tuple[tuple[tuple[str, float], ...], ...]
+"""Observables to estimate: each a sum of (Pauli string, coefficient) terms, one letter of
+I/X/Y/Z per qubit of the circuit given to ``translate``, in Qiskit's order (rightmost
+letter = qubit 0). A translated payload maps them through its own layout."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,10 @@ class JobRequest:
     sets in one job (IBM: one Sampler PUB; Braket: a program set): one row per
     set, columns in the order of the translated circuit's ``parameters``
     (Qiskit's order: by name, vector elements by index). The result is then a
-    list of Counts, one per row. ``workdir`` is where qorch keeps the
+    list of Counts, one per row. ``observables`` asks a device whose provider
+    :meth:`~Provider.estimates` for their expectation values instead of counts
+    (the payload is then a circuit without measurements); the result is an
+    :data:`Expectations`. ``workdir`` is where qorch keeps the
     directories of locally executed jobs. ``group`` (the run id) and
     ``group_size`` (how many jobs the run sends to this device) let a
     provider batch a run's jobs (IBM's Batch mode).
@@ -177,6 +190,7 @@ class JobRequest:
     group: str = ""
     group_size: int = 1
     parameter_values: tuple[tuple[float, ...], ...] = ()
+    observables: Observables = ()
 
     @property
     def parameter_sets(self) -> int:
@@ -279,6 +293,13 @@ class Provider(ABC):
         Raises CapabilityError if the device cannot run it.
         """
 
+    def translate_for_estimation(
+        self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
+    ) -> Payload:
+        """Compile a circuit without measurements for a job with ``observables`` (only
+        called where :meth:`estimates` is True). Default: :meth:`translate`."""
+        return self.translate(circuit, device, options, seed)
+
     def estimate_cost(
         self, device: str, payload: Payload, shots: int, parameter_sets: int = 0
     ) -> Cost:
@@ -289,6 +310,14 @@ class Provider(ABC):
             return Cost(0.0, "free")
         usd = price.per_task_usd + price.per_shot_usd * shots * max(1, parameter_sets)
         return Cost(round(usd, 6), f"{price.source} ({price.as_of})".strip())
+
+    def estimates(self, device: str, options: TargetOptions) -> bool:
+        """True if jobs on ``device`` with these options may carry ``observables``: the
+        device estimates them natively (an Estimator primitive, exact simulation) and
+        returns :data:`Expectations`. qorch then sends it the circuit without
+        measurements; otherwise it measures observables through basis circuits.
+        The default: no native estimator."""
+        return False
 
     def check_request(self, request: JobRequest) -> None:
         """Raise CapabilityError if the job cannot run on its device (e.g. parameter sets
@@ -365,6 +394,31 @@ def normalise_counts(
     return dict(sorted(out.items()))
 
 
+def expectations_result(values: Any, std_errors: Any, shots: int, method: str) -> Expectations:
+    """An :data:`Expectations` result from per-observable values and standard errors
+    (sequences of floats; ``shots`` used for each, 0 for an exact value)."""
+    rows = [{"value": float(value), "std_error": float(error), "shots": int(shots)}
+            for value, error in zip(values, std_errors, strict=True)]  # fmt: skip
+    return {"expectations": rows, "method": method}
+
+
+def observables_from_json(data: Any) -> Observables:
+    """:data:`Observables` from their JSON form (lists of ``[label, coefficient]`` lists)."""
+    return tuple(tuple((str(label), float(c)) for label, c in terms) for terms in data or ())
+
+
+def is_expectations(result: Any) -> bool:
+    """True if ``result`` is an :data:`Expectations` (not counts)."""
+    return isinstance(result, dict) and isinstance(result.get("expectations"), list)
+
+
+def expectation_rows(result: Any) -> list[dict[str, Any]] | None:
+    """The per-observable rows of an :data:`Expectations` result (None for counts)."""
+    if not is_expectations(result):
+        return None
+    return [dict(row) for row in result["expectations"]]
+
+
 def options_error(target: str, key: str, message: str) -> OptionError:
     """An OptionError for one option of one target."""
     return OptionError(f"{target}: option '{key}': {message}")
@@ -375,15 +429,21 @@ __all__ = [
     "Counts",
     "Credentials",
     "Device",
+    "Expectations",
     "Handle",
     "JobRequest",
     "JobState",
     "JobStatus",
+    "Observables",
     "Payload",
     "Price",
     "Provider",
     "Result",
     "TargetOptions",
+    "expectation_rows",
+    "expectations_result",
+    "is_expectations",
     "normalise_counts",
+    "observables_from_json",
     "options_error",
 ]

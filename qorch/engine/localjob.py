@@ -54,6 +54,8 @@ from qorch.contract.provider import (
     Payload,
     Result,
     TargetOptions,
+    is_expectations,
+    observables_from_json,
 )
 from qorch.engine import workerproc
 from qorch.engine.workerproc import Ident
@@ -150,8 +152,11 @@ def restart(handle: Handle) -> str | None:
 
 
 def result(handle: Handle) -> Result:
-    """Counts of a finished job (a list of Counts for a job with parameter sets)."""
+    """Counts of a finished job (a list of Counts for a job with parameter sets; its
+    expectation values for a job with observables)."""
     counts = read_json(Path(handle["dir"]) / "result.json")["counts"]
+    if is_expectations(counts):
+        return dict(counts)
     if isinstance(counts, list):
         return [{str(k): int(v) for k, v in item.items()} for item in counts]
     return {str(k): int(v) for k, v in counts.items()}
@@ -244,6 +249,7 @@ def load_request(directory: Path) -> tuple[JobRequest, str]:
         group=record.get("group", ""),
         group_size=record.get("group_size", 1),
         parameter_values=tuple(tuple(row) for row in record.get("parameter_values", [])),
+        observables=observables_from_json(record.get("observables")),
     )
     return request, record["provider"]
 
@@ -260,6 +266,7 @@ def _request_record(request: JobRequest, provider: str) -> dict[str, Any]:
         "group": request.group,
         "group_size": request.group_size,
         "parameter_values": [list(row) for row in request.parameter_values],
+        "observables": [[[label, c] for label, c in terms] for terms in request.observables],
         "options": {
             "optimization_level": request.options.optimization_level,
             "noise": request.options.noise,

@@ -95,6 +95,7 @@ class ManifestJob(BaseModel):
     cost_usd: float
     cost_basis: str
     parameter_values: list[list[float]] | None = None  # one row per parameter set
+    observables: list[list[tuple[str, float]]] | None = None  # estimated natively (JobRequest)
 
     def extra(self, name: str, default: Any = None) -> Any:
         """The kind-specific field ``name`` of this record (``default`` if it has none)."""
@@ -103,8 +104,9 @@ class ManifestJob(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The record as written in ``manifest.json``."""
         data = self.model_dump(mode="json")
-        if data["parameter_values"] is None:
-            del data["parameter_values"]
+        for name in ("parameter_values", "observables"):
+            if data[name] is None:
+                del data[name]
         return data
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qorch.contract.errors import StateError
-from qorch.contract.provider import JobRequest, Payload
+from qorch.contract.provider import JobRequest, Payload, observables_from_json
 from qorch.engine.bundle import read_bundle
 from qorch.engine.compile import CompiledBundle, merge_bundles
 from qorch.engine.execution import JOBS_DIR
@@ -168,6 +168,7 @@ def _request(ctx: RunContext, job: JobRecord) -> JobRequest:
         group=ctx.run.run_id,
         group_size=same_target,
         parameter_values=tuple(tuple(row) for row in spec.parameter_values or ()),
+        observables=observables_from_json(spec.observables),
     )
 
 

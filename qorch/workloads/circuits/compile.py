@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from qorch.contract.errors import CapabilityError, OptionError, ProviderError
 from qorch.engine import registry
@@ -11,6 +12,8 @@ from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.manifest import ManifestJob, PlanInfo, build_manifest, job_record, payload_name
 from qorch.engine.targets import check_targets, target_options
 from qorch.workloads.circuits.build import build_circuits, circuits_plan, target_keys
+from qorch.workloads.circuits.obsjobs import BLOCK as OBSERVABLES_BLOCK
+from qorch.workloads.circuits.obsjobs import exact_block, observable_jobs, plan_observables
 from qorch.workloads.sources.spec import QasmCircuit
 
 # Metrics judged against a circuit's exact distribution, computed at compile time for plans
@@ -38,6 +41,7 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
     plan = circuits_plan(loaded)
     providers = check_targets(loaded, target_keys(plan))
     circuits = build_circuits(loaded)
+    observed = {entry.circuit: entry for entry in plan_observables(loaded, circuits)}
     jobs: list[ManifestJob] = []
     payloads: dict[str, bytes] = {}
     for t_index, (spec, provider) in enumerate(zip(plan.targets, providers, strict=True)):
@@ -57,9 +61,14 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
             jobs.append(job_record(index=index, circuit=circuit.name, target=spec.target,
                                    target_index=t_index, options=options, shots=shots, seed=seed,
                                    payload_file=file, payload=payload, cost=cost))  # fmt: skip
+            if circuit.name in observed:
+                where = (t_index, spec, provider, options, shots)
+                jobs += observable_jobs(loaded, observed[circuit.name], where, len(jobs), payloads)
     info = PlanInfo.of(loaded.path, plan, plan_hash(loaded))
     providers_used = sorted({job.provider for job in jobs})
-    blocks = {}
+    blocks: dict[str, Any] = {}
+    if observed:
+        blocks[OBSERVABLES_BLOCK] = exact_block(list(observed.values()))
     if any(check.metric in REFERENCE_METRICS for check in plan.checks):
         from qorch.sim.reference import ideal_distribution
 

@@ -1,23 +1,136 @@
-"""The ``circuits`` plan model: circuits (generators or OpenQASM files) on many targets."""
+"""The ``circuits`` plan model: circuits (generators or OpenQASM files) on many targets,
+each with optional named observables (weighted Pauli strings)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from qorch.engine.limits import MAX_JOBS, MAX_LIST_ITEMS
-from qorch.engine.plan_base import FieldError, PlanModel, Shots, Targets, TargetSpec, unique_names
-from qorch.workloads.sources.spec import CircuitSpec
+from qorch.engine.limits import MAX_JOBS, MAX_LIST_ITEMS, MAX_QASM_QUBITS
+from qorch.engine.plan_base import (
+    FieldError,
+    Finite,
+    Model,
+    Name,
+    PlanModel,
+    Shots,
+    TargetSpec,
+    TargetString,
+    target_from_string,
+    unique_names,
+)
+from qorch.workloads.sources.pauli import label_problem
+from qorch.workloads.sources.spec import (
+    CIRCUIT_SOURCE,
+    GhzCircuit,
+    QaoaMaxcutCircuit,
+    QasmCircuit,
+    QftCircuit,
+    RandomCircuit,
+    circuit_tag,
+)
+
+
+class ObservableSpec(Model):
+    """A named observable: a weighted sum of Pauli strings, e.g. ``{ZZII: 1.0, XXII: 0.5}``.
+
+    Each key is one letter (I, X, Y, Z) per qubit of the circuit in Qiskit's
+    order: the rightmost letter acts on qubit 0. The width is checked against
+    the built circuit (``validate`` builds it), the letters here.
+    """
+
+    name: Name
+    terms: dict[str, Finite] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+
+    @field_validator("terms")
+    @classmethod
+    def _pauli_strings(cls, value: dict[str, float]) -> dict[str, float]:
+        for label in value:
+            if len(label) > MAX_QASM_QUBITS:
+                problem: str | None = f"{len(label)} letters: wider than any circuit qorch runs"
+            else:
+                problem = label_problem(label)
+            if problem is not None:
+                raise FieldError((label,), problem)
+        return value
+
+
+Observables = Annotated[list[ObservableSpec], Field(max_length=MAX_LIST_ITEMS)]
+
+
+class _WithObservables(Model):
+    # left out of the canonical form when empty: plans without observables keep their hash
+    observables: Observables = Field(default_factory=list, exclude_if=lambda v: not v)
+
+    @field_validator("observables")
+    @classmethod
+    def _unique_observable_names(cls, value: list[Any]) -> list[Any]:
+        return unique_names(value, "observable")
+
+
+class GhzWithObservables(GhzCircuit, _WithObservables):
+    pass
+
+
+class QftWithObservables(QftCircuit, _WithObservables):
+    pass
+
+
+class RandomWithObservables(RandomCircuit, _WithObservables):
+    pass
+
+
+class QaoaMaxcutWithObservables(QaoaMaxcutCircuit, _WithObservables):
+    pass
+
+
+class QasmWithObservables(QasmCircuit, _WithObservables):
+    pass
+
+
+CircuitWithObservables = Annotated[
+    Annotated[GhzWithObservables, Tag("ghz")]
+    | Annotated[QftWithObservables, Tag("qft")]
+    | Annotated[RandomWithObservables, Tag("random")]
+    | Annotated[QaoaMaxcutWithObservables, Tag("qaoa-maxcut")]
+    | Annotated[QasmWithObservables, Tag("qasm")],
+    Discriminator(
+        circuit_tag, custom_error_type="circuit_source", custom_error_message=CIRCUIT_SOURCE
+    ),
+]
+
+
+class CircuitsTarget(TargetSpec):
+    """A circuits plan's target. ``observables``: ``native`` uses the device's own
+    estimator where its provider has one (else basis circuits); ``bases`` always
+    measures basis circuits (to compare the two, or to see raw, unmitigated values)."""
+
+    # left out of the plan's canonical form at its default, so the hash (the run's
+    # idempotency key) of a plan written before this field existed does not change
+    observables: Literal["native", "bases"] = Field("native", exclude_if=lambda v: v == "native")
+
+
+CircuitsTargets = Annotated[
+    list[
+        Annotated[
+            CircuitsTarget,
+            BeforeValidator(
+                target_from_string, json_schema_input_type=TargetString | CircuitsTarget
+            ),
+        ]
+    ],
+    Field(min_length=1, max_length=MAX_LIST_ITEMS),
+]
 
 
 class CircuitsPlan(PlanModel):
-    """Run circuits on targets and collect counts."""
+    """Run circuits on targets and collect counts (and observables' expectation values)."""
 
     kind: Literal["circuits"]
     shots: Shots = 1024
-    circuits: list[CircuitSpec] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
-    targets: Targets
+    circuits: list[CircuitWithObservables] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    targets: CircuitsTargets
 
     @field_validator("circuits")
     @classmethod
@@ -26,12 +139,16 @@ class CircuitsPlan(PlanModel):
 
     @model_validator(mode="after")
     def _jobs_bounded(self) -> CircuitsPlan:
-        jobs = len(self.circuits) * len(self.targets)
+        with_observables = sum(1 for circuit in self.circuits if circuit.observables)
+        jobs = (len(self.circuits) + with_observables) * len(self.targets)
         if jobs > MAX_JOBS:
+            extra = (
+                f" (and {with_observables} observable jobs per target)" if with_observables else ""
+            )
             raise FieldError(
                 ("targets",),
-                f"{len(self.circuits)} circuits × {len(self.targets)} targets make {jobs} jobs; "
-                f"at most {MAX_JOBS} per plan",
+                f"{len(self.circuits)} circuits{extra} × {len(self.targets)} targets make "
+                f"{jobs} jobs; at most {MAX_JOBS} per plan",
             )
         return self
 

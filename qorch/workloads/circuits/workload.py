@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qorch.engine.plan_base import TargetSpec
+from qorch.engine.views import View, job_table
 from qorch.engine.wording import counted
 from qorch.engine.workload import FieldKey, Metric, PlanCheck, Reported, Workload, WorkloadResult
 from qorch.workloads.circuits.plan import CircuitsPlan
@@ -16,7 +17,13 @@ if TYPE_CHECKING:
 
 
 class CircuitsResult(WorkloadResult):
-    """A circuits run's results: the counts are in its jobs; metrics per job."""
+    """A circuits run's results: the counts are in its jobs; metrics per job. ``jobs`` are
+    the run's jobs with their observables (None: the plan has none; the jobs stand)."""
+
+    jobs: list[dict[str, Any]] | None = None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {} if self.jobs is None else {"jobs": self.jobs}
 
 
 class CircuitsWorkload(Workload):
@@ -32,16 +39,21 @@ class CircuitsWorkload(Workload):
 
     def check(self, loaded: LoadedPlan) -> PlanCheck:
         from qorch.workloads.circuits.build import build_circuits, circuits_plan
+        from qorch.workloads.circuits.obsjobs import plan_observables
 
-        jobs = len(build_circuits(loaded)) * len(circuits_plan(loaded).targets)
+        circuits = build_circuits(loaded)
+        observed = plan_observables(loaded, circuits)  # at least one measurement job each
+        jobs = (len(circuits) + len(observed)) * len(circuits_plan(loaded).targets)
         return PlanCheck({"jobs": jobs}, counted(jobs, "job"))
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import circuits_plan
         from qorch.workloads.circuits.compile import REFERENCE_METRICS
+        from qorch.workloads.circuits.obsresults import metric_name
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
-        return Reported(frozenset({"shots", *REFERENCE_METRICS}),
+        observables = {metric_name(o.name) for spec in plan.circuits for o in spec.observables}
+        return Reported(frozenset({"shots", *REFERENCE_METRICS, *observables}),
                         tuple(spec.name for spec in plan.circuits),
                         tuple(spec.target for spec in plan.targets))  # fmt: skip
 
@@ -51,8 +63,25 @@ class CircuitsWorkload(Workload):
         return compile_plan(loaded)
 
     def results(self, ctx: RunContext, run: dict[str, Any]) -> CircuitsResult:
-        references = ctx.bundle.manifest.extension.get("references") or {}
-        return CircuitsResult(metrics=job_metrics(run["jobs"], references))
+        from qorch.workloads.circuits.obsjobs import BLOCK
+        from qorch.workloads.circuits.obsresults import with_observables
+
+        extension = ctx.bundle.manifest.extension
+        references = extension.get("references") or {}
+        block = extension.get(BLOCK)
+        if not block:
+            return CircuitsResult(metrics=job_metrics(run["jobs"], references))
+        specs = {job["index"]: ctx.job_spec(job["index"]) for job in run["jobs"]}
+        jobs, observed = with_observables(run["jobs"], specs, block)
+        return CircuitsResult(metrics=job_metrics(jobs, references) + observed, jobs=jobs)
+
+    def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:
+        from qorch.workloads.circuits.obsresults import observables_table, shown_jobs
+
+        table = observables_table(run["jobs"])
+        if table is None:
+            return super().results_view(run, result)
+        return View([job_table({**run, "jobs": shown_jobs(run["jobs"])}, counts=True), table])
 
 
 def job_metrics(
@@ -68,7 +97,7 @@ def job_metrics(
     metrics = []
     for job in jobs:
         counts = job.get("counts")
-        if counts is None:
+        if counts is None or job.get("role") is not None:  # a measurement job of observables
             continue
         labels = {"circuit": job["circuit"], "target": job["target"]}
         sets = counts if isinstance(counts, list) else [counts]

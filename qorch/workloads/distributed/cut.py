@@ -273,15 +273,11 @@ def _label_moments(
 
 def parity_mean(counts: Mapping[str, int], readout: Readout, mask: int) -> tuple[float, int]:
     """Mean of (−1)^(QPD bits ⊕ masked observable bits) over ``counts``, and the shot count."""
+    from qorch.workloads.sources.pauli import parity_mean as mean_of_bits
+
     wanted = [b for j, b in enumerate(readout.observable_bits) if mask >> j & 1 and b >= 0]
     wanted += [b for b in readout.qpd_bits if b >= 0]
-    total = 0
-    signed = 0
-    for key, count in counts.items():
-        parity = sum(key[-1 - b] == "1" for b in wanted) & 1
-        signed += -count if parity else count
-        total += count
-    return signed / total, total
+    return mean_of_bits(counts, wanted)
 
 
 def _check_counts(cut: CutPlan, counts: Mapping[str, Sequence[Mapping[str, int]]]) -> None:

@@ -31,7 +31,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from qorch.contract.errors import CapabilityError, OptionError, ProviderError
+from qorch.contract.errors import CapabilityError, OptionError, ProviderError, UnknownDeviceError
 from qorch.contract.provider import (
     Cost,
     Credentials,
@@ -45,7 +45,7 @@ from qorch.contract.provider import (
     TargetOptions,
 )
 from qorch_braket import devices
-from qorch_braket.devices import DeviceSpec
+from qorch_braket.devices import LOCAL_BACKENDS, DeviceSpec
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -148,6 +148,20 @@ class BraketProvider(Provider):
             circuit, spec, f"{self.name}:{device}", options.optimization_level, seed, verbatim
         )
 
+    def estimates(self, device: str, options: TargetOptions) -> bool:
+        """The LocalSimulator estimates observables with expectation result types; managed
+        devices and QPUs measure basis circuits (program sets) instead."""
+        return device in LOCAL_BACKENDS
+
+    def translate_for_estimation(
+        self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
+    ) -> Payload:
+        """The circuit measured on every qubit (the measurements say where each qubit went;
+        :mod:`qorch_braket.estimation` replaces them with result types)."""
+        measured = circuit.copy()
+        measured.measure_all()
+        return self.translate(measured, device, options, seed)
+
     def estimate_cost(
         self, device: str, payload: Payload, shots: int, parameter_sets: int = 0
     ) -> Cost:
@@ -232,6 +246,13 @@ class BraketProvider(Provider):
     def execute(self, request: JobRequest) -> Result:
         from qorch_braket.localsim import run_local
 
+        if request.observables:
+            from qorch_braket import estimation
+
+            backend = LOCAL_BACKENDS.get(request.device)
+            if backend is None:
+                raise UnknownDeviceError(f"braket:{request.device} does not run on this machine")
+            return estimation.run_local(request, backend)
         return run_local(request)
 
     def _create(self, spec: DeviceSpec, request: JobRequest) -> Handle:

@@ -117,6 +117,23 @@ class IBMProvider(Provider):
         target = f"{self.name}:{device}"
         return translation.translate(circuit, backend, target, options.optimization_level, seed)
 
+    def estimates(self, device: str, options: TargetOptions) -> bool:
+        """Fake backends estimate observables with the executor-based Estimator in local
+        testing mode; real QPUs measure basis circuits through the Sampler."""
+        return devices.is_fake(device)
+
+    def translate_for_estimation(
+        self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
+    ) -> Payload:
+        """An ISA circuit without measurements, for the Estimator."""
+        from qorch_ibm import translation
+
+        self.check_device(device)
+        backend = self._backend(device)
+        target = f"{self.name}:{device}"
+        return translation.translate(circuit, backend, target, options.optimization_level, seed,
+                                     estimator=True)  # fmt: skip
+
     def estimate_cost(
         self, device: str, payload: Payload, shots: int, parameter_sets: int = 0
     ) -> Cost:
@@ -189,6 +206,15 @@ class IBMProvider(Provider):
         from qorch_ibm import sampling
 
         circuit = payload.from_qpy(request.payload.data)
+        if request.observables:
+            from qorch_ibm import estimation
+
+            return estimation.run_local(
+                devices.fake_backend(request.device),
+                circuit,
+                request,
+                ideal=bool(request.options.extra.get("ideal", False)),
+            )
         sampling.check_parameter_sets(request, circuit, f"{self.name}:{request.device}")
         backend = devices.fake_backend(request.device)
         tags = sampling.job_tags(request)

@@ -17,18 +17,27 @@ if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
 
-def translate(circuit: QuantumCircuit, backend: Any, target: str, level: int, seed: int) -> Payload:
+def translate(
+    circuit: QuantumCircuit,
+    backend: Any,
+    target: str,
+    level: int,
+    seed: int,
+    *,
+    estimator: bool = False,
+) -> Payload:
     """An ISA circuit for ``backend`` (``target`` names it in errors), as a QPY Payload.
 
     ``level`` is the preset pass manager's optimization level, ``seed`` its
-    transpiler seed. Raises CapabilityError if the circuit is too wide, has no
-    classical register, or uses an operation the device cannot run.
+    transpiler seed; ``estimator``: for the Estimator, which reads no classical
+    register. Raises CapabilityError if the circuit is too wide, has no
+    classical register (for the Sampler), or uses an operation the device cannot run.
     """
     from qiskit.transpiler import generate_preset_pass_manager
     from qiskit.transpiler.exceptions import TranspilerError
 
     payload.check_width(circuit, target, backend.num_qubits)
-    if not circuit.cregs:
+    if not circuit.cregs and not estimator:
         raise CapabilityError(
             f"circuit '{circuit.name}' has no classical register: IBM's Sampler returns "
             "only classical registers, so there would be no result to read"
