@@ -17,31 +17,6 @@ PLANS = REPO / "plans"
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
-# Modules whose tests take the longest (pytest --durations), run first: with ``--dist
-# worksteal`` an idle xdist worker takes queued tests from a busy one, so the suite ends
-# on short tests instead of waiting for one long test started last. A module whose name
-# changes here just loses its place in the queue.
-LONGEST_FIRST = (
-    "tests/qcnn/test_cli_qcnn.py",
-    "tests/test_kill.py",
-    "tests/test_examples.py",
-    "tests/qcnn/test_faults.py",
-    "tests/distributed/test_cli_distributed.py",
-    "tests/test_resume.py",
-    "tests/test_run_checks.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Whole modules of LONGEST_FIRST to the front, in that order (module fixtures stay
-    set up once); every other test keeps its place."""
-
-    def rank(item: pytest.Item) -> int:
-        module = item.nodeid.split("::", 1)[0]
-        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)  # stable
-
 
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
