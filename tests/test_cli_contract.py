@@ -100,7 +100,7 @@ def test_compile_twice_is_byte_identical(
     compile_in_two_processes, make_plan: Callable[..., Path]
 ) -> None:
     plan = make_plan(PLAN.replace("DELAY", "0"))
-    one, files = compile_in_two_processes(str(plan))
+    [(one, files)] = compile_in_two_processes(str(plan))
     assert len(files) == 5
     manifest = json.loads((one / "manifest.json").read_text())
     assert manifest["versions"]["qorch"] == __version__

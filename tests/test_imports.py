@@ -25,11 +25,17 @@ import importlib, json, os, sys, traceback
 
 modules = json.loads(sys.argv[1])
 for heavy in ("numpy", "scipy", "pydantic", "yaml", "qiskit", "qiskit_aer", "matplotlib",
-              "sklearn", "networkx", "typer", "rich"):
+              "sklearn", "networkx", "typer", "rich", "annotated_types", "zoneinfo", "sqlite3",
+              "statistics", "email.utils", "http.client", "urllib.request"):
     try:
         importlib.import_module(heavy)
     except Exception:
         pass
+try:  # pydantic loads its model machinery on first use: once here, not in every child
+    class _Warm(__import__("pydantic").BaseModel):
+        number: int = 0
+except Exception:
+    pass
 assert not [name for name in sys.modules if name == "qorch" or name.startswith("qorch.")]
 failures = []
 for module in modules:

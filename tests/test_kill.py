@@ -2,7 +2,7 @@
 SIGKILLed at random too. Every run completes when the same command runs again, every
 job is submitted exactly once, and no result is lost or changed.
 
-Trials: ``QORCH_KILL_TRIALS`` (default 3), ``QORCH_KILL_PARALLEL`` at a time (default
+Trials: ``QORCH_KILL_TRIALS`` (default 2), ``QORCH_KILL_PARALLEL`` at a time (default
 2); randomness: ``QORCH_KILL_SEED`` (default: random, printed, and named in every
 failure with the trial; trial N draws from its own generator, so one seed replays every
 trial). Run it alone with many trials::
@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-TRIALS = int(os.environ.get("QORCH_KILL_TRIALS", "3"))
+TRIALS = int(os.environ.get("QORCH_KILL_TRIALS", "2"))
 PARALLEL = max(1, int(os.environ.get("QORCH_KILL_PARALLEL", "2")))
 SEED = int(os.environ.get("QORCH_KILL_SEED", str(random.SystemRandom().randrange(2**31))))
 MAX_INVOCATIONS = 6  # killed runs per trial, at most; then one more that is left alone

@@ -91,7 +91,7 @@ def read_attempts(directory: Path) -> list[dict[str, Any]]:
 
 
 def test_sigkill_mid_run_then_rerun_completes_without_resubmitting(
-    qorch, make_plan: Callable[..., Path], state_dir: Path
+    cli, make_plan: Callable[..., Path], state_dir: Path
 ) -> None:
     plan = make_plan(SLOW_PLAN.replace("DELAY", "4"))
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir), "QORCH_LOCAL_WORKERS": "3"}
@@ -117,21 +117,22 @@ def test_sigkill_mid_run_then_rerun_completes_without_resubmitting(
     ]
     assert in_flight, "the kill must land while jobs are still running"
 
-    second = qorch("run", str(plan), "--json")
+    second = cli("run", str(plan), "--json")  # the same command, in this process
     assert second.returncode == 0, second.stderr
     assert "resuming" in second.stderr
     data = json.loads(second.stdout)
     assert data["status"] == "completed"
     assert [job["status"] for job in data["jobs"]] == ["done"] * 3
     assert data["jobs"][2]["counts"] == {"101": 200}
-    runs = json.loads(qorch("status", "--json").stdout)
+    runs = json.loads(cli("status", "--json").stdout)
     assert len(runs) == 1
     assert_each_job_ran_once(state_dir, 3)
 
 
 def test_simultaneous_submits_create_one_run(
-    make_plan: Callable[..., Path], state_dir: Path, qorch
+    make_plan: Callable[..., Path], state_dir: Path, cli
 ) -> None:
+    """Three real ``qorch submit`` processes at once; then status and results here."""
     plan = make_plan(SLOW_PLAN.replace("DELAY", "0"))
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir)}
     command = [sys.executable, "-m", "qorch", "submit", str(plan)]
@@ -145,13 +146,13 @@ def test_simultaneous_submits_create_one_run(
     assert all(proc.returncode == 0 for proc in procs), outputs
     run_ids = {out.strip() for out, _ in outputs}
     assert len(run_ids) == 1, outputs
-    runs = json.loads(qorch("status", "--json").stdout)
+    runs = json.loads(cli("status", "--json").stdout)
     assert [run["run_id"] for run in runs] == list(run_ids)
-    done = qorch("results", run_ids.pop(), "--json")
+    done = cli("results", run_ids.pop(), "--json")
     deadline = time.monotonic() + 120
     while done.returncode == 3 and time.monotonic() < deadline:
         time.sleep(0.3)
-        done = qorch("results", "latest", "--json")
+        done = cli("results", "latest", "--json")
     assert done.returncode == 0, done.stderr
     assert_each_job_ran_once(state_dir, 3)
 

@@ -13,8 +13,8 @@ import pytest
 from qiskit import QuantumCircuit, qpy
 
 from qorch.contract.errors import BudgetError, PlanError
-from qorch.contract.provider import Counts, JobRequest, JobState, TargetOptions, normalise_counts
-from qorch.engine import execution, registry
+from qorch.contract.provider import Counts, JobRequest, TargetOptions, normalise_counts
+from qorch.engine import registry
 from qorch.workloads.distributed.cut import (
     CutPlan,
     Estimate,
@@ -94,17 +94,13 @@ def aer_repeats(
 
 
 def run_on(
-    target: str, circuits: Sequence[QuantumCircuit], shots: int, workdir: Path, submit: bool
+    target: str, circuits: Sequence[QuantumCircuit], shots: int, workdir: Path
 ) -> list[Counts]:
-    """Translate and run every circuit through qorch's provider contract.
-
-    ``submit``: submit → status → result through qorch's execution path (detached
-    local workers, as ``qorch run`` does); otherwise ``execute`` in this process
-    (what a worker calls).
-    """
+    """Translate every circuit through qorch's provider contract and ``execute`` it in this
+    process (what a local worker calls; ``qorch run``'s jobs and workers run cut plans in
+    test_cli_distributed)."""
     provider_name, device = registry.split_target(target)
     provider = registry.load(provider_name)
-    handles = []
     executed: list[Counts] = []
     for k, circuit in enumerate(circuits):
         payload = provider.translate(circuit, device, TargetOptions(), seed=3)
@@ -116,25 +112,10 @@ def run_on(
             token=f"cut-{provider_name}-{k}-{time.time_ns()}",
             workdir=workdir,
         )
-        if submit:
-            handles.append(execution.submit(provider, request))
-        else:
-            counts = provider.execute(request)
-            assert isinstance(counts, dict)
-            executed.append(counts)
-    if not submit:
-        return executed
-    results: list[Counts] = []
-    deadline = time.monotonic() + 240
-    for handle in handles:
-        while not (status := execution.status(provider, handle)).state.final:
-            assert time.monotonic() < deadline, f"{target} job {handle['job_id']} timed out"
-            time.sleep(0.2)
-        assert status.state is JobState.DONE, status.message
-        counts = execution.result(provider, handle)
+        counts = provider.execute(request)
         assert isinstance(counts, dict)
-        results.append(counts)
-    return results
+        executed.append(counts)
+    return executed
 
 
 def assert_within(
@@ -345,8 +326,8 @@ def test_counts_that_do_not_match_the_plan_are_plan_errors() -> None:
 def test_ghz8_across_aer_and_braket_local_within_3_standard_errors(tmp_path: Path) -> None:
     cut = plan_cut(ghz(), "AAAABBBB", GHZ_OBSERVABLES)
     counts = {
-        "A": run_on("local:aer", cut.subexperiments["A"], 4000, tmp_path, submit=False),
-        "B": run_on("braket:local", cut.subexperiments["B"], 4000, tmp_path, submit=False),
+        "A": run_on("local:aer", cut.subexperiments["A"], 4000, tmp_path),
+        "B": run_on("braket:local", cut.subexperiments["B"], 4000, tmp_path),
     }
     assert_within(reconstruct(cut, counts), [1.0, 1.0])
 
@@ -357,11 +338,15 @@ def test_ghz8_across_ibm_fake_backend_and_braket_local(tmp_path: Path) -> None:
     fake_santiago's readout and gate errors damp the parities, so the
     estimates sit below 1 by more than 3 standard errors: the check allows a
     bias of at most IBM_NOISE_ALLOWANCE, and only downwards.
+
+    Executed in this process (what a worker calls): the same pair of targets runs through
+    ``qorch run``'s jobs and workers in test_cli_distributed's
+    ``test_cut_ghz8_on_ibm_and_braket_agrees_with_exact_values`` (ideal fake_santiago there).
     """
     cut = plan_cut(ghz(), "AAAABBBB", GHZ_OBSERVABLES)
     counts = {
-        "A": run_on(f"ibm:{IBM_DEVICE}", cut.subexperiments["A"], 4000, tmp_path, submit=True),
-        "B": run_on("braket:local", cut.subexperiments["B"], 4000, tmp_path, submit=True),
+        "A": run_on(f"ibm:{IBM_DEVICE}", cut.subexperiments["A"], 4000, tmp_path),
+        "B": run_on("braket:local", cut.subexperiments["B"], 4000, tmp_path),
     }
     estimates = reconstruct(cut, counts)
     assert_within(estimates, [1.0, 1.0], allowance=IBM_NOISE_ALLOWANCE)

@@ -220,13 +220,18 @@ def test_aer_simulation_of_qft_with_prepared_input_matches() -> None:
     assert part.epr_pairs > 0
     prog = lower(qc, part, ["A", "B"])
     sim = AerSimulator(seed_simulator=7)
-    shots = 20_000
+    # Two ideal outcomes of 1/2: the TVD of a correct run is |p - 1/2| plus nothing, with
+    # a standard error of 0.5/sqrt(shots) = 0.008; 0.03 is 3.8 of them (20 000 shots and
+    # 0.02 before: 5x the time, same verdict). A wrong program misplaces far more.
+    shots = 4_000
     counts = sim.run(transpile(prog.combined, sim), shots=shots).result().get_counts()
     dist: dict[str, float] = {}
     for key, c in counts.items():
         meas = key.split()[0]
         dist[meas] = dist.get(meas, 0.0) + c / shots
-    assert _tvd(dist, Statevector(qc).probabilities_dict()) <= 0.02
+    ideal = Statevector(qc).probabilities_dict()
+    assert len([p for p in ideal.values() if p > 1e-9]) == 2
+    assert _tvd(dist, ideal) <= 0.03
 
 
 def test_program_follows_the_contract() -> None:

@@ -220,7 +220,7 @@ version: 1
 kind: qcnn
 seed: 9
 model: {ansatz: su4}
-train: {steps: 1200, checkpoint_every: 100}
+train: {steps: 600, checkpoint_every: 100}
 baselines: []
 """
 

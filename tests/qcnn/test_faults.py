@@ -19,7 +19,7 @@ version: 1
 kind: qcnn
 seed: 3
 data: {classes: [3, 8]}
-train: {steps: 400, checkpoint_every: 200}
+train: {steps: 200, checkpoint_every: 100}
 baselines: []
 sweep: {ansatz: [ttn, sim9, so4, sim15], encoding: [angle], seeds: 2, workers: 2}
 """
