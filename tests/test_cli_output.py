@@ -113,7 +113,7 @@ def test_usage_errors_under_json_are_json(capsys: pytest.CaptureFixture[str]) ->
     assert run(["run", "--json"]) == 2
     out = capsys.readouterr()
     assert json.loads(out.out) == {
-        "error": {"message": "Missing argument 'source'.", "file": None, "line": None,
+        "error": {"message": "Missing argument 'SOURCE'.", "file": None, "line": None,
                   "field": None},
         "exit_code": 2,
     }  # fmt: skip

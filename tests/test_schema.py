@@ -98,6 +98,7 @@ SHORTHANDS = {
           - {name: a, target: local:aer, capacity: 5, options: {queue_delay_s: 1}}
           - {name: b, target: local:aer, capacity: 5, timing: {t2_s: 1.0}}
         links: [{between: [a, b], preset: telecom-fibre, length_km: 5}]
+        execute: {mode: cut, observables: [ZZ]}   # node options are read in cut mode only
     """,
     "distributed: named circuit": """
         version: 1
