@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,9 @@ def test_show_job_json_has_the_compiled_figures_timings_and_paths(shown: ShownRu
     times = job["timings"]
     assert times["queued_s"] >= 0.3  # the target's simulated queue of 0.4 s, before it ran
     assert 0 < times["ran_s"] < times["total_s"] + 1
-    assert times["submitted"] <= times["started"] <= times["ended"]
+    stamps = [datetime.fromisoformat(times[k].replace("Z", "+00:00"))
+              for k in ("submitted", "started", "ended")]  # fmt: skip
+    assert stamps == sorted(stamps)  # seconds and milliseconds: compare times, not strings
     # the same job by its provider job id
     again = json.loads(shown.cli("show", shown.run_id, job["job_id"], "--json").stdout)
     assert again["index"] == 1
