@@ -177,18 +177,18 @@ def plan_link(path: Path, index: int | None) -> tuple[LinkParams, str]:
     plan, an index out of range or missing among several, or a classical-only link.
     """
     from qorch.engine.planfile import load_plan
+    from qorch.engine.wording import counted
     from qorch.workloads.distributed.analysis import distributed_plan
     from qorch.workloads.distributed.network import TopologyError, resolve
 
     loaded = load_plan(path, str(path))
     links = distributed_plan(loaded).links
+    count = counted(len(links), "link")
     if index is None and len(links) != 1:
-        count = f"{len(links)} link{'s' * (len(links) != 1)}"
         valid = f"choose one with --link 0–{len(links) - 1}" if links else "nothing to evaluate"
         raise loaded.error(("links",), f"the plan has {count}: {valid}")
     index = 0 if index is None else index
     if not 0 <= index < len(links):
-        count = f"{len(links)} link{'s' * (len(links) != 1)}"
         valid = f"0–{len(links) - 1}" if links else "none"
         raise loaded.error(("links",), f"no link {index}: the plan has {count} (--link {valid})")
     spec = links[index]
