@@ -148,20 +148,28 @@ def one_trial(
 
 
 def kill_a_worker(state: Path, rng: random.Random, figures: Figures) -> None:
-    """SIGKILL one live worker whose job has lost fewer than two workers."""
+    """SIGKILL one live worker none of whose jobs has lost two workers yet.
+
+    A worker runs every local job of its provider that one ``qorch`` call
+    started, so its death counts against each job it names.
+    """
+    named: dict[int, list[str]] = {}
+    for pid, token in workers_under(state):
+        named.setdefault(pid, []).append(token)
     candidates = [
-        (pid, token)
-        for pid, token in workers_under(state)
-        if figures.worker_kills[token] < WORKER_KILLS_PER_JOB
+        (pid, tokens)
+        for pid, tokens in sorted(named.items())
+        if all(figures.worker_kills[token] < WORKER_KILLS_PER_JOB for token in tokens)
     ]
     if not candidates:
         return
-    pid, token = rng.choice(candidates)
+    pid, tokens = rng.choice(candidates)
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    figures.worker_kills[token] += 1
+    for token in tokens:
+        figures.worker_kills[token] += 1
     figures.workers_killed += 1
 
 

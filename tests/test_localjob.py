@@ -244,3 +244,41 @@ def test_a_worker_on_another_host_is_never_judged_from_here(tmp_path: Path) -> N
     assert not (directory / "attempts.json").exists()
     localjob.cancel(handle)
     assert (directory / "cancel").exists()
+
+
+def test_jobs_submitted_in_a_batch_share_one_worker_that_runs_each_in_turn(
+    tmp_path: Path,
+) -> None:
+    """Three jobs of one provider submitted in a batch: one worker process runs all three
+    (one interpreter and SDK import, not three), each job's log and result its own."""
+    requests = [make_request(tmp_path, delay=0.0) for _ in range(3)]
+    with localjob.batched_workers():
+        handles = [localjob.submit(request, "local") for request in requests]
+        assert not any((Path(h["dir"]) / "spawn").exists() for h in handles)  # not yet
+    pids = {json.loads((Path(h["dir"]) / "spawn").read_text())["pid"] for h in handles}
+    assert len(pids) == 1
+    for handle in handles:
+        wait_for(lambda h=handle: localjob.status(h).state == JobState.DONE, 60, "the job")
+        assert sum(localjob.result(handle).values()) == 100
+        log = (Path(handle["dir"]) / "worker.log").read_text()
+        assert log.count("result written") == 1
+        assert f"worker pid {next(iter(pids))} takes the job" in log
+
+
+def test_a_job_whose_submitter_died_before_starting_its_worker_is_started_by_restart(
+    tmp_path: Path,
+) -> None:
+    """A batch cut short (the submitting qorch killed before its end) leaves jobs with no
+    worker; the next run's restart starts them at once, without counting a death."""
+    request = make_request(tmp_path, delay=0.0)
+    directory = localjob.job_dir(request)
+    with localjob.batched_workers():
+        handle = localjob.submit(request, "local")
+        localjob._batch.clear()  # type: ignore[union-attr]  # the kill: no worker started
+    assert not (directory / "spawn").exists()
+    assert localjob.status(handle).state == JobState.QUEUED
+    done = localjob.restart(handle)
+    assert done is not None and "stopped before starting it" in done
+    wait_for(lambda: localjob.status(handle).state == JobState.DONE, 60, "the job")
+    assert not (directory / "attempts.json").exists()
+    assert localjob.restart(handle) is None  # finished: nothing more to start

@@ -48,6 +48,12 @@ def is_local(handle: Handle) -> bool:
     return "dir" in handle and handle.get("kind", "local") == "local"
 
 
+def batched_workers() -> contextlib.AbstractContextManager[None]:
+    """Local jobs submitted or restarted inside start at its end, one worker per provider
+    running them in turn (one interpreter and SDK import per provider, not per job)."""
+    return localjob.batched_workers()
+
+
 def submit(provider: Provider, request: JobRequest) -> Handle:
     """Submit one job: a local worker for a local device, else the provider's ``submit``.
 

@@ -85,7 +85,7 @@ def submit_pending(ctx: RunJobs) -> int:
     count = 0
     broken: dict[str, QorchError] = {}
     try:
-        with _submission_lock(ctx):
+        with _submission_lock(ctx), execution.batched_workers():
             for job in ctx.store.jobs(ctx.run.run_id):
                 count += _advance(ctx, job, broken)
     finally:

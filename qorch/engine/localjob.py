@@ -28,6 +28,12 @@ result (killed by the OOM killer, a reboot) is recorded in ``attempts.json``
 and :func:`restart` starts a fresh one, :data:`MAX_ATTEMPTS` in all; the
 runner calls it when a run is resumed. Workers take one of
 ``QORCH_LOCAL_WORKERS`` (default: CPU count) slots, held by ``flock``.
+
+Inside :func:`batched_workers` (the runner submits a run's jobs in it), the
+workers of the jobs submitted or restarted are started at the end, one per
+provider, each running its jobs in turn: a run of many local jobs pays for
+one interpreter and one SDK import per provider, not one per job. A job
+whose submitter died before that is started by the next :func:`restart`.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ CLAIM_GRACE_S = 30.0  # an unreadable claim and no worker running: dead after th
 CANCEL_WAIT_S = 5.0
 RESTART_PENDING = "worker died"  # how the message of a job waiting for a restart begins
 _children: dict[int, subprocess.Popen[bytes]] = {}
+_batch: dict[str, list[tuple[Path, int]]] | None = None  # provider: jobs awaiting a worker
 
 
 def job_dir(request: JobRequest) -> Path:
@@ -128,7 +135,8 @@ def status(handle: Handle) -> JobStatus:
 
 
 def restart(handle: Handle) -> str | None:
-    """Start a fresh worker for a job whose worker died; returns what was done, or None.
+    """Start a fresh worker for a job whose worker died, or the first worker of a job whose
+    submitter stopped before starting it; returns what was done, or None.
 
     Does nothing for a job that finished, failed for a reason of its own
     (``error.json``), was cancelled, still has a live worker, or whose
@@ -138,6 +146,8 @@ def restart(handle: Handle) -> str | None:
     if not (directory / "request.json").exists():
         return None
     with _job_lock(directory):
+        if _start_if_never_started(directory):
+            return "worker started (the qorch that submitted the job stopped before starting it)"
         view = _inspect(directory)
         if view.state == "dead":
             _record_death(directory, view)
@@ -534,39 +544,78 @@ def _live_workers(directory: Path) -> list[Ident]:
     return found
 
 
-def _start_if_never_started(directory: Path) -> None:
-    """Start attempt 1's worker if none was ever started (call under the job lock)."""
+def _start_if_never_started(directory: Path) -> bool:
+    """Start attempt 1's worker if none was ever started (call under the job lock); True
+    if it was started (or queued to start, in a batch)."""
     if _final(directory) or (directory / "cancel").exists():
-        return
+        return False
     if any((directory / name).exists() for name in ("spawn", "claim", "attempts.json")):
-        return
-    if workerproc.find_workers(directory.name):
-        return
+        return False
+    if _queued(directory) or workerproc.find_workers(directory.name):
+        return False
     _spawn(directory, 1)
+    return True
+
+
+@contextlib.contextmanager
+def batched_workers() -> Iterator[None]:
+    """Start the workers of the jobs submitted or restarted inside at the end: one per
+    provider, running its jobs in turn (nested: the outermost starts them)."""
+    global _batch
+    if _batch is not None:
+        yield
+        return
+    _batch = {}
+    try:
+        yield
+    finally:
+        batch, _batch = _batch, None
+        for jobs in batch.values():
+            _start_worker(jobs)
+
+
+def _queued(directory: Path) -> bool:
+    """True if the job waits in the current batch for its worker."""
+    return _batch is not None and any(
+        queued == directory for jobs in _batch.values() for queued, _ in jobs
+    )
 
 
 def _spawn(directory: Path, attempt: int) -> None:
-    """Start a detached worker (its own session) and record who it is in ``spawn``."""
+    """Start the job's worker now, or at the end of the current batch."""
+    if _batch is None:
+        _start_worker([(directory, attempt)])
+        return
+    provider = str(read_json(directory / "request.json")["provider"])
+    _batch.setdefault(provider, []).append((directory, attempt))
+
+
+def _start_worker(jobs: list[tuple[Path, int]]) -> None:
+    """Start one detached worker (its own session) for ``jobs`` and record who it is in
+    each job's ``spawn``."""
     for pid, child in list(_children.items()):  # reap workers that have ended
         if child.poll() is not None:
             del _children[pid]
-    log = os.open(directory / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    args = [str(arg) for directory, attempt in jobs for arg in (directory.resolve(), attempt)]
+    log = os.open(jobs[0][0] / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", workerproc.WORKER_MODULE, str(directory.resolve()),
-             str(attempt)],
+            [sys.executable, "-m", workerproc.WORKER_MODULE, *args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,
             close_fds=True,
-        )  # fmt: skip
+        )
     finally:
         os.close(log)
     _children[child.pid] = child
-    record = {**workerproc.identify(child.pid).to_record(), "attempt": attempt,
-              "spawned_by": os.getpid(), "at": _utc_now()}  # fmt: skip
-    write_json_atomic(directory / "spawn", record, private=True)
+    ident = workerproc.identify(child.pid).to_record()
+    for directory, attempt in jobs:
+        record = {**ident, "attempt": attempt, "spawned_by": os.getpid(), "at": _utc_now()}
+        if len(jobs) > 1:
+            record["jobs"] = len(jobs)
+        write_json_atomic(directory / "spawn", record, private=True)
 
 
 # files -------------------------------------------------------------------

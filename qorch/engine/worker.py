@@ -1,10 +1,14 @@
-"""The detached local job worker: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT]``.
+"""The detached local job worker: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT] ...``.
 
-It claims the job (at most one worker ever runs a job: the claim, naming
-this process by pid, start time and boot, is created whole and exclusively),
-waits for a free execution slot, asks the job's provider to execute it
-in-process, and creates ``result.json`` or ``error.json`` once. Every step
-is noted in ``worker.log`` (its stdout). See :mod:`qorch.engine.localjob`.
+For each job it names, in turn, it claims the job (at most one worker ever
+runs a job: the claim, naming this process by pid, start time and boot, is
+created whole and exclusively), waits for a free execution slot, asks the
+job's provider to execute it in-process, and creates ``result.json`` or
+``error.json`` once. One worker takes every local job of one provider that
+one ``qorch`` call submits, so the interpreter and the vendor SDK are loaded
+once per run, not once per job. Every step is noted in the job's
+``worker.log`` (its stdout and stderr while it works on that job). See
+:mod:`qorch.engine.localjob`.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def acquire_slot(root: Path, cancel_flag: Path) -> IO[str] | None:
 
 def run(directory: Path, attempt: int = 1) -> int:
     """Execute the job in ``directory``; returns the process exit status."""
-    note(f"worker pid {os.getpid()} started (attempt {attempt})")
+    note(f"worker pid {os.getpid()} takes the job (attempt {attempt})")
     if not claim(directory, attempt):
         note("the job is claimed by another worker; nothing to do")
         return 0
@@ -150,14 +154,49 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def run_all(jobs: list[tuple[Path, int]]) -> int:
+    """Execute each ``(job directory, attempt)`` in turn; the first job's output goes where
+    the spawner pointed stdout (its ``worker.log``), every later job's to its own log."""
+    for number, (directory, attempt) in enumerate(jobs):
+        if _terminated:  # cancelled while native code ran: SIGTERM ends the whole worker
+            break
+        if number:
+            _log_to(directory)
+        run(directory, attempt)
+    return 0
+
+
+def _log_to(directory: Path) -> None:
+    """Point this process's stdout and stderr at the job's ``worker.log`` (append)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def parse_args(argv: list[str]) -> list[tuple[Path, int]] | None:
+    """``JOB_DIR`` alone, or ``JOB_DIR ATTEMPT`` pairs; None if neither."""
+    if len(argv) == 1:
+        return [(Path(argv[0]), 1)]
+    if not argv or len(argv) % 2 or not all(a.isdigit() for a in argv[1::2]):
+        return None
+    return [(Path(d), int(a)) for d, a in zip(argv[::2], argv[1::2], strict=True)]
+
+
 def main(argv: list[str]) -> int:
-    """Entry point: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT]``."""
-    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
-        print("usage: python -m qorch.engine.worker JOB_DIR [ATTEMPT]", file=sys.stderr)
+    """Entry point: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT] [JOB_DIR ATTEMPT ...]``."""
+    jobs = parse_args(argv)
+    if jobs is None:
+        print(
+            "usage: python -m qorch.engine.worker JOB_DIR [ATTEMPT] [JOB_DIR ATTEMPT ...]",
+            file=sys.stderr,
+        )
         return 2
-    attempt = int(argv[1]) if len(argv) == 2 else 1
     with contextlib.suppress(KeyboardInterrupt):
-        return run(Path(argv[0]), attempt)
+        return run_all(jobs)
     return 130
 
 
