@@ -15,7 +15,7 @@ many seconds before it runs: a stand-in for a hardware queue in tests and demos.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from qorch.contract import payload
 from qorch.contract.errors import CapabilityError, OptionError, UnknownDeviceError
@@ -247,7 +247,14 @@ def _run_aer(
     from qiskit_aer import AerSimulator
 
     if noise:
-        simulator = AerSimulator.from_backend(noise_backend(noise), method=method)
+        from qorch.sim.device_noise import compact_noisy_run
+
+        backend = noise_backend(noise)
+        result = compact_noisy_run(circuits, backend.target, method=method, shots=shots,
+                                   seed=seed)  # fmt: skip
+        if result is not None:
+            return _counts_of(result, circuits)
+        simulator = AerSimulator.from_backend(backend, method=method)
     else:
         simulator = AerSimulator(method=method)
     embedded = (circuits[0].metadata or {}).get(NOISE_MODEL_KEY) if circuits else None
@@ -260,7 +267,10 @@ def _run_aer(
             warnings.simplefilter("ignore", DeprecationWarning)
             model = NoiseModel.from_dict(embedded)
         simulator = AerSimulator(method=method, noise_model=model)
-    result = simulator.run(circuits, shots=shots, seed_simulator=seed).result()
+    return _counts_of(simulator.run(circuits, shots=shots, seed_simulator=seed).result(), circuits)
+
+
+def _counts_of(result: Any, circuits: list[QuantumCircuit]) -> list[Counts]:
     return [
         normalise_counts(result.get_counts(index), circuit.num_clbits)
         for index, circuit in enumerate(circuits)
