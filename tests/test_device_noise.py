@@ -4,11 +4,12 @@ whole device's noise model (qorch.sim.device_noise; local:aer with ``noise:``)."
 from __future__ import annotations
 
 import pytest
-from qiskit import QuantumCircuit, transpile
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit.circuit import Clbit
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-from qorch.sim.device_noise import compact_noisy_run, restricted_target, used_qubits
+from qorch.sim.device_noise import compact_noisy_run, compacted, restricted_target, used_qubits
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +57,17 @@ def test_a_circuit_with_control_flow_is_left_to_the_whole_device(backend: FakeMa
         circuit.x(1)
     found = compact_noisy_run([circuit], backend.target, method="automatic", shots=10, seed=1)
     assert found is None
+
+
+def test_a_compacted_circuit_keeps_its_classical_bits_in_order() -> None:
+    a, b = ClassicalRegister(1, "a"), ClassicalRegister(2, "b")
+    circuit = QuantumCircuit(QuantumRegister(5, "q"), a, b, [Clbit()], name="mapping")
+    circuit.x(4)
+    circuit.measure(4, b[1])
+    circuit.measure(2, a[0])
+    small = compacted(circuit, used_qubits([circuit]))
+    assert small.num_qubits == 2 and small.name == "mapping"
+    assert [small.find_bit(bit).index for bit in small.clbits] == [0, 1, 2, 3]
+    assert [circuit.find_bit(bit).index for bit in small.clbits] == [0, 1, 2, 3]
+    assert [register.name for register in small.cregs] == ["a", "b"]
+    assert small.data[1].clbits == (b[1],) and small.data[1].qubits == (small.qubits[1],)

@@ -18,7 +18,13 @@ from typing import Any
 from qiskit import QuantumCircuit
 from qiskit.transpiler import Target
 
-__all__ = ["compact_noisy_run", "compacted", "restricted_target", "used_qubits"]
+__all__ = [
+    "compact_noisy_run",
+    "compact_simulator",
+    "compacted",
+    "restricted_target",
+    "used_qubits",
+]
 
 
 def used_qubits(circuits: list[QuantumCircuit]) -> list[int]:
@@ -61,7 +67,7 @@ def compacted(circuit: QuantumCircuit, qubits: list[int]) -> QuantumCircuit:
     index = {qubit: position for position, qubit in enumerate(qubits)}
     out = QuantumCircuit(len(qubits), name=circuit.name, global_phase=circuit.global_phase)
     out.metadata = dict(circuit.metadata or {})
-    out.add_bits([bit for bit in circuit.clbits if not circuit.find_bit(bit).registers])
+    out.add_bits(circuit.clbits)  # in the circuit's order, registers or not
     for register in circuit.cregs:
         out.add_register(register)
     for instruction in circuit.data:
@@ -81,13 +87,13 @@ class _TargetBackend:
         self.dt = target.dt
 
 
-def compact_noisy_run(
-    circuits: list[QuantumCircuit], target: Target, *, method: str, shots: int, seed: int
-) -> Any:
-    """Aer's result of ``circuits`` (already transpiled to the device of ``target``) under
-    the device's noise model restricted to the qubits they use; None if a circuit has
-    control flow (its blocks name the device's qubits) or no gate: run those on the whole
-    device."""
+def compact_simulator(
+    circuits: list[QuantumCircuit], target: Target, *, method: str = "automatic"
+) -> tuple[Any, list[QuantumCircuit]] | None:
+    """An ``AerSimulator`` with the device's noise on the qubits ``circuits`` (transpiled to
+    the device of ``target``) use, and the circuits moved onto those qubits; None if a
+    circuit has control flow (its blocks name the device's qubits) or no gate: run those
+    on the whole device."""
     from qiskit_aer import AerSimulator
     from qiskit_aer.noise import NoiseModel
 
@@ -98,5 +104,16 @@ def compact_noisy_run(
         return None
     model = NoiseModel.from_backend(_TargetBackend(restricted_target(target, qubits)))
     simulator = AerSimulator(method=method, noise_model=model)
-    small = [compacted(circuit, qubits) for circuit in circuits]
+    return simulator, [compacted(circuit, qubits) for circuit in circuits]
+
+
+def compact_noisy_run(
+    circuits: list[QuantumCircuit], target: Target, *, method: str, shots: int, seed: int
+) -> Any:
+    """Aer's result of ``circuits`` under the device's noise restricted to the qubits they
+    use (see :func:`compact_simulator`); None where that does not apply."""
+    found = compact_simulator(circuits, target, method=method)
+    if found is None:
+        return None
+    simulator, small = found
     return simulator.run(small, shots=shots, seed_simulator=seed).result()

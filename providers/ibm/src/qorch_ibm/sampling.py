@@ -137,6 +137,8 @@ def run_local(
         from qiskit_aer import AerSimulator
 
         backend = AerSimulator()
+    else:
+        backend, circuit = compact_device(backend, circuit)
     sampler = make_sampler(backend, shots, tags)
     sampler.options.simulator.seed_simulator = seed
     registers = registers_of(circuit)
@@ -149,6 +151,21 @@ def run_local(
         return [counts_of_pub(result, registers, circuit.num_clbits)[0] for result in results]
     result = sampler.run([sampler_pub(circuit, rows, shots)]).result()
     return counts_of_pub(result[0], registers, circuit.num_clbits, len(rows))
+
+
+def compact_device(backend: BackendV2, circuit: QuantumCircuit) -> tuple[Any, QuantumCircuit]:
+    """The fake device's noise on the qubits ``circuit`` uses, as an ``AerSimulator``, and
+    the circuit moved onto them (:mod:`qorch.sim.device_noise`): the Sampler's local mode
+    otherwise builds a noise model for all 127 qubits of a fake Kyiv for every job, which
+    costs seconds; the channels of the used qubits, and the seeded counts, are the same.
+    The backend and circuit as they are where that does not apply."""
+    from qorch.sim.device_noise import compact_simulator
+
+    found = compact_simulator([circuit], backend.target)
+    if found is None:
+        return backend, circuit
+    simulator, (small,) = found
+    return simulator, small
 
 
 def has_parameterised_controlled_gate(circuit: QuantumCircuit) -> bool:
