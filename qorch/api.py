@@ -17,18 +17,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import PlanError, QorchError, UsageError
-from qorch.engine import kinds, locate
-from qorch.engine import results as run_results
-from qorch.engine.loadedplan import LoadedPlan
+from qorch.engine import kinds
+from qorch.engine.loadedplan import Issue, LoadedPlan, issue_of
 from qorch.engine.planfile import PlanErrors, load_plan
-from qorch.engine.prune import GcPlan
-from qorch.engine.results import RunResults
-from qorch.engine.runner import RunContext
-from qorch.engine.session import Compiled
-from qorch.engine.workload import RunObserver, RunOptions
+from qorch.engine.workload import PlanCheck, RunObserver, RunOptions
+
+if TYPE_CHECKING:
+    from qorch.engine.prune import GcPlan
+    from qorch.engine.results import RunResults
+    from qorch.engine.runner import RunContext
+    from qorch.engine.session import Compiled
+
+_LAZY = {
+    "Compiled": "qorch.engine.session",
+    "GcPlan": "qorch.engine.prune",
+    "RunResults": "qorch.engine.results",
+    "RunContext": "qorch.engine.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The result types, imported on first use: ``qorch validate`` needs none of them."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'qorch.api' has no attribute {name!r}")
+
 
 PathLike = str | Path
 
@@ -57,25 +75,44 @@ def validate(paths: list[PathLike]) -> list[PlanReport]:
     """Check plans: schema, targets (providers, devices, options) and the kind's own
     semantic checks. Fast: no vendor SDK is imported. Never raises for a bad plan: its
     report lists every problem found."""
-    from qorch.engine.targets import check_targets
-
     reports: list[PlanReport] = []
     for path in paths:
         shown = str(path)
         try:
             loaded = load(path)
-            workload = kinds.load(loaded.kind)
-            check_targets(loaded, workload.targets(loaded.plan))
-            workload.check_checks(loaded)
-            found = workload.check(loaded)
         except PlanErrors as error:
             reports.append(PlanReport(shown, False, error.lines()))
             continue
         except QorchError as error:
             reports.append(PlanReport(shown, False, [str(error)]))
             continue
-        reports.append(PlanReport(shown, True, [], dict(found.fields), found.summary))
+        reports.append(_checked(shown, loaded))
     return reports
+
+
+def _checked(shown: str, loaded: LoadedPlan) -> PlanReport:
+    """The report of a loaded plan: each stage runs, so every problem is listed at once."""
+    from qorch.engine.targets import check_targets
+
+    workload = kinds.load(loaded.kind)
+    issues: list[Issue] = []
+    stages = (
+        lambda: check_targets(loaded, workload.targets(loaded.plan)),
+        lambda: workload.check_checks(loaded),
+        lambda: workload.check(loaded),
+    )
+    found = None
+    for stage in stages:
+        try:
+            found = stage()
+        except PlanErrors as error:
+            issues += error.issues
+        except QorchError as error:
+            issues.append(issue_of(error, loaded.display))
+    if issues:
+        return PlanReport(shown, False, PlanErrors(loaded.display, issues).lines())
+    assert isinstance(found, PlanCheck)
+    return PlanReport(shown, True, [], dict(found.fields), found.summary)
 
 
 def compile(plan: PathLike, output: PathLike | None = None) -> Compiled:
@@ -98,6 +135,7 @@ def run(
     submits a job twice. ``results.json`` is written once every job is finished.
     ``observer`` is told what happens (messages, progress).
     """
+    from qorch.engine import results as run_results
     from qorch.engine import session
 
     chosen = options or RunOptions()
@@ -126,6 +164,8 @@ def attach(
     run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
 ) -> RunContext:
     """Re-open a run by id, unique id prefix or ``latest`` (never creates a store)."""
+    from qorch.engine import locate
+
     notify = (observer or RunObserver()).notify
     return locate.attach(run_id, None if state_dir is None else Path(state_dir), notify)
 
@@ -135,6 +175,7 @@ def results(
 ) -> RunResults:
     """A run's results, asking providers about unfinished jobs first; writes
     ``results.json`` once every job is finished."""
+    from qorch.engine import results as run_results
     from qorch.engine import runner
 
     ctx = attach(run_id, state_dir, observer)
@@ -147,6 +188,7 @@ def status(
     run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
 ) -> RunResults:
     """A run's jobs and results so far, asking providers about unfinished jobs."""
+    from qorch.engine import results as run_results
     from qorch.engine import runner
 
     ctx = attach(run_id, state_dir, observer)
@@ -157,6 +199,8 @@ def status(
 def runs(state_dir: PathLike | None = None) -> list[dict[str, Any]]:
     """Every run found (``--state-dir``, ``$QORCH_STATE_DIR``, or near the current
     directory), newest first."""
+    from qorch.engine import locate
+
     return locate.list_runs(None if state_dir is None else Path(state_dir))
 
 
@@ -169,6 +213,7 @@ def diff(
     from dataclasses import asdict
 
     from qorch.engine import drift
+    from qorch.engine import results as run_results
 
     before = status(run_a, state_dir, observer)
     after = status(run_b, state_dir, observer)
@@ -206,6 +251,7 @@ def history(
     ``state_dir`` is given), ``target`` a glob, ``since`` an ISO date or time."""
     from dataclasses import asdict
 
+    from qorch.engine import locate
     from qorch.store import history as store_history
     from qorch.store.state import StateStore
     from qorch.store.statedir import default_state_dir
@@ -253,7 +299,7 @@ def show(run_id: str, job: str | None = None, state_dir: PathLike | None = None)
     job id): target, provider job id, transpiled depth and two-qubit gates, timings, shots,
     cost, error text, payload path. Without ``job``: the run and one line per job.
     Read-only: asks no provider. Raises StateError for an unknown run or job."""
-    from qorch.engine import jobinfo
+    from qorch.engine import jobinfo, locate
 
     store, record = locate.find(run_id, None if state_dir is None else Path(state_dir))
     with store:
@@ -274,7 +320,7 @@ def counts_plot(got: RunResults, top_k: int = 8) -> CountsPlot:
     """A PNG of a run's counts (from :func:`results`): a panel per circuit, its ``top_k``
     outcomes as bars per target side by side, the ideal distribution overlaid where the
     bundle's references or a small payload give it. Raises QorchError if nothing has counts."""
-    from qorch.engine import countsplot, ideals, jobinfo
+    from qorch.engine import countsplot, ideals, jobinfo, locate
 
     store, record = locate.find(got.run_id, Path(got.data["state_dir"]))
     with store:
@@ -312,7 +358,7 @@ def gc(
     with ``include_results`` their result files, artifacts and bundles; bundles no run uses.
     Applying holds each store's lock exclusively. Raises StateError (a store in use, an
     unknown run)."""
-    from qorch.engine import prune
+    from qorch.engine import locate, prune
     from qorch.store.state import StateStore
 
     if older_than_days is not None and not older_than_days >= 0:
@@ -347,6 +393,7 @@ def cancel(
     run_id: str, state_dir: PathLike | None = None, observer: RunObserver | None = None
 ) -> Cancelled:
     """Cancel a run's unfinished jobs (finished ones keep their results)."""
+    from qorch.engine import results as run_results
     from qorch.engine import runner
     from qorch.engine.views import FINAL
 

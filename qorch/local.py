@@ -58,6 +58,9 @@ class LocalProvider(Provider):
     def device_is_local(self, name: str) -> bool:
         return True
 
+    def known_qubits(self, name: str) -> int | None:
+        return {"statevector": STATEVECTOR_MAX_QUBITS, "aer": AER_MAX_QUBITS}.get(name)
+
     def device(self, name: str) -> Device:
         if name == "statevector":
             from qorch.sim.statevector_qiskit import SUPPORTED_GATES

@@ -166,3 +166,4 @@ def test_help_and_validate_do_not_import_vendor_sdks(make_plan: Callable[..., Pa
         )
         modules = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
         assert not modules & {"qiskit_aer", "qiskit_ibm_runtime", "braket", "boto3"}, args
+        assert not modules & {"qiskit", "numpy", "scipy"}, args  # generators: from their specs

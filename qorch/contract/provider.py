@@ -254,6 +254,11 @@ class Provider(ABC):
         """Capabilities of every device this provider offers."""
         return [self.device(name) for name in self.device_names()]
 
+    def known_qubits(self, name: str) -> int | None:
+        """The device's qubits where known without importing a vendor SDK (``qorch validate``
+        refuses a circuit wider than this); None where only the SDK or the cloud knows."""
+        return None
+
     def check_device(self, name: str) -> None:
         """Raise UnknownDeviceError (with close matches) unless ``name`` is a device here."""
         names = self.device_names()

@@ -21,10 +21,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from qorch.engine.limits import DEFAULT_LEVEL as DEFAULT_LEVEL
+
+if TYPE_CHECKING:  # numpy is imported where distances are computed: checks load fast
+    import numpy as np
 
 Counts = Mapping[str, int]
 Distribution = Mapping[str, float]
@@ -111,16 +113,20 @@ def success_estimate(
 
 # --- the bootstrap -------------------------------------------------------------------------
 
-RowStatistic = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+RowStatistic = Callable[["np.ndarray", "np.ndarray", float], "np.ndarray"]
 
 
 def _fidelity_rows(p: np.ndarray, q: np.ndarray, unseen_q: float) -> np.ndarray:
     """Fidelity for each row of observed probabilities ``p`` against ideal ``q``."""
+    import numpy as np
+
     return np.minimum(1.0, np.sqrt(p * q).sum(axis=-1) ** 2)
 
 
 def _tvd_rows(p: np.ndarray, q: np.ndarray, unseen_q: float) -> np.ndarray:
     """TVD for each row of ``p``; ideal outcomes never observed add ``unseen_q / 2``."""
+    import numpy as np
+
     return 0.5 * (np.abs(p - q).sum(axis=-1) + unseen_q)
 
 
@@ -139,6 +145,8 @@ def _distance(
     bound that device would pass. For a distribution with few outcomes (GHZ,
     a QFT with a known answer) the interval is the plain bootstrap interval.
     """
+    import numpy as np
+
     keys = sorted(key for key, count in counts.items() if count > 0)
     shots = sum(counts[key] for key in keys)
     if shots == 0:
@@ -166,6 +174,8 @@ def _perfect_device_mean(
     ideal: Distribution, shots: int, rows: RowStatistic, rng: np.random.Generator
 ) -> float:
     """The mean distance that samples of ``shots`` drawn from ``ideal`` itself show."""
+    import numpy as np
+
     keys = sorted(key for key, p in ideal.items() if p > 0)
     q = np.array([ideal[key] for key in keys])
     q = q / q.sum()
@@ -176,5 +186,6 @@ def _perfect_device_mean(
 
 def _seed(keys: list[str], observed: np.ndarray) -> int:
     """A seed from the counts themselves: the same counts always give the same interval."""
+
     digest = hashlib.sha256("\x1f".join(keys).encode() + observed.tobytes()).digest()
     return int.from_bytes(digest[:8], "big")

@@ -14,12 +14,12 @@ from qorch.engine.targets import check_targets, target_options
 from qorch.workloads.circuits.build import build_circuits, circuits_plan, target_keys
 from qorch.workloads.circuits.obsjobs import BLOCK as OBSERVABLES_BLOCK
 from qorch.workloads.circuits.obsjobs import exact_block, observable_jobs, plan_observables
+from qorch.workloads.circuits.plan import REFERENCE_METRICS
 from qorch.workloads.sources.spec import QasmCircuit
 
 # Metrics judged against a circuit's exact distribution, computed at compile time for plans
 # whose checks name one (a statevector of up to 24 qubits costs time a plan without checks
 # should not pay).
-REFERENCE_METRICS = frozenset({"hellinger_fidelity", "tvd", "success_probability"})
 
 
 def plan_hash(loaded: LoadedPlan) -> str:

@@ -31,13 +31,17 @@ from qorch.workloads.sources.spec import (
     circuit_tag,
 )
 
+REFERENCE_METRICS = frozenset({"hellinger_fidelity", "tvd", "success_probability"})
+"""Metrics judged against a circuit's ideal distribution (compile computes it when a check
+names one)."""
+
 
 class ObservableSpec(Model):
     """A named observable: a weighted sum of Pauli strings, e.g. ``{ZZII: 1.0, XXII: 0.5}``.
 
     Each key is one letter (I, X, Y, Z) per qubit of the circuit in Qiskit's
     order: the rightmost letter acts on qubit 0. The width is checked against
-    the built circuit (``validate`` builds it), the letters here.
+    the circuit's width (a generator's ``qubits``, a parsed file's qubits), the letters here.
     """
 
     name: Name

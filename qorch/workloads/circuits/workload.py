@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from qorch.engine.plan_base import TargetSpec
 from qorch.engine.views import View, job_table
-from qorch.engine.wording import counted
 from qorch.engine.workload import FieldKey, Metric, PlanCheck, Reported, Workload, WorkloadResult
-from qorch.workloads.circuits.plan import CircuitsPlan
+from qorch.workloads.circuits.plan import REFERENCE_METRICS, CircuitsPlan
 
 if TYPE_CHECKING:
     from qorch.engine.compile import CompiledBundle
@@ -38,17 +37,12 @@ class CircuitsWorkload(Workload):
         return target_keys(plan)
 
     def check(self, loaded: LoadedPlan) -> PlanCheck:
-        from qorch.workloads.circuits.build import build_circuits, circuits_plan
-        from qorch.workloads.circuits.obsjobs import plan_observables
+        from qorch.workloads.circuits.planchecks import check_plan
 
-        circuits = build_circuits(loaded)
-        observed = plan_observables(loaded, circuits)  # at least one measurement job each
-        jobs = (len(circuits) + len(observed)) * len(circuits_plan(loaded).targets)
-        return PlanCheck({"jobs": jobs}, counted(jobs, "job"))
+        return check_plan(loaded)
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import circuits_plan
-        from qorch.workloads.circuits.compile import REFERENCE_METRICS
         from qorch.workloads.circuits.obsresults import metric_name
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice

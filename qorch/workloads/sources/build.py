@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from qorch.contract.errors import CircuitError
 from qorch.engine.inputfile import InputFileError, bad_utf8_line, read_regular_file
 from qorch.engine.limits import MAX_QASM3_BYTES, MAX_QASM_BYTES
-from qorch.workloads.sources import generators
 from qorch.workloads.sources.spec import (
     AnyCircuitSpec,
     GhzCircuit,
@@ -58,6 +57,8 @@ def build_spec(
 
 def generate(spec: AnyCircuitSpec) -> QuantumCircuit:
     """Build a generator circuit. Raises ValueError on impossible inputs."""
+    from qorch.workloads.sources import generators  # qiskit: imported when a circuit is built
+
     if isinstance(spec, GhzCircuit):
         return generators.ghz(spec.qubits)
     if isinstance(spec, QftCircuit):

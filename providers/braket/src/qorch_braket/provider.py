@@ -70,6 +70,10 @@ class BraketProvider(Provider):
         if devices.lookup(name) is None and not devices.is_arn(name):
             super().check_device(name)
 
+    def known_qubits(self, name: str) -> int | None:
+        spec = devices.lookup(name)  # the shipped device table: no SDK import
+        return None if spec is None else spec.num_qubits
+
     def device_is_local(self, name: str) -> bool:
         spec = devices.lookup(name)
         return spec is not None and spec.local

@@ -79,6 +79,27 @@ def fake_names() -> tuple[str, ...]:
     )
 
 
+_N_QUBITS = re.compile(rb'"n_qubits"\s*:\s*([0-9]+)')
+
+
+@cache
+def fake_qubits(name: str) -> int | None:
+    """A fake backend's qubit count from its ``conf_<name>.json`` (``n_qubits``), read
+    without importing qiskit-ibm-runtime; None if it is not a fake backend or says none."""
+    if not is_fake(name):
+        return None
+    spec = importlib.util.find_spec("qiskit_ibm_runtime")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    short = name.removeprefix(FAKE_PREFIX)
+    root = Path(next(iter(spec.submodule_search_locations))) / "fake_provider" / "backends"
+    try:
+        found = _N_QUBITS.search((root / short / f"conf_{short}.json").read_bytes())
+    except OSError:
+        return None
+    return int(found.group(1)) if found else None
+
+
 def is_fake(name: str) -> bool:
     """True if ``name`` is a fake backend shipped with qiskit-ibm-runtime."""
     return name in fake_names()

@@ -70,6 +70,10 @@ class IBMProvider(Provider):
     def device_is_local(self, name: str) -> bool:
         return devices.is_fake(name)
 
+    def known_qubits(self, name: str) -> int | None:
+        """A fake backend's qubits, from its shipped configuration file (no SDK import)."""
+        return devices.fake_qubits(name)
+
     def check_options(self, device: str, options: TargetOptions) -> None:
         """Fake backends take ``queue_delay_s`` (seconds >= 0) and ``ideal`` (true: sample
         the device's translated circuit without its noise model); QPUs take no extra option.
