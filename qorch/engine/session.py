@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from qorch.contract.errors import QorchError
 from qorch.engine import kinds
 from qorch.engine.bundle import MANIFEST, read_bundle, write_bundle
 from qorch.engine.compile import CompiledBundle
@@ -49,7 +50,12 @@ def bundle_dir_for(state_dir: Path, plan_path: Path, plan_hash: str) -> Path:
 def compile_to_dir(plan_path: Path, output: Path | None = None) -> Compiled:
     """Load and compile a plan with its kind's workload, and write its bundle."""
     loaded = load_plan(plan_path, str(plan_path))
-    workload = kinds.load(loaded.kind)
+    return _compile_loaded(loaded, kinds.load(loaded.kind), plan_path, output)
+
+
+def _compile_loaded(
+    loaded: LoadedPlan, workload: Workload, plan_path: Path, output: Path | None = None
+) -> Compiled:
     workload.check_checks(loaded)
     bundle = workload.compile(loaded)
     directory = output or bundle_dir_for(default_state_dir(plan_path), plan_path, bundle.plan_hash)
@@ -92,8 +98,13 @@ def start(source: Path, options: RunOptions, observer: RunObserver) -> RunStart:
         workload = kinds.load(bundle.manifest.plan.kind)
         plan_path = bundle.manifest.plan.file
     else:
-        compiled = compile_to_dir(source)
-        loaded, workload, bundle = compiled.loaded, compiled.workload, compiled.bundle
+        loaded = load_plan(source, str(source))
+        workload = kinds.load(loaded.kind)
+        found = None if options.new else _reopen(loaded, workload, options, observer)
+        if found is not None:
+            return found
+        compiled = _compile_loaded(loaded, workload, source)
+        bundle = compiled.bundle
         bundle_dir, state_dir = compiled.directory, default_state_dir(source)
         plan_path = str(source)
     ctx, created = open_run(
@@ -109,6 +120,34 @@ def start(source: Path, options: RunOptions, observer: RunObserver) -> RunStart:
     if created and loaded is not None:
         _warn_unseedable(loaded, workload, observer)
     return RunStart(ctx, created, workload, loaded)
+
+
+def _reopen(
+    loaded: LoadedPlan, workload: Workload, options: RunOptions, observer: RunObserver
+) -> RunStart | None:
+    """The run of this plan version, re-opened from the store and its bundle without
+    compiling (no vendor SDK is imported to re-print or resume a run); None if there is
+    none, or its kind cannot tell its plan hash without compiling, or its bundle is gone."""
+    from qorch.engine.runner import attach
+    from qorch.store import gcrecord
+
+    plan_hash = workload.plan_hash(loaded)
+    state_dir = default_state_dir(loaded.path)
+    if plan_hash is None or not (state_dir / "state.db").is_file():
+        return None
+    store = StateStore(state_dir)
+    try:
+        run = store.latest_run(options.idempotency_key or plan_hash)
+        pruned = run is not None and gcrecord.read(store, run.run_id) is not None
+        if run is None or run.plan_hash != plan_hash or pruned:
+            store.close()  # none, another plan's key (open_run says why), or a bundle that
+            return None  # qorch gc thinned: compile, which makes the bundle whole again
+        ctx = attach(store, run.run_id, observer.notify)
+    except QorchError:  # a damaged store or a removed bundle: as if compiling afresh
+        store.close()
+        return None
+    observer.started(ctx, False, workload.holds(ctx.bundle))
+    return RunStart(ctx, False, workload, loaded)
 
 
 def _warn_unseedable(loaded: LoadedPlan, workload: Workload, observer: RunObserver) -> None:

@@ -204,6 +204,12 @@ class Workload(ABC):
     def compile(self, loaded: LoadedPlan) -> CompiledBundle:
         """The plan's bundle; capability and budget checks first. Raises located errors."""
 
+    def plan_hash(self, loaded: LoadedPlan) -> str | None:
+        """The hash ``compile`` gives this plan version (the plan and the files it reads),
+        if it is cheap to know without compiling; None otherwise. A run of a plan version
+        that already has a run is then re-opened without compiling it again."""
+        return None
+
     def holds(self, bundle: CompiledBundle) -> str:
         """What a new run of ``bundle`` holds, for the line announcing it."""
         return counted(len(bundle.jobs), "job")

@@ -262,6 +262,16 @@ class StateStore:
         raise StateError(ambiguous(run_id, [match.run_id for match in matches]))
 
     @_translated
+    def latest_run(self, idem_key: str) -> RunRecord | None:
+        """The newest run of ``idem_key``; None if there is none (creates nothing). Raises
+        StateError, as :meth:`open_run` does, if the journal knows a run the store lacks."""
+        rows = self._conn.execute(
+            "SELECT * FROM runs WHERE idem_key = ? ORDER BY generation DESC", (idem_key,)
+        ).fetchall()
+        self._check_not_stale(idem_key, {row["run_id"] for row in rows})
+        return self._run(rows[0]) if rows else None
+
+    @_translated
     def runs(self) -> list[RunRecord]:
         """Every run, newest first."""
         rows = self._conn.execute("SELECT * FROM runs ORDER BY created DESC, rowid DESC")

@@ -56,6 +56,11 @@ class CircuitsWorkload(Workload):
 
         return compile_plan(loaded)
 
+    def plan_hash(self, loaded: LoadedPlan) -> str | None:
+        from qorch.workloads.circuits.compile import plan_hash
+
+        return plan_hash(loaded)
+
     def results(self, ctx: RunContext, run: dict[str, Any]) -> CircuitsResult:
         from qorch.workloads.circuits.obsjobs import BLOCK
         from qorch.workloads.circuits.obsresults import with_observables
