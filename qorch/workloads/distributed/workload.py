@@ -59,6 +59,11 @@ class DistributedWorkload(Workload):
 
         return compile_distributed(loaded)
 
+    def plan_hash(self, loaded: LoadedPlan) -> str | None:
+        from qorch.workloads.distributed.pipeline import plan_digest
+
+        return plan_digest(loaded)
+
     def compile_view(self, bundle: CompiledBundle, directory: Path) -> View:
         from qorch.workloads.distributed.views import compile_view
 
