@@ -83,12 +83,12 @@ def link(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Evaluate a heralded-entanglement link: loss, rate, fidelity, PLOB and BB84 bounds.
+    """Evaluate a heralded-entanglement link: loss, rate, fidelity, PLOB bound, key rate.
 
     Prints transmissivity, latency, success probability per attempt, Bell-pair rate,
     the time to make --pairs pairs (mean and 95th percentile), fidelity after the
     herald wait and after purification, the repeaterless (PLOB) bound and the
-    asymptotic BB84 key rate on the same fibre. With --plan and --link, start from
+    asymptotic BBM92 key rate of the heralded pairs. With --plan and --link, start from
     that link of the plan; the other flags override its values.
     """
     from qorch.workloads.distributed.linktool import LinkQuery, link_report

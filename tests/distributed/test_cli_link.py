@@ -122,3 +122,39 @@ def test_plan_link_out_of_range_is_one_line(cli: Runner) -> None:
 def test_plan_classical_link_is_one_line(cli: Runner) -> None:
     result = cli("link", "--plan", "plans/distributed-cut.yaml", "--link", "0")
     assert_one_line_error(result, 1, "carries no entanglement")
+
+
+def test_the_sweep_plot_names_its_link_and_draws_only_what_exists(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 item 4: a title naming preset and scheme, axes in words with units, no
+    legend entry for a line that cannot be drawn (NV's key rate is zero), sensible limits."""
+    import matplotlib.pyplot as plt
+
+    from qorch.workloads.distributed.link import evaluate
+    from qorch.workloads.distributed.linktool import link_params, preset_link, sweep_figure
+
+    plot = tmp_path / "nv.png"
+    result = cli(
+        "link", "--preset", "nv-centre", "--sweep", "length_km=1:50:6", "--plot", str(plot)
+    )
+    assert result.returncode == 0, result.stderr
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = []
+    for km in (1.0, 25.0, 50.0):
+        params = link_params(preset_link("nv-centre"), {"length_km": km})
+        rows.append({"length_km": km, **evaluate(params).as_dict()})
+    figure = sweep_figure("length_km", rows, "nv-centre link (single-click scheme)")
+    rate, fidelity = figure.axes
+    assert (
+        "nv-centre" in figure._suptitle.get_text() and "single-click" in figure._suptitle.get_text()
+    )
+    assert fidelity.get_xlabel() == "length (km)"
+    legend = rate.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "Bell-pair rate",
+        "PLOB bound (repeaterless)",
+    ]
+    assert "BBM92 key rate" in legend.get_title().get_text()  # said, not drawn
+    low, high = rate.get_ylim()
+    assert high / low <= 10**13  # not down to 1e-21 Hz
+    assert fidelity.get_ylim()[0] <= 0.5 and fidelity.get_ylim()[1] >= 1.0  # 0.63 seen as such
+    plt.close(figure)

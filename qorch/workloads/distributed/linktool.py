@@ -99,7 +99,7 @@ def link_report(query: LinkQuery) -> LinkReport:
         raise UsageError("give --length-km, --preset or --plan (see qorch link --help)")
     if query.sweep is None:
         return one_link(base, name, overrides, query.pairs)
-    return sweep_link(base, overrides, query.pairs, query.sweep, query.plot)
+    return sweep_link(base, name, overrides, query.pairs, query.sweep, query.plot)
 
 
 def one_link(
@@ -125,6 +125,7 @@ def _label(key: str, label: str, report: dict[str, Any]) -> str:
 
 def sweep_link(
     base: LinkParams | None,
+    link_name: str,
     overrides: dict[str, Any],
     pairs: int,
     sweep: str,
@@ -142,7 +143,9 @@ def sweep_link(
     if plot is not None:
         from qorch.store.fsutil import write_bytes_atomic
 
-        write_bytes_atomic(plot, sweep_png(name, rows))
+        scheme = link_params(base, {**overrides, name: values[0]}).scheme
+        title = f"{link_name} link ({scheme} scheme): {axis_label(name)} swept"
+        write_bytes_atomic(plot, sweep_png(name, rows, title))
         lines.append(f"wrote {plot}")
     columns = (name, *SWEEP_COLUMNS)
     table = Table(columns, [tuple(row[c] for c in columns) for row in rows])
@@ -255,9 +258,43 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
     return name, values
 
 
-def sweep_png(name: str, rows: list[dict[str, Any]]) -> bytes:
-    """Rate vs the PLOB bound (log scale) and fidelity against ``name``, as PNG bytes."""
+_UNITS = {"km": "km", "s": "s", "hz": "Hz", "db_per_km": "dB/km", "km_per_s": "km/s"}
+
+
+def axis_label(field: str) -> str:
+    """A link field in words with its unit: ``length_km`` → ``length (km)``."""
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if field.endswith(f"_{suffix}"):
+            words = field[: -len(suffix) - 1].replace("_", " ")
+            return f"{words} ({_UNITS[suffix]})"
+    return field.replace("_", " ")
+
+
+RATE_FLOOR_DECADES = 12  # the rate axis shows this many decades below the highest rate
+
+
+def sweep_png(name: str, rows: list[dict[str, Any]], title: str) -> bytes:
+    """:func:`sweep_figure` as PNG bytes."""
     import io
+
+    import matplotlib.pyplot as plt
+
+    fig = sweep_figure(name, rows, title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def sweep_figure(name: str, rows: list[dict[str, Any]], title: str) -> Any:
+    """Rate vs the PLOB bound (log scale) and fidelity against ``name``: a Figure.
+
+    A line with no positive value (no key at this fidelity) is left out of the
+    plot and its legend, and said so in the legend's title; the rate axis spans
+    at most :data:`RATE_FLOOR_DECADES` decades, the fidelity axis 0.5 to 1 (a pair
+    below 0.5 is not entangled) unless values fall outside.
+    """
+    import math
 
     import matplotlib
 
@@ -265,19 +302,35 @@ def sweep_png(name: str, rows: list[dict[str, Any]]) -> bytes:
     import matplotlib.pyplot as plt
 
     x = [row[name] for row in rows]
-    fig, (ax_rate, ax_fid) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    for key, label in (("rate_hz", "Bell-pair rate"), ("plob_rate_hz", "PLOB bound"),
-                       ("bb84_key_rate_hz", "BB84 key rate")):  # fmt: skip
-        ys = [row[key] if row[key] else float("nan") for row in rows]
+    fig, (ax_rate, ax_fid) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True)
+    missing = []
+    highest = 0.0
+    for key, label in (("rate_hz", "Bell-pair rate"),
+                       ("plob_rate_hz", "PLOB bound (repeaterless)"),
+                       ("bb84_key_rate_hz", "BBM92 key rate")):  # fmt: skip
+        ys = [row[key] if row[key] and row[key] > 0 else math.nan for row in rows]
+        if all(math.isnan(y) for y in ys):
+            missing.append(label)
+            continue
+        highest = max(highest, max(y for y in ys if not math.isnan(y)))
         ax_rate.plot(x, ys, marker="o", markersize=3, label=label)
     ax_rate.set_yscale("log")
-    ax_rate.set_ylabel("rate (Hz)")
-    ax_rate.legend()
-    ax_fid.plot(x, [row["fidelity"] for row in rows], marker="o", markersize=3)
+    label = "rate (Hz, log scale)"
+    floor = highest / 10**RATE_FLOOR_DECADES
+    if highest > 0 and ax_rate.get_ylim()[0] < floor:
+        ax_rate.set_ylim(bottom=floor)
+        label = f"rate (Hz, log scale; below {floor:.0e} not shown)"
+    ax_rate.set_ylabel(label)
+    ax_rate.legend(title=f"not drawn (zero): {', '.join(missing)}" if missing else None,
+                   title_fontsize="small")  # fmt: skip
+    ax_rate.grid(True, which="major", alpha=0.3)
+    fidelities = [row["fidelity"] for row in rows]
+    ax_fid.plot(x, fidelities, marker="o", markersize=3, color="tab:purple")
+    ax_fid.set_ylim(min(0.5, min(fidelities) - 0.02), max(1.0, max(fidelities)) + 0.01)
+    ax_fid.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
     ax_fid.set_ylabel("delivered fidelity")
-    ax_fid.set_xlabel(name)
+    ax_fid.set_xlabel(axis_label(name))
+    ax_fid.grid(True, alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return fig
