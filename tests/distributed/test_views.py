@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from qorch.workloads.distributed.views import results_view
+
+PLANS = Path(__file__).resolve().parents[2] / "plans"
 
 RUN: dict[str, Any] = {
     "run_id": "r1",
@@ -39,3 +42,32 @@ def test_the_distributed_jobs_counts_are_the_logical_qubits() -> None:
                            "perfect_links": False}}  # fmt: skip
     jobs = results_view(run, info).tables[0]
     assert jobs.rows[0][-1] == "01:100.0%"
+
+
+def test_the_partition_diagram_keeps_every_label_inside_and_shows_qubits_per_node() -> None:
+    """Issue 13 item 4: partition.png's labels inside the figure, each node's qubits shown."""
+    import matplotlib.pyplot as plt
+
+    from qorch.engine.planfile import load_plan
+    from qorch.workloads.distributed.diagram import network_figure
+    from qorch.workloads.distributed.pipeline import analyse
+    from qorch.workloads.distributed.report import partition_summary
+
+    for name in ("distributed-qft.yaml", "distributed-ions.yaml"):
+        loaded = load_plan(PLANS / name, name)
+        analysis = analyse(loaded)
+        summary = partition_summary(analysis)
+        figure = network_figure(analysis, summary)
+        figure.canvas.draw()
+        box = figure.bbox
+        axes = figure.axes[0]
+        texts = [*axes.texts, axes.title]
+        for text in texts:
+            extent = text.get_window_extent()
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1, (name, text.get_text())
+            assert box.y0 <= extent.y0 and extent.y1 <= box.y1, (name, text.get_text())
+        shown = " ".join(text.get_text() for text in texts)
+        for node in analysis.plan.nodes:
+            held = summary["qubits_per_node"][node.name]
+            assert f"{node.name}\n{held} of {node.data_qubits} data qubits" in shown, name
+        plt.close(figure)

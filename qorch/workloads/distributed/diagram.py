@@ -11,9 +11,24 @@ if TYPE_CHECKING:
     from qorch.workloads.distributed.analysis import Analysis
 
 
+LABEL_OUT = 1.6  # a node's label sits this far out from the centre (the ring has radius 1)
+
+
 def network_png(analysis: Analysis, summary: dict[str, Any]) -> bytes:
     """The diagram of ``analysis`` and its partition ``summary``, as PNG bytes
     (deterministic: no timestamps in the file)."""
+    from matplotlib import pyplot as plt
+
+    figure = network_figure(analysis, summary)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def network_figure(analysis: Analysis, summary: dict[str, Any]) -> Any:
+    """The diagram as a matplotlib Figure: nodes on a ring with their data qubits inside,
+    a label box outside each, links with their pairs and length."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,7 +41,7 @@ def network_png(analysis: Analysis, summary: dict[str, Any]) -> bytes:
         name: (math.cos(2 * math.pi * i / len(names)), math.sin(2 * math.pi * i / len(names)))
         for i, name in enumerate(names)
     }
-    figure, axes = plt.subplots(figsize=(6, 5), dpi=100)
+    figure, axes = plt.subplots(figsize=(7, 3.2 if len(names) == 2 else 6.2), dpi=100)
     for spec in analysis.plan.links:
         a, b = spec.between
         (xa, ya), (xb, yb) = places[a], places[b]
@@ -45,26 +60,33 @@ def network_png(analysis: Analysis, summary: dict[str, Any]) -> bytes:
             fontsize=9,
             bbox={"boxstyle": "round", "fc": "white", "ec": "none"},
         )
+    spots = []
     for node in analysis.plan.nodes:
         x, y = places[node.name]
         held = summary["qubits_per_node"][node.name]
-        axes.scatter([x], [y], s=600 + 60 * held, color="tab:orange", zorder=2)
+        axes.scatter([x], [y], s=500 + 40 * held, color="tab:orange", edgecolors="white", zorder=2)
+        axes.annotate(str(held), (x, y), ha="center", va="center", fontsize=11,
+                      fontweight="bold", color="white", zorder=3)  # fmt: skip
+        spot = (x * LABEL_OUT, y * LABEL_OUT)  # outside the ring, away from the links
+        spots.append(spot)
         axes.annotate(
-            f"{node.name}\n{held}/{node.data_qubits} qubits\n{node.target}",
-            (x, y),
+            f"{node.name}\n{held} of {node.data_qubits} data qubits\n{node.target}",
+            spot,
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=9,
             zorder=3,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "tab:orange"},
         )
     title = f"{analysis.circuit.name}: {summary['epr_pairs']} EPR pairs"
     if summary.get("sampling_overhead") is not None:
         title = f"{analysis.circuit.name}: cut, overhead {summary['sampling_overhead']:g}"
-    axes.set_title(title)
-    axes.set_xlim(-1.6, 1.6)
-    axes.set_ylim(-1.6, 1.6)
+    axes.set_title(f"{title}\n(in each circle: the data qubits the node holds)", fontsize=11)
+    xs = [x for x, _ in [*places.values(), *spots]]
+    ys = [y for _, y in [*places.values(), *spots]]
+    axes.set_xlim(min(xs) - 0.75, max(xs) + 0.75)  # room for the label boxes: none clipped
+    axes.set_ylim(min(ys) - 0.55, max(ys) + 0.55)
+    axes.set_aspect("equal")
     axes.axis("off")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    figure.tight_layout()
+    return figure
