@@ -20,6 +20,7 @@ from qorch.engine.plan_base import (
     target_from_string,
     unique_names,
 )
+from qorch.workloads.circuits.sweep import ParameterName, Sweep
 from qorch.workloads.sources.pauli import label_problem
 from qorch.workloads.sources.spec import (
     CIRCUIT_SOURCE,
@@ -62,6 +63,8 @@ Observables = Annotated[list[ObservableSpec], Field(max_length=MAX_LIST_ITEMS)]
 class _WithObservables(Model):
     # left out of the canonical form when empty: plans without observables keep their hash
     observables: Observables = Field(default_factory=list, exclude_if=lambda v: not v)
+    # values for the circuit's symbolic parameters (a sweep); see qorch.workloads.circuits.sweep
+    parameters: Sweep | None = Field(None, exclude_if=lambda v: v is None)
 
     @field_validator("observables")
     @classmethod
@@ -82,7 +85,10 @@ class RandomWithObservables(RandomCircuit, _WithObservables):
 
 
 class QaoaMaxcutWithObservables(QaoaMaxcutCircuit, _WithObservables):
-    pass
+    """QAOA MaxCut whose angles may name parameters (``gammas: [gamma]``) to sweep."""
+
+    gammas: list[Finite | ParameterName] = Field(max_length=100)  # type: ignore[assignment]
+    betas: list[Finite | ParameterName] = Field(max_length=100)  # type: ignore[assignment]
 
 
 class QasmWithObservables(QasmCircuit, _WithObservables):

@@ -63,25 +63,33 @@ class CircuitsWorkload(Workload):
         return compile_plan(loaded)
 
     def results(self, ctx: RunContext, run: dict[str, Any]) -> CircuitsResult:
+        from qorch.workloads.circuits.compile import SWEEPS_BLOCK
         from qorch.workloads.circuits.obsjobs import BLOCK
         from qorch.workloads.circuits.obsresults import with_observables
+        from qorch.workloads.circuits.sweepresults import with_parameter_sets
 
         extension = ctx.bundle.manifest.extension
         references = extension.get("references") or {}
         block = extension.get(BLOCK)
-        if not block:
+        swept = extension.get(SWEEPS_BLOCK)
+        if not block and not swept:
             return CircuitsResult(metrics=job_metrics(run["jobs"], references))
         specs = {job["index"]: ctx.job_spec(job["index"]) for job in run["jobs"]}
-        jobs, observed = with_observables(run["jobs"], specs, block)
+        jobs = with_parameter_sets(run["jobs"], specs, swept or {})
+        if not block:
+            return CircuitsResult(metrics=job_metrics(jobs, references), jobs=jobs)
+        jobs, observed = with_observables(jobs, specs, block)
         return CircuitsResult(metrics=job_metrics(jobs, references) + observed, jobs=jobs)
 
     def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:
         from qorch.workloads.circuits.obsresults import observables_table, shown_jobs
+        from qorch.workloads.circuits.sweepresults import summarised, sweep_table
 
-        table = observables_table(run["jobs"])
-        if table is None:
+        tables = [t for t in (sweep_table(run["jobs"]), observables_table(run["jobs"])) if t]
+        if not tables:
             return super().results_view(run, result)
-        return View([job_table({**run, "jobs": shown_jobs(run["jobs"])}, counts=True), table])
+        jobs = summarised(shown_jobs(run["jobs"]))
+        return View([job_table({**run, "jobs": jobs}, counts=True), *tables])
 
 
 def job_metrics(
