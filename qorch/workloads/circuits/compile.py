@@ -14,6 +14,7 @@ from qorch.engine.targets import check_targets, target_options
 from qorch.workloads.circuits.build import build_circuits, circuits_plan, sweeps, target_keys
 from qorch.workloads.circuits.obsjobs import BLOCK as OBSERVABLES_BLOCK
 from qorch.workloads.circuits.obsjobs import exact_block, observable_jobs, plan_observables
+from qorch.workloads.circuits.readout import mitigate_readout
 from qorch.workloads.circuits.sweep import rows_of
 from qorch.workloads.sources.spec import QasmCircuit
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from qorch.contract.provider import Payload, Provider, TargetOptions
     from qorch.engine.plan_base import TargetSpec
 
+MITIGATION_BLOCK = "mitigation"  # target index → its mitigation options
 SWEEPS_BLOCK = "sweeps"  # the manifest's block: circuit name → its parameter sets, in order
 # Metrics judged against a circuit's exact distribution, computed at compile time for plans
 # whose checks name one (a statevector of up to 24 qubits costs time a plan without checks
@@ -56,6 +58,7 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
     for t_index, (spec, provider) in enumerate(zip(plan.targets, providers, strict=True)):
         options = target_options(spec)
         shots = plan.target_shots(spec)
+        first_of_target = len(jobs)
         for circuit in circuits:
             index = len(jobs)
             seed = derive_seed(plan.seed, circuit.name, spec.target, str(t_index))
@@ -79,6 +82,11 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
             if circuit.name in observed:
                 where = (t_index, spec, provider, options, shots)
                 jobs += observable_jobs(loaded, observed[circuit.name], where, len(jobs), payloads)
+        mitigation = spec.mitigation
+        if mitigation and mitigation.readout and provider.readout_noise(spec.device, options):
+            where = (t_index, spec, provider, options, shots)
+            jobs[first_of_target:] = mitigate_readout(loaded, where, jobs[first_of_target:],
+                                                      payloads)  # fmt: skip
     info = PlanInfo.of(loaded.path, plan, plan_hash(loaded))
     providers_used = sorted({job.provider for job in jobs})
     blocks: dict[str, Any] = {}
@@ -92,6 +100,10 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
         }
     if swept:
         blocks[SWEEPS_BLOCK] = swept
+    mitigated = {str(i): t.mitigation.model_dump(mode="json", exclude_none=True)
+                 for i, t in enumerate(plan.targets) if t.mitigation}  # fmt: skip
+    if mitigated:
+        blocks[MITIGATION_BLOCK] = mitigated
     manifest = build_manifest(info, jobs, registry.versions(providers_used), blocks)
     check_budget(loaded, manifest)
     return CompiledBundle(manifest=manifest, payloads=payloads)

@@ -130,6 +130,7 @@ def observable_jobs(
     t_index, spec, provider, options, shots = target
     seed = derive_seed(loaded.plan.seed, entry.circuit, spec.target, str(t_index), ROLE)
     native = getattr(spec, "observables", "native") == "native" and entry.sets is None
+    native = native and not mitigates_counts(spec, provider, options)
     if native and provider.estimates(spec.device, options):
         return [_estimator_job(loaded, entry, target, first_index, payloads, seed)]
     try:
@@ -151,6 +152,16 @@ def observable_jobs(
         jobs.append(_job(provider, spec, options, payload, file, index, shots, t_index,
                          derive_seed(seed, str(start)), entry.circuit, start, chunk))  # fmt: skip
     return jobs
+
+
+def mitigates_counts(spec: TargetSpec, provider: Provider, options: TargetOptions) -> bool:
+    """True if the target's mitigation works on counts (so its observables are measured in
+    bases): ZNE, or M3 on a device with readout errors (elsewhere M3 is a no-op)."""
+    mitigation = getattr(spec, "mitigation", None)
+    if mitigation is None:
+        return False
+    readout = mitigation.readout is not None and provider.readout_noise(spec.device, options)
+    return readout or mitigation.zne is not None
 
 
 def _estimator_job(

@@ -99,10 +99,14 @@ def _swept_rows(
 
 
 def _basis_counts(
-    jobs: Sequence[dict[str, Any]], specs: Mapping[int, ManifestJob], block: Mapping[str, Any]
-) -> dict[Key, list[dict[str, int] | None]]:
-    """Per (circuit, target index), the counts of each basis (None: not measured yet)."""
-    found: dict[Key, list[dict[str, int] | None]] = {}
+    jobs: Sequence[dict[str, Any]],
+    specs: Mapping[int, ManifestJob],
+    block: Mapping[str, Any],
+    field: str = "counts",
+) -> dict[Key, list[Any]]:
+    """Per (circuit, target index), the counts of each basis (None: not measured yet), or
+    another per-basis ``field`` of the measurement jobs (``quasi_probabilities``)."""
+    found: dict[Key, list[Any]] = {}
     for job in jobs:
         spec = specs[job["index"]]
         entry = block.get(job["circuit"])
@@ -110,7 +114,7 @@ def _basis_counts(
             continue
         size = len(entry["bases"]) * len(entry.get("sets") or [None])
         slots = found.setdefault((job["circuit"], spec.target_index), [None] * size)
-        counts = job.get("counts") if job.get("status") == "done" else None
+        counts = job.get(field) if job.get("status") == "done" else None
         if counts is None:
             continue
         start = int(spec.extra("first_basis", 0))
@@ -184,7 +188,9 @@ def _row(
 def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
     """The observables of every job that has them (None if none has)."""
     rows: list[tuple[Any, ...]] = []
-    swept = any("parameters" in item for job in jobs for item in job.get("observables") or ())
+    items = [item for job in jobs for item in job.get("observables") or ()]
+    swept = any("parameters" in item for item in items)
+    mitigated = [m for m in ("m3", "zne") if any(m in item for item in items)]
     for job in jobs:
         for item in job.get("observables") or ():
             value = "-" if item["value"] is None else f"{item['value']:+.4f}"
@@ -193,12 +199,21 @@ def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
             row: tuple[Any, ...] = (job["circuit"], job["target"], item["name"])
             if swept:
                 row += (parameters_text(item.get("parameters")),)
-            rows.append((*row, value, error, item["shots"], exact, item.get("method") or "-"))
+            row += (value, error, item["shots"], exact)
+            row += tuple(_mitigated_text(item.get(m)) for m in mitigated)
+            rows.append((*row, item.get("method") or "-"))
     if not rows:
         return None
     columns = ("circuit", "target", "observable", *(("parameters",) if swept else ()), "value",
-               "std error", "shots", "exact", "method")  # fmt: skip
+               "std error", "shots", "exact", *mitigated, "method")  # fmt: skip
     return Table(columns, rows, title="observables")
+
+
+def _mitigated_text(value: Mapping[str, Any] | None) -> str:
+    """A mitigated value as the table shows it: ``+2.9229 ±0.0267``; ``-`` for none."""
+    if not value or value.get("value") is None:
+        return "-"
+    return f"{value['value']:+.4f} ±{value['std_error']:.4f}"
 
 
 def parameters_text(values: Mapping[str, float] | None) -> str:

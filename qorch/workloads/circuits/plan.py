@@ -107,14 +107,47 @@ CircuitWithObservables = Annotated[
 ]
 
 
+class ZneOptions(Model):
+    """Zero-noise extrapolation: the circuit folded (Mitiq's unitary folding) to each noise
+    scale factor, the values extrapolated to zero noise."""
+
+    scale_factors: list[Annotated[float, Field(ge=1, le=99, allow_inf_nan=False)]] = Field(
+        [1.0, 3.0, 5.0], min_length=2, max_length=10
+    )
+    extrapolation: Literal["richardson", "linear"] = "richardson"
+
+    @field_validator("scale_factors")
+    @classmethod
+    def _distinct(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError("scale factors must be distinct")
+        return value
+
+
+class Mitigation(Model):
+    """Error mitigation of a target: ``readout: m3`` (M3 from calibration jobs of the run)
+    and/or ``zne`` (folded circuits as jobs of the run, extrapolated)."""
+
+    readout: Literal["m3"] | None = None
+    zne: ZneOptions | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Mitigation:
+        if self.readout is None and self.zne is None:
+            raise ValueError("give 'readout: m3' and/or 'zne: {...}'")
+        return self
+
+
 class CircuitsTarget(TargetSpec):
     """A circuits plan's target. ``observables``: ``native`` uses the device's own
     estimator where its provider has one (else basis circuits); ``bases`` always
-    measures basis circuits (to compare the two, or to see raw, unmitigated values)."""
+    measures basis circuits (to compare the two, or to see raw, unmitigated values).
+    ``mitigation``: see :class:`Mitigation` (observables are then measured in bases)."""
 
     # left out of the plan's canonical form at its default, so the hash (the run's
     # idempotency key) of a plan written before this field existed does not change
     observables: Literal["native", "bases"] = Field("native", exclude_if=lambda v: v == "native")
+    mitigation: Mitigation | None = Field(None, exclude_if=lambda v: v is None)
 
 
 CircuitsTargets = Annotated[

@@ -53,6 +53,17 @@ class CircuitsWorkload(Workload):
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
         observables = {metric_name(o.name) for spec in plan.circuits for o in spec.observables}
+        methods = {
+            m
+            for t in plan.targets
+            if t.mitigation
+            for m, on in (("m3", t.mitigation.readout), ("zne", t.mitigation.zne))
+            if on
+        }
+        for method in methods:  # mitigated values beside the raw ones, and their gain
+            names = {o.name for spec in plan.circuits for o in spec.observables}
+            observables |= {f"{metric_name(n)}:{method}" for n in names}
+            observables |= {f"mitigation_gain:{n}:{method}" for n in names}
         return Reported(frozenset({"shots", *REFERENCE_METRICS, *observables}),
                         tuple(spec.name for spec in plan.circuits),
                         tuple(spec.target for spec in plan.targets))  # fmt: skip
@@ -63,23 +74,28 @@ class CircuitsWorkload(Workload):
         return compile_plan(loaded)
 
     def results(self, ctx: RunContext, run: dict[str, Any]) -> CircuitsResult:
-        from qorch.workloads.circuits.compile import SWEEPS_BLOCK
+        from qorch.workloads.circuits.compile import MITIGATION_BLOCK, SWEEPS_BLOCK
+        from qorch.workloads.circuits.mitresults import with_mitigated
         from qorch.workloads.circuits.obsjobs import BLOCK
         from qorch.workloads.circuits.obsresults import with_observables
+        from qorch.workloads.circuits.readout import with_readout
         from qorch.workloads.circuits.sweepresults import with_parameter_sets
 
         extension = ctx.bundle.manifest.extension
         references = extension.get("references") or {}
         block = extension.get(BLOCK)
         swept = extension.get(SWEEPS_BLOCK)
-        if not block and not swept:
+        if not block and not swept and not extension.get(MITIGATION_BLOCK):
             return CircuitsResult(metrics=job_metrics(run["jobs"], references))
         specs = {job["index"]: ctx.job_spec(job["index"]) for job in run["jobs"]}
         jobs = with_parameter_sets(run["jobs"], specs, swept or {})
+        jobs = with_readout(jobs, specs, extension.get(MITIGATION_BLOCK))
         if not block:
             return CircuitsResult(metrics=job_metrics(jobs, references), jobs=jobs)
         jobs, observed = with_observables(jobs, specs, block)
-        return CircuitsResult(metrics=job_metrics(jobs, references) + observed, jobs=jobs)
+        jobs, mitigated = with_mitigated(jobs, specs, block)
+        metrics = job_metrics(jobs, references) + observed + mitigated
+        return CircuitsResult(metrics=metrics, jobs=jobs)
 
     def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:
         from qorch.workloads.circuits.obsresults import observables_table, shown_jobs
