@@ -113,10 +113,13 @@ def test_mitigation_on_a_target_that_cannot_take_it_is_one_located_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"qorch: error: {plan}:13: targets[0].mitigation.readout: ")
     assert "braket:iqm_garnet payloads are openqasm3" in lines[0]
-    empty = make_plan(NOISY.replace("{readout: m3}", "{}"), "empty.yaml")
-    result = cli("validate", str(empty))
-    assert result.returncode == 1
-    assert f"{empty}:13: targets[0].mitigation: give 'readout: m3'" in result.stderr
+    for written, problem in (("{}", "mitigation.readout: required field is missing"),
+                             ("{readout: m3, zne: {}}", "mitigation.zne: unknown field"),
+                             ("{readout: m4}", "mitigation.readout: ")):  # fmt: skip
+        other = make_plan(NOISY.replace("{readout: m3}", written), "other.yaml")
+        result = cli("validate", str(other))
+        assert result.returncode == 1
+        assert f"{other}:13: targets[0].{problem}" in result.stderr
 
 
 def test_budget_counts_the_calibration_shots_before_submission(

@@ -156,12 +156,9 @@ def observable_jobs(
 
 def mitigates_counts(spec: TargetSpec, provider: Provider, options: TargetOptions) -> bool:
     """True if the target's mitigation works on counts (so its observables are measured in
-    bases): ZNE, or M3 on a device with readout errors (elsewhere M3 is a no-op)."""
+    bases): M3 on a device with readout errors (elsewhere M3 is a no-op)."""
     mitigation = getattr(spec, "mitigation", None)
-    if mitigation is None:
-        return False
-    readout = mitigation.readout is not None and provider.readout_noise(spec.device, options)
-    return readout or mitigation.zne is not None
+    return mitigation is not None and provider.readout_noise(spec.device, options)
 
 
 def _estimator_job(

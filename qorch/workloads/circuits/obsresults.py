@@ -190,7 +190,7 @@ def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
     rows: list[tuple[Any, ...]] = []
     items = [item for job in jobs for item in job.get("observables") or ()]
     swept = any("parameters" in item for item in items)
-    mitigated = [m for m in ("m3", "zne") if any(m in item for item in items)]
+    mitigated = [m for m in ("m3",) if any(m in item for item in items)]
     for job in jobs:
         for item in job.get("observables") or ():
             value = "-" if item["value"] is None else f"{item['value']:+.4f}"

@@ -53,17 +53,10 @@ class CircuitsWorkload(Workload):
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
         observables = {metric_name(o.name) for spec in plan.circuits for o in spec.observables}
-        methods = {
-            m
-            for t in plan.targets
-            if t.mitigation
-            for m, on in (("m3", t.mitigation.readout), ("zne", t.mitigation.zne))
-            if on
-        }
-        for method in methods:  # mitigated values beside the raw ones, and their gain
+        if any(target.mitigation for target in plan.targets):  # M3's values and their gain
             names = {o.name for spec in plan.circuits for o in spec.observables}
-            observables |= {f"{metric_name(n)}:{method}" for n in names}
-            observables |= {f"mitigation_gain:{n}:{method}" for n in names}
+            observables |= {f"{metric_name(n)}:m3" for n in names}
+            observables |= {f"mitigation_gain:{n}:m3" for n in names}
         return Reported(frozenset({"shots", *REFERENCE_METRICS, *observables}),
                         tuple(spec.name for spec in plan.circuits),
                         tuple(spec.target for spec in plan.targets))  # fmt: skip
