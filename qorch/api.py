@@ -289,6 +289,9 @@ def counts_plot(got: RunResults, top_k: int = 8) -> CountsPlot:
     circuits = list(dict.fromkeys(job["circuit"] for job in got.data["jobs"] if job.get("counts")))
     known = ideals.ideal_distributions(references, jobs, circuits)
     shown, notes = countsplot.panels(got.data, known, top_k)
+    if not shown and notes:  # only parameter sets, without observables to draw
+        raise QorchError(f"{title}: nothing to plot: {notes[0]}; name observables to draw "
+                         "them against the swept parameter")  # fmt: skip
     if len(shown) > countsplot.MAX_PANELS:
         notes.append(f"{len(shown)} circuits: the first {countsplot.MAX_PANELS} are plotted")
     return CountsPlot(countsplot.plot_png(title, shown), notes)

@@ -127,6 +127,7 @@ def test_budget_counts_the_calibration_shots_before_submission(
 ) -> None:
     # the circuit and its bases need 1000 × 3 shots; calibration adds 2 × 1000
     plan = make_plan(NOISY + "budget: {max_total_shots: 4500}\n")
+    assert "ok (4 jobs)" in cli("validate", str(plan)).stderr  # the calibration jobs counted
     result = cli("compile", str(plan))
     assert result.returncode == 1
     assert "budget.max_total_shots: plan needs " in result.stderr

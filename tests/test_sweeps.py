@@ -203,3 +203,6 @@ def test_symbolic_generator_angles_and_unswept_parameters(
     assert run.returncode == 0, run.stderr
     (job,) = json.loads(run.stdout)["jobs"]
     assert job["parameter_sets"] == [{"gamma": 0.1, "beta": 0.3}, {"gamma": 0.2, "beta": 0.3}]
+    plot = cli("results", "latest", "--plot", str(plan.with_suffix(".png")))
+    assert plot.returncode == 1  # counts of parameter sets alone: said, not a bare "no counts"
+    assert "ran 2 parameter sets: not plotted (see --csv); name observables" in plot.stderr

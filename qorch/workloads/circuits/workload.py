@@ -43,7 +43,9 @@ class CircuitsWorkload(Workload):
 
         circuits = build_circuits(loaded)
         observed = plan_observables(loaded, circuits)  # at least one measurement job each
-        jobs = (len(circuits) + len(observed)) * len(circuits_plan(loaded).targets)
+        plan = circuits_plan(loaded)
+        jobs = (len(circuits) + len(observed)) * len(plan.targets)
+        jobs += 2 * sum(1 for spec in plan.targets if calibrates(spec))  # M3's calibration
         return PlanCheck({"jobs": jobs}, counted(jobs, "job"))
 
     def reported(self, loaded: LoadedPlan) -> Reported:
@@ -99,6 +101,17 @@ class CircuitsWorkload(Workload):
             return super().results_view(run, result)
         jobs = summarised(shown_jobs(run["jobs"]))
         return View([job_table({**run, "jobs": jobs}, counts=True), *tables])
+
+
+def calibrates(spec: Any) -> bool:
+    """True if the target runs M3 calibration jobs: it asks for readout mitigation and its
+    device has readout errors (asked of its provider, offline for every known device)."""
+    if spec.mitigation is None:
+        return False
+    from qorch.engine import registry
+    from qorch.engine.targets import target_options
+
+    return registry.load(spec.provider).readout_noise(spec.device, target_options(spec))
 
 
 def job_metrics(
