@@ -206,3 +206,16 @@ def test_symbolic_generator_angles_and_unswept_parameters(
     plot = cli("results", "latest", "--plot", str(plan.with_suffix(".png")))
     assert plot.returncode == 1  # counts of parameter sets alone: said, not a bare "no counts"
     assert "ran 2 parameter sets: not plotted (see --csv); name observables" in plot.stderr
+
+
+def test_plans_without_sweeps_or_mitigation_keep_their_canonical_form(make_plan: Any) -> None:
+    """The new fields stay out of the canonical plan (the run's idempotency key) unless set."""
+    from qorch.engine.planfile import load_plan
+
+    plan = make_plan(
+        "version: 1\nkind: circuits\nname: p\ncircuits:\n"
+        "  - {name: g, generator: ghz, qubits: 2}\ntargets: [local:aer]\n"
+    )
+    dumped = load_plan(plan).plan.model_dump(mode="json")
+    assert "parameters" not in dumped["circuits"][0]
+    assert "mitigation" not in dumped["targets"][0]
