@@ -320,8 +320,14 @@ def counts_plot(got: RunResults, top_k: int = 8) -> CountsPlot:
     """A PNG of a run's counts (from :func:`results`): a panel per circuit, its ``top_k``
     outcomes as bars per target side by side, the ideal distribution overlaid where the
     bundle's references or a small payload give it. Raises QorchError if nothing has counts."""
-    from qorch.engine import countsplot, ideals, jobinfo, locate
+    from qorch.engine import countsplot, ideals, jobinfo, locate, sweepplot
 
+    title = f"run {got.run_id} — {got.data['plan']} ({got.data['status']})"
+    swept = sweepplot.sweep_panels(got.data)
+    if swept:  # observables over parameter sets: drawn against the swept parameter
+        notes = [f"{len(swept)} swept observables: the first {sweepplot.MAX_PANELS} are plotted"
+                 ] if len(swept) > sweepplot.MAX_PANELS else []  # fmt: skip
+        return CountsPlot(sweepplot.sweep_png(title, swept), notes)
     store, record = locate.find(got.run_id, Path(got.data["state_dir"]))
     with store:
         jobs = jobinfo.manifest_jobs(store, record)
@@ -329,7 +335,9 @@ def counts_plot(got: RunResults, top_k: int = 8) -> CountsPlot:
     circuits = list(dict.fromkeys(job["circuit"] for job in got.data["jobs"] if job.get("counts")))
     known = ideals.ideal_distributions(references, jobs, circuits)
     shown, notes = countsplot.panels(got.data, known, top_k)
-    title = f"run {got.run_id} — {got.data['plan']} ({got.data['status']})"
+    if not shown and notes:  # only parameter sets, without observables to draw
+        raise QorchError(f"{title}: nothing to plot: {notes[0]}; name observables to draw "
+                         "them against the swept parameter")  # fmt: skip
     if len(shown) > countsplot.MAX_PANELS:
         notes.append(f"{len(shown)} circuits: the first {countsplot.MAX_PANELS} are plotted")
     return CountsPlot(countsplot.plot_png(title, shown), notes)

@@ -151,6 +151,10 @@ class LocalProvider(Provider):
         ideal ``local:aer`` (Aer's EstimatorV2); a noisy Aer target measures basis circuits."""
         return device == "statevector" or (device == "aer" and options.noise is None)
 
+    def readout_noise(self, device: str, options: TargetOptions) -> bool:
+        """Only ``local:aer`` with a device's noise model (``noise:``) has readout errors."""
+        return device == "aer" and options.noise is not None
+
     def execute(self, request: JobRequest) -> Result:
         circuit = payload.from_qpy(request.payload.data)
         if request.observables:

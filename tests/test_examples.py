@@ -24,7 +24,8 @@ def test_every_example_validates(cli, plan: Path) -> None:
 def test_every_example_has_a_run_test() -> None:
     covered = {"ghz.yaml", "qft.yaml", "qasm.yaml", "qcnn-digits.yaml", "qcnn-sweep.yaml",
                "qcnn-multiclass.yaml", "qcnn-csv.yaml", "distributed-qft.yaml",
-               "distributed-cut.yaml", "distributed-ions.yaml", "observables.yaml"}  # fmt: skip
+               "distributed-cut.yaml", "distributed-ions.yaml", "observables.yaml",
+               "mitigation.yaml"}  # fmt: skip
     # qcnn-digits.yaml runs in tests/qcnn/test_cli_qcnn.py::test_reference_digits_plan;
     # the distributed-*.yaml plans in tests/distributed/test_cli_distributed.py
     assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
@@ -91,6 +92,36 @@ def test_observables_on_four_backends_match_their_exact_values(cli) -> None:
             else:  # ibm:fake_manila: its noise model, readout mitigated
                 assert error < 0.3, item
     assert seen == 3 * 4
+
+
+def test_mitigation_example_is_closer_to_exact_and_sweeps_in_one_job(cli) -> None:
+    """plans/mitigation.yaml: M3 moves every noisy value toward the exact one (the GHZ
+    stabilizers and the TFIM energy at each of 21 angles); the sweep is one counts job and
+    one basis job per target; on local:statevector M3 is a no-op."""
+    data = run_plan(cli, "mitigation.yaml")
+    assert {c["verdict"] for c in data["checks"]} == {"pass"}, data["checks"]
+    targets = ("local:statevector", "local:aer", "ibm:fake_manila")
+    for target in targets:
+        tfim = [j for j in data["jobs"] if j["circuit"] == "tfim" and j["target"] == target]
+        assert [len(j["counts"]) for j in tfim] == [21, 42], target  # sets, sets × bases
+        calibrations = [
+            j for j in data["jobs"] if j["target"] == target and j.get("role") == "calibration"
+        ]
+        assert len(calibrations) == (0 if target == "local:statevector" else 2)
+        rows = [
+            row for j in data["jobs"] if j["target"] == target for row in j.get("observables", ())
+        ]
+        assert len(rows) == 1 + 21
+        raw = sum(abs(row["value"] - row["exact"]) for row in rows)
+        mitigated = sum(abs(row["m3"]["value"] - row["exact"]) for row in rows)
+        if target == "local:statevector":
+            assert mitigated == raw  # no readout error: M3 is a no-op
+            for row in rows:
+                assert abs(row["value"] - row["exact"]) <= 4 * row["std_error"] + 1e-9, row
+        else:
+            assert mitigated < 0.5 * raw, (target, mitigated, raw)
+            for row in rows:
+                assert abs(row["m3"]["value"] - row["exact"]) < abs(row["value"] - row["exact"])
 
 
 def test_compiling_the_examples_twice_is_byte_identical(compile_in_two_processes) -> None:

@@ -1,6 +1,8 @@
 """Acceptance (issue 9): `qorch run` SIGKILLed at random moments, its detached workers
-SIGKILLed at random too. Every run completes when the same command runs again, every
-job is submitted exactly once, and no result is lost or changed.
+SIGKILLed at random too, on a plan whose second target is readout-mitigated (issue 12:
+its M3 calibration jobs are jobs of the run like any other). Every run completes when
+the same command runs again, every job is submitted exactly once, and no result is lost
+or changed.
 
 Trials: ``QORCH_KILL_TRIALS`` (default 2), ``QORCH_KILL_PARALLEL`` at a time (default
 2); randomness: ``QORCH_KILL_SEED`` (default: random, printed, and named in every
@@ -49,7 +51,12 @@ circuits:
 targets:
   - target: local:statevector
     options: {queue_delay_s: 0.5}
+  - target: local:aer            # readout errors: M3 adds two calibration jobs to the run
+    noise: ibm:fake_manila
+    mitigation: {readout: m3}
+    options: {queue_delay_s: 0.5}
 """
+MITIGATION_JOBS = 2  # the calibration jobs of the local:aer target
 
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc"),
@@ -179,6 +186,10 @@ def check_exactly_once(
     """One run, one directory and one execution per job, deaths recorded, same counts."""
     assert data["status"] == "completed", f"{where}: {data['status']}"
     assert [job["counts"] for job in data["jobs"]] == reference, f"{where}: counts changed"
+    roles = [job.get("role") for job in data["jobs"]]
+    assert roles.count("calibration") == MITIGATION_JOBS, f"{where}: {roles}"
+    corrected = [job for job in data["jobs"] if job.get("readout_mitigation") == "m3"]
+    assert len(corrected) == 4 and all(job["quasi_probabilities"] for job in corrected), where
     with sqlite3.connect(f"file:{state / 'state.db'}?mode=ro", uri=True) as conn:
         runs = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         tokens = sorted(row[0] for row in conn.execute("SELECT token FROM jobs"))

@@ -324,6 +324,12 @@ class Provider(ABC):
         The default: no native estimator."""
         return False
 
+    def readout_noise(self, device: str, options: TargetOptions) -> bool:
+        """True if counts from ``device`` with these options carry readout errors worth
+        mitigating (qorch then runs readout calibration jobs for ``mitigation: {readout:
+        m3}``); False makes readout mitigation a no-op. Default: every non-simulator."""
+        return not self.device(device).simulator
+
     def check_request(self, request: JobRequest) -> None:
         """Raise CapabilityError if the job cannot run on its device (e.g. parameter sets
         that do not fit the payload or the device's limits). qorch calls it before it

@@ -58,9 +58,12 @@ def check_budget(loaded: LoadedPlan, manifest: Manifest) -> None:
     budget = loaded.plan.budget
     totals = manifest.totals
     if budget.max_total_shots is not None and totals.shots > budget.max_total_shots:
+        extra = sum(job.shots * max(1, len(job.parameter_values or ()))
+                    for job in manifest.jobs if job.extra("mitigation"))  # fmt: skip
+        mitigation = f" ({extra} of them for error mitigation)" if extra else ""
         message = (
-            f"plan needs {counted(totals.shots, 'shot')} over {counted(totals.jobs, 'job')}, "
-            f"budget allows {budget.max_total_shots}"
+            f"plan needs {counted(totals.shots, 'shot')}{mitigation} over "
+            f"{counted(totals.jobs, 'job')}, budget allows {budget.max_total_shots}"
         )
         raise loaded.error(("budget", "max_total_shots"), message, BudgetError)
     if budget.max_cost_usd is not None and totals.cost_usd > budget.max_cost_usd:

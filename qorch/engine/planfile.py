@@ -193,7 +193,9 @@ def data_path(data: Any, loc: tuple[Any, ...], tags: frozenset[str] = frozenset(
     union tags pydantic puts in locations, dropped)."""
     path: list[str | int] = []
     node = data
-    for part in loc:
+    for number, part in enumerate(loc):
+        if part in tags and number + 1 < len(loc):
+            continue  # a union member's tag, even where the data has a key of that name (qasm)
         if _has(node, part):
             path.append(part)
             node = node[part]

@@ -8,6 +8,7 @@ from qorch.contract.errors import CircuitError, PlanError, QorchError
 from qorch.engine.loadedplan import LoadedPlan, raise_all
 from qorch.engine.plan_base import TargetSpec
 from qorch.workloads.circuits.plan import CircuitsPlan
+from qorch.workloads.circuits.sweep import parameter_sets, sweep_problems
 from qorch.workloads.sources.build import build_spec
 
 if TYPE_CHECKING:
@@ -45,6 +46,23 @@ def build_circuits(loaded: LoadedPlan) -> list[QuantumCircuit]:
 
 
 def build_circuit(loaded: LoadedPlan, index: int) -> QuantumCircuit:
-    """The plan's circuit number ``index``."""
+    """The plan's circuit number ``index``; its parameters left symbolic when it sweeps them,
+    and then the sweep's names checked against them (CircuitError at the first problem)."""
     spec = circuits_plan(loaded).circuits[index]
-    return build_spec(loaded, spec, ("circuits", index))
+    key = ("circuits", index)
+    circuit = build_spec(loaded, spec, key, symbolic=spec.parameters is not None)
+    if spec.parameters is None:
+        return circuit
+    if not circuit.parameters:
+        message = "'parameters:' given, but the circuit has no symbolic parameters to sweep"
+        raise loaded.error((*key, "parameters"), message, CircuitError)
+    names = [parameter.name for parameter in circuit.parameters]
+    for where, problem in sweep_problems(spec.parameters, names):
+        raise loaded.error((*key, "parameters", *where), problem, CircuitError)
+    return circuit
+
+
+def sweeps(loaded: LoadedPlan) -> dict[str, list[dict[str, float]]]:
+    """Circuit name → its parameter sets in plan order, for every circuit that sweeps."""
+    return {spec.name: parameter_sets(spec.parameters)
+            for spec in circuits_plan(loaded).circuits if spec.parameters is not None}  # fmt: skip

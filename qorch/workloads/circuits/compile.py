@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import CapabilityError, OptionError, ProviderError
 from qorch.engine import registry
@@ -11,12 +11,22 @@ from qorch.engine.compile import CompiledBundle, check_budget, derive_seed
 from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.manifest import ManifestJob, PlanInfo, build_manifest, job_record, payload_name
 from qorch.engine.targets import check_targets, target_options
-from qorch.workloads.circuits.build import build_circuits, circuits_plan, target_keys
+from qorch.workloads.circuits.build import build_circuits, circuits_plan, sweeps, target_keys
 from qorch.workloads.circuits.obsjobs import BLOCK as OBSERVABLES_BLOCK
 from qorch.workloads.circuits.obsjobs import exact_block, observable_jobs, plan_observables
 from qorch.workloads.circuits.plan import REFERENCE_METRICS
+from qorch.workloads.circuits.readout import mitigate_readout
+from qorch.workloads.circuits.sweep import rows_of
 from qorch.workloads.sources.spec import QasmCircuit
 
+if TYPE_CHECKING:
+    from qiskit import QuantumCircuit
+
+    from qorch.contract.provider import Payload, Provider, TargetOptions
+    from qorch.engine.plan_base import TargetSpec
+
+MITIGATION_BLOCK = "mitigation"  # target index → its mitigation options
+SWEEPS_BLOCK = "sweeps"  # the manifest's block: circuit name → its parameter sets, in order
 # Metrics judged against a circuit's exact distribution, computed at compile time for plans
 # whose checks name one (a statevector of up to 24 qubits costs time a plan without checks
 # should not pay).
@@ -42,11 +52,13 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
     providers = check_targets(loaded, target_keys(plan))
     circuits = build_circuits(loaded)
     observed = {entry.circuit: entry for entry in plan_observables(loaded, circuits)}
+    swept = sweeps(loaded)
     jobs: list[ManifestJob] = []
     payloads: dict[str, bytes] = {}
     for t_index, (spec, provider) in enumerate(zip(plan.targets, providers, strict=True)):
         options = target_options(spec)
         shots = plan.target_shots(spec)
+        first_of_target = len(jobs)
         for circuit in circuits:
             index = len(jobs)
             seed = derive_seed(plan.seed, circuit.name, spec.target, str(t_index))
@@ -58,12 +70,23 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
                 raise loaded.error(key, error.message, type(error)) from None
             file = payload_name(index, circuit.name, spec.target, payload.extension)
             payloads[file] = payload.data
-            jobs.append(job_record(index=index, circuit=circuit.name, target=spec.target,
-                                   target_index=t_index, options=options, shots=shots, seed=seed,
-                                   payload_file=file, payload=payload, cost=cost))  # fmt: skip
+            if circuit.name in swept:
+                jobs += sweep_jobs(loaded, circuit, swept[circuit.name],
+                                   (t_index, spec, provider, shots), payload, file, options,
+                                   index, seed)  # fmt: skip
+            else:
+                jobs.append(job_record(index=index, circuit=circuit.name, target=spec.target,
+                                       target_index=t_index, options=options, shots=shots,
+                                       seed=seed, payload_file=file, payload=payload,
+                                       cost=cost))  # fmt: skip
             if circuit.name in observed:
                 where = (t_index, spec, provider, options, shots)
                 jobs += observable_jobs(loaded, observed[circuit.name], where, len(jobs), payloads)
+        mitigation = spec.mitigation
+        if mitigation and mitigation.readout and provider.readout_noise(spec.device, options):
+            where = (t_index, spec, provider, options, shots)
+            jobs[first_of_target:] = mitigate_readout(loaded, where, jobs[first_of_target:],
+                                                      payloads)  # fmt: skip
     info = PlanInfo.of(loaded.path, plan, plan_hash(loaded))
     providers_used = sorted({job.provider for job in jobs})
     blocks: dict[str, Any] = {}
@@ -72,7 +95,47 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
     if any(check.metric in REFERENCE_METRICS for check in plan.checks):
         from qorch.sim.reference import ideal_distribution
 
-        blocks["references"] = {circuit.name: ideal_distribution(circuit) for circuit in circuits}
+        blocks["references"] = {
+            c.name: None if c.parameters else ideal_distribution(c) for c in circuits
+        }
+    if swept:
+        blocks[SWEEPS_BLOCK] = swept
+    mitigated = {str(i): t.mitigation.model_dump(mode="json", exclude_none=True)
+                 for i, t in enumerate(plan.targets) if t.mitigation}  # fmt: skip
+    if mitigated:
+        blocks[MITIGATION_BLOCK] = mitigated
     manifest = build_manifest(info, jobs, registry.versions(providers_used), blocks)
     check_budget(loaded, manifest)
     return CompiledBundle(manifest=manifest, payloads=payloads)
+
+
+def sweep_jobs(
+    loaded: LoadedPlan,
+    circuit: QuantumCircuit,
+    sets: list[dict[str, float]],
+    target: tuple[int, TargetSpec, Provider, int],
+    payload: Payload,
+    file: str,
+    options: TargetOptions,
+    first_index: int,
+    seed: int,
+) -> list[ManifestJob]:
+    """The jobs running ``circuit``'s parameter sets on one target (its index, spec,
+    provider and shots per set): as many sets per job as the device takes, in plan
+    order; each job's ``first_set`` says where its rows start."""
+    t_index, spec, provider, shots = target
+    rows = rows_of(sets, [parameter.name for parameter in circuit.parameters])
+    try:
+        per_job = provider.device(spec.device).sets_per_job(shots)
+    except (CapabilityError, OptionError, ProviderError) as error:
+        raise loaded.error(("targets", t_index, "target"), error.message, type(error)) from None
+    jobs: list[ManifestJob] = []
+    for start in range(0, len(rows), per_job):
+        chunk = rows[start : start + per_job]
+        cost = provider.estimate_cost(spec.device, payload, shots, len(chunk))
+        jobs.append(job_record(index=first_index + len(jobs), circuit=circuit.name,
+                               target=spec.target, target_index=t_index, options=options,
+                               shots=shots, seed=derive_seed(seed, str(start)),
+                               payload_file=file, payload=payload, cost=cost,
+                               parameter_values=chunk, first_set=start))  # fmt: skip
+    return jobs

@@ -164,6 +164,26 @@ def basis_rows(bases: Sequence[str]) -> list[list[float]]:
     return rows
 
 
+def basis_angles(bases: Sequence[str]) -> list[dict[str, float]]:
+    """Per basis, the angle of each parameter of :func:`basis_circuit` by name (the rows
+    of :func:`basis_rows` as mappings, to merge with a sweep's own parameters)."""
+    x_qubits, y_qubits = rotated_qubits(bases)
+    names = [_parameter("basis_x", q).name for q in x_qubits]
+    names += [_parameter("basis_y", q).name for q in y_qubits]
+    return [dict(zip(names, row, strict=True)) for row in basis_rows(bases)]
+
+
+def swept_basis_rows(
+    measured: QuantumCircuit, bases: Sequence[str], sets: Sequence[Mapping[str, float]]
+) -> list[list[float]]:
+    """One row per (parameter set, basis), set-major (row ``s * len(bases) + g``), columns
+    in ``measured``'s parameter order: the set's values and the basis's angles."""
+    order = [parameter.name for parameter in measured.parameters]
+    angles = basis_angles(bases) if bases else [{}]
+    return [[float({**entry, **basis}[name]) for name in order]
+            for entry in sets for basis in angles]  # fmt: skip
+
+
 def estimate(
     observable: Observable, bases: Sequence[str], counts: Sequence[Mapping[str, int]]
 ) -> Estimate:
@@ -208,11 +228,18 @@ def _moments(
     return mean, sample_variance / total, total
 
 
-def exact_values(circuit: QuantumCircuit, observables: Sequence[Observable]) -> list[float] | None:
-    """Each observable's exact ideal value on the circuit's final state (Statevector), or
-    None for circuits wider than :data:`MAX_EXACT_QUBITS`."""
+def exact_values(
+    circuit: QuantumCircuit,
+    observables: Sequence[Observable],
+    bound: Mapping[str, float] | None = None,
+) -> list[float] | None:
+    """Each observable's exact ideal value on the circuit's final state (Statevector), its
+    parameters bound to ``bound`` by name, or None for circuits wider than
+    :data:`MAX_EXACT_QUBITS`."""
     if circuit.num_qubits > MAX_EXACT_QUBITS or not observables:
         return None
+    if bound is not None:
+        circuit = circuit.assign_parameters({p: bound[p.name] for p in circuit.parameters})
     from qiskit.quantum_info import SparsePauliOp, Statevector
 
     state = Statevector(unitary_body(circuit))

@@ -22,13 +22,14 @@ from qorch.contract.provider import Payload, Provider, TargetOptions
 from qorch.engine.compile import derive_seed
 from qorch.engine.loadedplan import LoadedPlan, raise_all
 from qorch.engine.manifest import ManifestJob, job_record, payload_name
-from qorch.workloads.circuits.build import circuits_plan
+from qorch.workloads.circuits.build import circuits_plan, sweeps
 from qorch.workloads.circuits.observables import (
     Observable,
     basis_circuit,
     basis_rows,
     exact_values,
     measurement_bases,
+    swept_basis_rows,
     unitary_body,
     width_problems,
 )
@@ -52,6 +53,7 @@ class CircuitObservables:
     bases: list[str]
     measured: QuantumCircuit  # rotated into each basis (parameters) and measured
     body: QuantumCircuit  # without measurements, for a native estimator
+    sets: list[dict[str, float]] | None = None  # a sweep's parameter sets, in plan order
 
     def terms(self) -> list[list[tuple[str, float]]]:
         """The observables as a job's ``observables``: (Pauli string, coefficient) lists."""
@@ -59,8 +61,23 @@ class CircuitObservables:
 
     def block(self, exact: list[float] | None) -> dict[str, Any]:
         """The circuit's entry in the manifest's ``observables`` block."""
-        return {"observables": [o.to_json() for o in self.observables],
-                "bases": self.bases, "exact": exact}  # fmt: skip
+        block = {"observables": [o.to_json() for o in self.observables],
+                 "bases": self.bases, "exact": exact}  # fmt: skip
+        if self.sets is not None:
+            block["sets"] = self.sets
+        return block
+
+    def exact(self) -> Any:
+        """The exact values: per observable, or per parameter set a list per observable."""
+        if self.sets is None:
+            return exact_values(self.body, self.observables)
+        return [exact_values(self.body, self.observables, entry) for entry in self.sets]
+
+    def rows(self) -> list[list[float]]:
+        """The measurement job's parameter rows: per basis, or per (set, basis) when swept."""
+        if self.sets is None:
+            return basis_rows(self.bases)
+        return swept_basis_rows(self.measured, self.bases, self.sets)
 
 
 def plan_observables(
@@ -70,6 +87,7 @@ def plan_observables(
     as the circuit, and no measurement before the end. Raises a located PlanError (or
     PlanErrors listing every problem)."""
     plan = circuits_plan(loaded)
+    swept = sweeps(loaded)
     problems: list[QorchError] = []
     found = []
     for index, (spec, circuit) in enumerate(zip(plan.circuits, circuits, strict=True)):
@@ -88,15 +106,15 @@ def plan_observables(
             problems.append(loaded.error(key, str(error), CircuitError))
             continue
         body = unitary_body(circuit)
-        found.append(CircuitObservables(circuit.name, observables, bases, measured, body))
+        found.append(CircuitObservables(circuit.name, observables, bases, measured, body,
+                                        swept.get(circuit.name)))  # fmt: skip
     raise_all(loaded.display, problems)
     return found
 
 
 def exact_block(entries: list[CircuitObservables]) -> dict[str, Any]:
     """The manifest's ``observables`` block, with exact values where the circuit is small."""
-    return {entry.circuit: entry.block(exact_values(entry.body, entry.observables))
-            for entry in entries}  # fmt: skip
+    return {entry.circuit: entry.block(entry.exact()) for entry in entries}
 
 
 def observable_jobs(
@@ -111,7 +129,8 @@ def observable_jobs(
     is added to ``payloads``. Raises errors located at the target."""
     t_index, spec, provider, options, shots = target
     seed = derive_seed(loaded.plan.seed, entry.circuit, spec.target, str(t_index), ROLE)
-    native = getattr(spec, "observables", "native") == "native"
+    native = getattr(spec, "observables", "native") == "native" and entry.sets is None
+    native = native and not mitigates_counts(spec, provider, options)
     if native and provider.estimates(spec.device, options):
         return [_estimator_job(loaded, entry, target, first_index, payloads, seed)]
     try:
@@ -119,7 +138,7 @@ def observable_jobs(
         per_job = provider.device(spec.device).sets_per_job(shots)
     except (CapabilityError, OptionError, ProviderError) as error:
         raise loaded.error(("targets", t_index, "target"), error.message, type(error)) from None
-    rows = basis_rows(entry.bases)
+    rows = entry.rows()
     chunks: list[tuple[int, list[list[float]] | None]]
     if not entry.measured.parameters:  # Z only: one basis, a plain circuit
         chunks = [(0, None)]
@@ -133,6 +152,13 @@ def observable_jobs(
         jobs.append(_job(provider, spec, options, payload, file, index, shots, t_index,
                          derive_seed(seed, str(start)), entry.circuit, start, chunk))  # fmt: skip
     return jobs
+
+
+def mitigates_counts(spec: TargetSpec, provider: Provider, options: TargetOptions) -> bool:
+    """True if the target's mitigation works on counts (so its observables are measured in
+    bases): M3 on a device with readout errors (elsewhere M3 is a no-op)."""
+    mitigation = getattr(spec, "mitigation", None)
+    return mitigation is not None and provider.readout_noise(spec.device, options)
 
 
 def _estimator_job(

@@ -55,9 +55,15 @@ def with_observables(
         if spec.extra("role") == ROLE:
             rows = len(spec.parameter_values or ()) or 1
             start = int(spec.extra("first_basis", 0))
-            out.append({**job, "role": ROLE, "bases": entry["bases"][start : start + rows]})
+            bases = entry["bases"] or [""]
+            shown = [bases[row % len(bases)] for row in range(start, start + rows)]
+            out.append({**job, "role": ROLE, "bases": shown})
             continue
         key = (job["circuit"], spec.target_index)
+        if entry.get("sets") is not None:
+            out.append({**job, "observables": _swept_rows(entry, spec, measured.get(key, []),
+                                                           methods.get(key))})  # fmt: skip
+            continue
         values = native.get(key) or _estimates(entry, measured.get(key, []))
         rows_json = []
         for observable, exact, value in zip(entry["observables"], _exact(entry), values,
@@ -71,18 +77,44 @@ def with_observables(
     return out, metrics
 
 
+def _swept_rows(
+    entry: Mapping[str, Any],
+    spec: ManifestJob,
+    counts: list[dict[str, int] | None],
+    method: str | None,
+) -> list[dict[str, Any]]:
+    """The observables of the parameter sets a swept counts job ran, set by set (each
+    row with its ``set`` index and ``parameters``), from the counts of every basis."""
+    sets, width = entry["sets"], max(1, len(entry["bases"]))
+    first = int(spec.extra("first_set", 0))
+    rows = []
+    for number in range(first, first + len(spec.parameter_values or ())):
+        values = _estimates(entry, counts[number * width : (number + 1) * width])
+        exact = (entry.get("exact") or [None] * len(sets))[number]
+        exacts = list(exact) if exact is not None else [None] * len(values)
+        for observable, value, ideal in zip(entry["observables"], values, exacts, strict=True):
+            row = _row(observable["name"], value, ideal, method)
+            rows.append({**row, "set": number, "parameters": sets[number]})
+    return rows
+
+
 def _basis_counts(
-    jobs: Sequence[dict[str, Any]], specs: Mapping[int, ManifestJob], block: Mapping[str, Any]
-) -> dict[Key, list[dict[str, int] | None]]:
-    """Per (circuit, target index), the counts of each basis (None: not measured yet)."""
-    found: dict[Key, list[dict[str, int] | None]] = {}
+    jobs: Sequence[dict[str, Any]],
+    specs: Mapping[int, ManifestJob],
+    block: Mapping[str, Any],
+    field: str = "counts",
+) -> dict[Key, list[Any]]:
+    """Per (circuit, target index), the counts of each basis (None: not measured yet), or
+    another per-basis ``field`` of the measurement jobs (``quasi_probabilities``)."""
+    found: dict[Key, list[Any]] = {}
     for job in jobs:
         spec = specs[job["index"]]
         entry = block.get(job["circuit"])
         if entry is None or spec.extra("role") != ROLE or spec.observables is not None:
             continue
-        slots = found.setdefault((job["circuit"], spec.target_index), [None] * len(entry["bases"]))
-        counts = job.get("counts") if job.get("status") == "done" else None
+        size = len(entry["bases"]) * len(entry.get("sets") or [None])
+        slots = found.setdefault((job["circuit"], spec.target_index), [None] * size)
+        counts = job.get(field) if job.get("status") == "done" else None
         if counts is None:
             continue
         start = int(spec.extra("first_basis", 0))
@@ -155,19 +187,40 @@ def _row(
 
 def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
     """The observables of every job that has them (None if none has)."""
-    rows = []
+    rows: list[tuple[Any, ...]] = []
+    items = [item for job in jobs for item in job.get("observables") or ()]
+    swept = any("parameters" in item for item in items)
+    mitigated = [m for m in ("m3",) if any(m in item for item in items)]
     for job in jobs:
         for item in job.get("observables") or ():
             value = "-" if item["value"] is None else f"{item['value']:+.4f}"
             error = "-" if item["std_error"] is None else f"±{item['std_error']:.4f}"
             exact = "-" if item["exact"] is None else f"{item['exact']:+.4f}"
-            rows.append((job["circuit"], job["target"], item["name"], value, error,
-                         item["shots"], exact, item.get("method") or "-"))  # fmt: skip
+            row: tuple[Any, ...] = (job["circuit"], job["target"], item["name"])
+            if swept:
+                row += (parameters_text(item.get("parameters")),)
+            row += (value, error, item["shots"], exact)
+            row += tuple(_mitigated_text(item.get(m)) for m in mitigated)
+            rows.append((*row, item.get("method") or "-"))
     if not rows:
         return None
-    columns = ("circuit", "target", "observable", "value", "std error", "shots", "exact",
-               "method")  # fmt: skip
+    columns = ("circuit", "target", "observable", *(("parameters",) if swept else ()), "value",
+               "std error", "shots", "exact", *mitigated, "method")  # fmt: skip
     return Table(columns, rows, title="observables")
+
+
+def _mitigated_text(value: Mapping[str, Any] | None) -> str:
+    """A mitigated value as the table shows it: ``+2.9229 ±0.0267``; ``-`` for none."""
+    if not value or value.get("value") is None:
+        return "-"
+    return f"{value['value']:+.4f} ±{value['std_error']:.4f}"
+
+
+def parameters_text(values: Mapping[str, float] | None) -> str:
+    """A parameter set as the table shows it: ``theta=0.1, phi=0``; ``-`` for none."""
+    if not values:
+        return "-"
+    return ", ".join(f"{name}={value:g}" for name, value in values.items())
 
 
 def shown_jobs(jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,7 +229,10 @@ def shown_jobs(jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     shown = []
     for job in jobs:
         if job.get("role") == ROLE and job.get("status") == "done":
-            what = job.get("method") or "bases " + ", ".join(job.get("bases") or ())
+            bases = list(job.get("bases") or ())
+            distinct = list(dict.fromkeys(bases))
+            repeat = f" × {len(bases) // len(distinct)} sets" if len(bases) > len(distinct) else ""
+            what = job.get("method") or "bases " + ", ".join(distinct) + repeat
             job = {**job, "counts": None, "message": what}
         shown.append(job)
     return shown

@@ -20,6 +20,7 @@ from qorch.engine.plan_base import (
     target_from_string,
     unique_names,
 )
+from qorch.workloads.circuits.sweep import ParameterName, Sweep
 from qorch.workloads.sources.pauli import label_problem
 from qorch.workloads.sources.spec import (
     CIRCUIT_SOURCE,
@@ -66,6 +67,8 @@ Observables = Annotated[list[ObservableSpec], Field(max_length=MAX_LIST_ITEMS)]
 class _WithObservables(Model):
     # left out of the canonical form when empty: plans without observables keep their hash
     observables: Observables = Field(default_factory=list, exclude_if=lambda v: not v)
+    # values for the circuit's symbolic parameters (a sweep); see qorch.workloads.circuits.sweep
+    parameters: Sweep | None = Field(None, exclude_if=lambda v: v is None)
 
     @field_validator("observables")
     @classmethod
@@ -86,7 +89,10 @@ class RandomWithObservables(RandomCircuit, _WithObservables):
 
 
 class QaoaMaxcutWithObservables(QaoaMaxcutCircuit, _WithObservables):
-    pass
+    """QAOA MaxCut whose angles may name parameters (``gammas: [gamma]``) to sweep."""
+
+    gammas: list[Finite | ParameterName] = Field(max_length=100)  # type: ignore[assignment]
+    betas: list[Finite | ParameterName] = Field(max_length=100)  # type: ignore[assignment]
 
 
 class QasmWithObservables(QasmCircuit, _WithObservables):
@@ -105,14 +111,24 @@ CircuitWithObservables = Annotated[
 ]
 
 
+class Mitigation(Model):
+    """Error mitigation of a target: ``readout: m3`` (M3 from calibration jobs of the run).
+    Zero-noise extrapolation is not offered: Mitiq (1.1.0) pins numpy < 2.3 and, for
+    Qiskit, qiskit-aer 0.17 and qiskit-ibm-runtime 0.41, which qorch's stack is past."""
+
+    readout: Literal["m3"]
+
+
 class CircuitsTarget(TargetSpec):
     """A circuits plan's target. ``observables``: ``native`` uses the device's own
     estimator where its provider has one (else basis circuits); ``bases`` always
-    measures basis circuits (to compare the two, or to see raw, unmitigated values)."""
+    measures basis circuits (to compare the two, or to see raw, unmitigated values).
+    ``mitigation``: see :class:`Mitigation` (observables are then measured in bases)."""
 
     # left out of the plan's canonical form at its default, so the hash (the run's
     # idempotency key) of a plan written before this field existed does not change
     observables: Literal["native", "bases"] = Field("native", exclude_if=lambda v: v == "native")
+    mitigation: Mitigation | None = Field(None, exclude_if=lambda v: v is None)
 
 
 CircuitsTargets = Annotated[

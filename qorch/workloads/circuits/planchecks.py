@@ -1,8 +1,9 @@
 """What ``qorch validate`` checks of a circuits plan, fast and all at once.
 
 A generator's circuit is described by its spec (``qubits``), so a plan of
-generators is checked without importing qiskit; an OpenQASM file is parsed
-(its syntax errors are found now, not at compile). Every circuit is then
+generators is checked without importing qiskit; an OpenQASM file, and a
+circuit that sweeps parameters, is built (syntax errors and the sweep's names
+are found now, not at compile). Every circuit is then
 checked against every target's device whose size its provider knows without
 a vendor SDK (:meth:`Provider.known_qubits`): a circuit wider than a device
 is refused here, not first at compile. Every problem is reported, located.
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
     from qorch.engine.plan_base import TargetSpec
 
 
-def check_plan(loaded: LoadedPlan) -> PlanCheck:
-    """Every circuit, its observables and its fit on every device; the job count.
+def check_plan(loaded: LoadedPlan, extra_jobs: int = 0) -> PlanCheck:
+    """Every circuit, its observables and its fit on every device; the job count (with
+    ``extra_jobs``: the workload's calibration jobs).
 
     Raises a located error, or PlanErrors listing every problem.
     """
@@ -37,8 +39,8 @@ def check_plan(loaded: LoadedPlan) -> PlanCheck:
     widths: list[int | None] = []
     parsed: dict[int, QuantumCircuit] = {}
     for index, spec in enumerate(plan.circuits):
-        if not isinstance(spec, QasmCircuit):
-            widths.append(spec.qubits)
+        if not isinstance(spec, QasmCircuit) and spec.parameters is None:
+            widths.append(spec.qubits)  # a sweep's names are checked on the built circuit
             continue
         try:
             parsed[index] = build_circuit(loaded, index)
@@ -51,7 +53,7 @@ def check_plan(loaded: LoadedPlan) -> PlanCheck:
     problems += _capacity_problems(loaded, widths)
     raise_all(loaded.display, problems)
     observed = sum(1 for spec in plan.circuits if spec.observables)
-    jobs = (len(plan.circuits) + observed) * len(plan.targets)  # one measurement job each
+    jobs = (len(plan.circuits) + observed) * len(plan.targets) + extra_jobs  # one basis job
     return PlanCheck({"jobs": jobs}, counted(jobs, "job"))
 
 

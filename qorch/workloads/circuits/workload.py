@@ -37,9 +37,12 @@ class CircuitsWorkload(Workload):
         return target_keys(plan)
 
     def check(self, loaded: LoadedPlan) -> PlanCheck:
+        from qorch.workloads.circuits.build import circuits_plan
         from qorch.workloads.circuits.planchecks import check_plan
 
-        return check_plan(loaded)
+        plan = circuits_plan(loaded)
+        calibration = 2 * sum(1 for spec in plan.targets if _calibrates_checked(spec))  # M3
+        return check_plan(loaded, extra_jobs=calibration)
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import circuits_plan
@@ -47,6 +50,10 @@ class CircuitsWorkload(Workload):
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
         observables = {metric_name(o.name) for spec in plan.circuits for o in spec.observables}
+        if any(target.mitigation for target in plan.targets):  # M3's values and their gain
+            names = {o.name for spec in plan.circuits for o in spec.observables}
+            observables |= {f"{metric_name(n)}:m3" for n in names}
+            observables |= {f"mitigation_gain:{n}:m3" for n in names}
         return Reported(frozenset({"shots", *REFERENCE_METRICS, *observables}),
                         tuple(spec.name for spec in plan.circuits),
                         tuple(spec.target for spec in plan.targets))  # fmt: skip
@@ -62,25 +69,59 @@ class CircuitsWorkload(Workload):
         return plan_hash(loaded)
 
     def results(self, ctx: RunContext, run: dict[str, Any]) -> CircuitsResult:
+        from qorch.workloads.circuits.compile import MITIGATION_BLOCK, SWEEPS_BLOCK
+        from qorch.workloads.circuits.mitresults import with_mitigated
         from qorch.workloads.circuits.obsjobs import BLOCK
         from qorch.workloads.circuits.obsresults import with_observables
+        from qorch.workloads.circuits.readout import with_readout
+        from qorch.workloads.circuits.sweepresults import with_parameter_sets
 
         extension = ctx.bundle.manifest.extension
         references = extension.get("references") or {}
         block = extension.get(BLOCK)
-        if not block:
+        swept = extension.get(SWEEPS_BLOCK)
+        if not block and not swept and not extension.get(MITIGATION_BLOCK):
             return CircuitsResult(metrics=job_metrics(run["jobs"], references))
         specs = {job["index"]: ctx.job_spec(job["index"]) for job in run["jobs"]}
-        jobs, observed = with_observables(run["jobs"], specs, block)
-        return CircuitsResult(metrics=job_metrics(jobs, references) + observed, jobs=jobs)
+        jobs = with_parameter_sets(run["jobs"], specs, swept or {})
+        jobs = with_readout(jobs, specs, extension.get(MITIGATION_BLOCK))
+        if not block:
+            return CircuitsResult(metrics=job_metrics(jobs, references), jobs=jobs)
+        jobs, observed = with_observables(jobs, specs, block)
+        jobs, mitigated = with_mitigated(jobs, specs, block)
+        metrics = job_metrics(jobs, references) + observed + mitigated
+        return CircuitsResult(metrics=metrics, jobs=jobs)
 
     def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:
         from qorch.workloads.circuits.obsresults import observables_table, shown_jobs
+        from qorch.workloads.circuits.sweepresults import summarised, sweep_table
 
-        table = observables_table(run["jobs"])
-        if table is None:
+        tables = [t for t in (sweep_table(run["jobs"]), observables_table(run["jobs"])) if t]
+        if not tables:
             return super().results_view(run, result)
-        return View([job_table({**run, "jobs": shown_jobs(run["jobs"])}, counts=True), table])
+        jobs = summarised(shown_jobs(run["jobs"]))
+        return View([job_table({**run, "jobs": jobs}, counts=True), *tables])
+
+
+def _calibrates_checked(spec: Any) -> bool:
+    """:func:`calibrates`, False for a target the target checks refuse (reported there)."""
+    from qorch.contract.errors import QorchError
+
+    try:
+        return calibrates(spec)
+    except QorchError:
+        return False
+
+
+def calibrates(spec: Any) -> bool:
+    """True if the target runs M3 calibration jobs: it asks for readout mitigation and its
+    device has readout errors (asked of its provider, offline for every known device)."""
+    if spec.mitigation is None:
+        return False
+    from qorch.engine import registry
+    from qorch.engine.targets import target_options
+
+    return registry.load(spec.provider).readout_noise(spec.device, target_options(spec))
 
 
 def job_metrics(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import CircuitError
 from qorch.engine.inputfile import InputFileError, bad_utf8_line, read_regular_file
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
 
 
 def build_spec(
-    loaded: LoadedPlan, spec: AnyCircuitSpec, key: tuple[str | int, ...]
+    loaded: LoadedPlan, spec: AnyCircuitSpec, key: tuple[str | int, ...], *, symbolic: bool = False
 ) -> QuantumCircuit:
     """The circuit of ``spec`` (written at field ``key``), measured at the end.
 
+    ``symbolic``: the circuit may keep unbound parameters (a plan that sweeps them).
     Raises CircuitError located at ``key``.
     """
     if isinstance(spec, QasmCircuit):
@@ -46,9 +48,11 @@ def build_spec(
             raise loaded.error(key, str(error), CircuitError) from None
     circuit.name = spec.name
     circuit.metadata = {}
-    if circuit.parameters:
+    if circuit.parameters and not symbolic:
         names = ", ".join(sorted(p.name for p in circuit.parameters))
         message = f"circuit has unbound parameters ({names}); bind them in the QASM file"
+        if "parameters" in type(spec).model_fields:
+            message += " or give their values in 'parameters:'"
         raise loaded.error(key, message, CircuitError)
     if circuit.num_clbits == 0:
         circuit.measure_all()
@@ -66,8 +70,18 @@ def generate(spec: AnyCircuitSpec) -> QuantumCircuit:
     if isinstance(spec, RandomCircuit):
         return generators.random(spec.qubits, spec.depth, spec.seed, spec.max_operands)
     if isinstance(spec, QaoaMaxcutCircuit):
-        return generators.qaoa_maxcut(spec.qubits, spec.degree, spec.gammas, spec.betas, spec.seed)
+        gammas, betas = _angles(spec.gammas, spec.betas)
+        return generators.qaoa_maxcut(spec.qubits, spec.degree, gammas, betas, spec.seed)
     raise ValueError(f"not a generator circuit: {spec!r}")
+
+
+def _angles(*lists: Sequence[float | str]) -> list[list[Any]]:
+    """Angle lists with each name (a string) made a Qiskit Parameter, one per name."""
+    from qiskit.circuit import Parameter
+
+    named: dict[str, Parameter] = {}
+    return [[named.setdefault(a, Parameter(a)) if isinstance(a, str) else a for a in angles]
+            for angles in lists]  # fmt: skip
 
 
 def _absolute(path: Path) -> Path:

@@ -126,6 +126,10 @@ class IBMProvider(Provider):
         testing mode; real QPUs measure basis circuits through the Sampler."""
         return devices.is_fake(device)
 
+    def readout_noise(self, device: str, options: TargetOptions) -> bool:
+        """Every device but a fake backend simulated without its noise (``ideal: true``)."""
+        return not (devices.is_fake(device) and options.extra.get("ideal", False))
+
     def translate_for_estimation(
         self, circuit: QuantumCircuit, device: str, options: TargetOptions, seed: int
     ) -> Payload:
