@@ -11,7 +11,7 @@ is refused here, not first at compile. Every problem is reported, located.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import CircuitError, QorchError
 from qorch.engine import registry
@@ -39,8 +39,8 @@ def check_plan(loaded: LoadedPlan, extra_jobs: int = 0) -> PlanCheck:
     widths: list[int | None] = []
     parsed: dict[int, QuantumCircuit] = {}
     for index, spec in enumerate(plan.circuits):
-        if not isinstance(spec, QasmCircuit) and spec.parameters is None:
-            widths.append(spec.qubits)  # a sweep's names are checked on the built circuit
+        if not isinstance(spec, QasmCircuit) and _described_by_spec(spec):
+            widths.append(spec.qubits)
             continue
         try:
             parsed[index] = build_circuit(loaded, index)
@@ -55,6 +55,15 @@ def check_plan(loaded: LoadedPlan, extra_jobs: int = 0) -> PlanCheck:
     observed = sum(1 for spec in plan.circuits if spec.observables)
     jobs = (len(plan.circuits) + observed) * len(plan.targets) + extra_jobs  # one basis job
     return PlanCheck({"jobs": jobs}, counted(jobs, "job"))
+
+
+def _described_by_spec(spec: Any) -> bool:
+    """True for a generator with numbers only: its width is its ``qubits``, nothing else can
+    be wrong. A file, a sweep or a named angle (``gammas: [gamma]``) is built and checked."""
+    if isinstance(spec, QasmCircuit) or spec.parameters is not None:
+        return False
+    values = spec.model_dump().values()
+    return not any(isinstance(v, str) for value in values if isinstance(value, list) for v in value)
 
 
 def _observable_problems(
