@@ -55,24 +55,43 @@ def plot_training_curve(
     plt.close(figure)
 
 
-def plot_sweep(rows: Sequence[dict[str, Any]], baselines: dict[str, float], path: Path) -> None:
-    """Mean ± std test accuracy per configuration (horizontal bars), baselines as lines."""
+BASELINE_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 2)))
+BASELINE_COLOURS = ("#c44e52", "#55a868", "#8172b2", "#ccb974", "#64b5cd", "#dd8452")
+
+
+def plot_sweep(
+    rows: Sequence[dict[str, Any]], baselines: dict[str, float], path: Path, title: str = ""
+) -> None:
+    """Mean ± std test accuracy per configuration (horizontal bars, in the given order from
+    the top), every baseline a labelled vertical line. The axis starts at 0 and ends just
+    past 1, so no bar or error bar is cut; error bars stop at the accuracy's bounds, 0 and
+    1; each bar is labelled with its value, so close values stay readable."""
     plt = _figure()
     labels = [f"{r['ansatz']} | {r['encoding']} | {r['loss']} | {r['optimizer']}" for r in rows]
-    height = max(3.0, 0.28 * len(rows) + 1.2)
-    figure, axis = plt.subplots(figsize=(8, height))
+    height = max(3.0, 0.3 * len(rows) + 1.6)
+    figure, axis = plt.subplots(figsize=(8.5, height))
     positions = list(range(len(rows)))
-    means = [r["test_accuracy_mean"] for r in rows]
-    stds = [r["test_accuracy_std"] for r in rows]
-    axis.barh(positions, means, xerr=stds, color="#4c72b0", alpha=0.85, capsize=2)
-    for (name, accuracy), style in zip(sorted(baselines.items()), ("--", ":", "-."), strict=False):
-        axis.axvline(accuracy, color="#c44e52", ls=style, lw=1.2, label=f"{name} {accuracy:.3f}")
+    means = [float(r["test_accuracy_mean"]) for r in rows]
+    stds = [float(r["test_accuracy_std"] or 0.0) for r in rows]
+    below = [min(std, mean) for mean, std in zip(means, stds, strict=True)]
+    above = [min(std, 1.0 - mean) for mean, std in zip(means, stds, strict=True)]
+    axis.barh(positions, means, xerr=[below, above], color="#4c72b0", alpha=0.85, capsize=2)
+    for position, mean, std in zip(positions, means, stds, strict=True):
+        axis.text(0.01, position, f"{mean:.3f} ± {std:.3f}", va="center", fontsize=7,
+                  color="white")  # fmt: skip
+    for index, (name, accuracy) in enumerate(sorted(baselines.items())):
+        style = BASELINE_STYLES[index % len(BASELINE_STYLES)]
+        colour = BASELINE_COLOURS[index % len(BASELINE_COLOURS)]
+        axis.axvline(accuracy, color=colour, ls=style, lw=1.3, label=f"{name}: {accuracy:.3f}")
     axis.set_yticks(positions, labels, fontsize=7)
     axis.invert_yaxis()
-    axis.set_xlabel("test accuracy (mean ± std over seeds)")
-    axis.set_xlim(min([*means, *baselines.values(), 0.5]) - 0.05, 1.0)
+    axis.set_xlabel("test accuracy (mean ± std over seeds; bars stop at 0 and 1)")
+    axis.set_xlim(0.0, 1.02)
     if baselines:
-        axis.legend(loc="lower right", fontsize=7)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                    title="baselines", title_fontsize=7)  # fmt: skip
+    if title:
+        axis.set_title(title, fontsize=10)
     axis.grid(axis="x", alpha=0.3)
     _save(figure, path)
     plt.close(figure)

@@ -92,8 +92,7 @@ def write_training_artifacts(ctx: RunContext, result: dict[str, Any]) -> None:
     write_json(out / "metrics.json", {k: result[k] for k in ("metrics", "baselines", "features")})
     write_json(out / "model.json", result["model"])
     config = result["config"]
-    block = ctx.bundle.manifest.extension.get("qcnn", {})
-    data = f"{block.get('source', 'data')}, {' vs '.join(map(str, block.get('classes', [])))}"
+    data = data_label(ctx)
     title = (f"{data}: {config['ansatz']} · {config['encoding']} · {config['loss']} · "
              f"{config['optimizer']}")  # fmt: skip
     plot_training_curve(result["loss_history"], out / "training_curve.png", title,
@@ -189,9 +188,15 @@ def finish_sweep(ctx: RunContext, order: list[tuple[str, ...]] | None = None) ->
     write_text_atomic(out / "sweep.md", sweep_markdown(rows, baselines))
     lines = {name: b["test_accuracy_mean"] for name, b in baselines.items()}
     if rows:
-        plot_sweep(rows, lines, out / "sweep.png")
+        plot_sweep(rows, lines, out / "sweep.png", f"sweep on {data_label(ctx)}")
     result = {"rows": rows, "baselines": baselines, "failed": failed}
     ctx.store.set_task(ctx.run.run_id, "sweep", "failed" if failed else "done", result)
+
+
+def data_label(ctx: RunContext) -> str:
+    """The data set and its classes, for plot titles: ``digits, 0 vs 1``."""
+    block = ctx.bundle.manifest.extension.get("qcnn", {})
+    return f"{block.get('source', 'data')}, {' vs '.join(map(str, block.get('classes', [])))}"
 
 
 def aggregate(
