@@ -162,3 +162,18 @@ def test_swapped_pairs_explain_the_per_link_counts() -> None:
     direct = dict(partition_rows({**info, "epr_pairs_per_pair": {"a-b": 5},
                                   "epr_pairs_per_link": {"a-b": 5}}))  # fmt: skip
     assert direct["EPR pairs per link"] == "a-b: 5"
+
+
+def test_a_node_larger_than_its_device_is_refused_at_validate(cli, tmp_path: Path) -> None:
+    """fake_santiago has 5 qubits: a capacity of 7 was accepted by validate and compile."""
+    text = (REPO / "plans" / "distributed-cut.yaml").read_text()
+    assert "capacity: 5, comm_qubits: 0" in text
+    path = tmp_path / "plan.yaml"
+    path.write_text(text.replace("capacity: 5, comm_qubits: 0", "capacity: 7, comm_qubits: 0"))
+    result = cli("validate", str(path))
+    assert result.returncode == 1
+    line = text[: text.index("capacity: 5")].count("\n") + 1
+    assert result.stderr.strip() == (
+        f"{path}:{line}: nodes[0].capacity: capacity 7 is more than the 5 qubits of "
+        "ibm:fake_santiago"
+    )

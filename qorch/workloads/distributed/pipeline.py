@@ -124,10 +124,29 @@ def check_plan(loaded: LoadedPlan) -> dict[str, Any]:
         pair_links(loaded, load_network(loaded))
     except QorchError as error:
         problems.append(error)
+    problems += capacity_problems(loaded)
     raise_all(loaded.display, problems)
     assert circuit is not None
     check_size(loaded, circuit)
     return {"qubits": circuit.num_qubits, "nodes": len(plan.nodes), "jobs": None}
+
+
+def capacity_problems(loaded: LoadedPlan) -> list[QorchError]:
+    """A node whose ``capacity`` is more than its device's qubits (where the provider knows
+    them offline): located at the node's capacity, at validate rather than when its jobs
+    are built or, worse, not at all."""
+    problems: list[QorchError] = []
+    for index, node in enumerate(distributed_plan(loaded).nodes):
+        try:
+            provider_name, device = registry.split_target(node.target)
+            qubits = registry.load(provider_name).known_qubits(device)
+        except QorchError:  # a bad target: reported by the target checks
+            continue
+        if qubits is not None and node.capacity > qubits:
+            message = (f"capacity {node.capacity} is more than the {qubits} qubits of "
+                       f"{node.target}")  # fmt: skip
+            problems.append(loaded.error(("nodes", index, "capacity"), message, PlanError))
+    return problems
 
 
 def analyse(loaded: LoadedPlan) -> Analysis:
