@@ -254,7 +254,7 @@ def _run_aer(
     from qiskit_aer import AerSimulator
 
     if noise:
-        from qorch.sim.device_noise import compact_noisy_run
+        from qorch.contract.device_noise import compact_noisy_run
 
         backend = noise_backend(noise)
         result = compact_noisy_run(circuits, backend.target, method=method, shots=shots,

@@ -1,5 +1,5 @@
 """The device's noise restricted to the qubits a circuit uses gives the same counts as the
-whole device's noise model (qorch.sim.device_noise; local:aer with ``noise:``)."""
+whole device's noise model (qorch.contract.device_noise; local:aer with ``noise:``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from qiskit.circuit import Clbit
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-from qorch.sim.device_noise import compact_noisy_run, compacted, restricted_target, used_qubits
+from qorch.contract.device_noise import compact_noisy_run, compacted, restricted_target, used_qubits
 
 
 @pytest.fixture(scope="module")

@@ -155,11 +155,11 @@ def run_local(
 
 def compact_device(backend: BackendV2, circuit: QuantumCircuit) -> tuple[Any, QuantumCircuit]:
     """The fake device's noise on the qubits ``circuit`` uses, as an ``AerSimulator``, and
-    the circuit moved onto them (:mod:`qorch.sim.device_noise`): the Sampler's local mode
+    the circuit moved onto them (:mod:`qorch.contract.device_noise`): the Sampler's local mode
     otherwise builds a noise model for all 127 qubits of a fake Kyiv for every job, which
     costs seconds; the channels of the used qubits, and the seeded counts, are the same.
     The backend and circuit as they are where that does not apply."""
-    from qorch.sim.device_noise import compact_simulator
+    from qorch.contract.device_noise import compact_simulator
 
     found = compact_simulator([circuit], backend.target)
     if found is None:

@@ -9,6 +9,7 @@ the device touches a few of its qubits; the channels on the others never act.
 qubits (renumbered 0..k-1 in device order, couplings and gate properties
 kept), builds Aer's noise model from that, and runs the circuits moved onto
 those k qubits: the same channels on the same gates, at a fraction of the cost.
+Part of the provider contract: the IBM plugin's fake backends use it too.
 """
 
 from __future__ import annotations
