@@ -134,14 +134,14 @@ def test_a_swallowed_ctrl_c_still_stops_the_run(
     flag set: the run stops before it submits anything, and exits 130."""
     from qorch.engine import session
 
-    compile_to_dir = session.compile_to_dir
+    compile_loaded = session._compile_loaded
 
     def compile_then_lose_a_ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
-        compiled = compile_to_dir(*args, **kwargs)
+        compiled = compile_loaded(*args, **kwargs)
         interrupt._interrupted.set()  # what the handler does before its exception is lost
         return compiled
 
-    monkeypatch.setattr(session, "compile_to_dir", compile_then_lose_a_ctrl_c)
+    monkeypatch.setattr(session, "_compile_loaded", compile_then_lose_a_ctrl_c)
     try:
         result = cli("run", str(make_plan(PLAN)))
     finally:
