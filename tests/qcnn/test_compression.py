@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from scipy import ndimage
 
 from qorch.contract.errors import PlanError
 from qorch.workloads.qcnn import compression, data
-from qorch.workloads.qcnn.compression import Scaler, check_width, fit_transform
+from qorch.workloads.qcnn.compression import AUTOENCODER_EPOCHS, Scaler, check_width, fit_transform
 
 
 def error_of(call, *args, **kwargs) -> str:
@@ -139,9 +138,8 @@ def test_none_keeps_the_features(digits01):
 
 def test_autoencoder_is_seeded_quick_and_has_the_bottleneck_width(digits01):
     X_train, X_test, _, _ = digits01
-    start = time.perf_counter()
     train, test, info = fit_transform("autoencoder", 8, X_train, X_test, seed=5)
-    assert time.perf_counter() - start < 10
+    assert info["epochs"] <= AUTOENCODER_EPOCHS[1]  # bounded work, not wall time (benchmarks)
     assert train.shape == (len(X_train), 8) and test.shape == (len(X_test), 8)
     again, _, _ = fit_transform("autoencoder", 8, X_train, X_test + 3.0, seed=5)
     np.testing.assert_array_equal(train, again)  # same seed; the test set plays no part
