@@ -93,3 +93,20 @@ def test_options_are_checked(provider: Provider) -> None:
         provider.check_options("ibm_torino", TargetOptions(extra={"queue_delay_s": 1}))
     with pytest.raises(OptionError, match="noise"):
         provider.check_options("fake_manila", TargetOptions(noise="ibm:fake_brisbane"))
+
+
+@pytest.mark.parametrize("name", ["fake_manila", "fake_kyiv", "fake_torino"])
+def test_the_listing_of_qorch_backends_says_what_the_backend_says(name: str) -> None:
+    """``qorch backends`` reads the shipped configuration files (68 backends without building
+    one); each listed device agrees with the backend itself."""
+    from qorch_ibm import devices as ibm_devices
+
+    from qorch.engine import registry
+
+    provider = registry.load("ibm")
+    listed = ibm_devices.fake_listing("ibm", name)
+    built = provider.device(name)
+    assert listed is not None
+    assert (listed.num_qubits, listed.native_gates, listed.max_shots, listed.coupling) == (
+        built.num_qubits, built.native_gates, built.max_shots, built.coupling)  # fmt: skip
+    assert {d.name for d in provider.devices()} == set(ibm_devices.fake_names())

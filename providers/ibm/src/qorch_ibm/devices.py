@@ -80,12 +80,12 @@ def fake_names() -> tuple[str, ...]:
 
 
 _N_QUBITS = re.compile(rb'"n_qubits"\s*:\s*([0-9]+)')
+_NOT_GATES = frozenset({"measure", "reset", "delay", "barrier", "init_qubits",
+                        "if_else", "for_loop", "switch_case", "while_loop"})  # fmt: skip
 
 
-@cache
-def fake_qubits(name: str) -> int | None:
-    """A fake backend's qubit count from its ``conf_<name>.json`` (``n_qubits``), read
-    without importing qiskit-ibm-runtime; None if it is not a fake backend or says none."""
+def _fake_conf(name: str) -> Path | None:
+    """The shipped ``conf_<name>.json`` of a fake backend (no SDK import); None if none."""
     if not is_fake(name):
         return None
     spec = importlib.util.find_spec("qiskit_ibm_runtime")
@@ -93,11 +93,48 @@ def fake_qubits(name: str) -> int | None:
         return None
     short = name.removeprefix(FAKE_PREFIX)
     root = Path(next(iter(spec.submodule_search_locations))) / "fake_provider" / "backends"
+    return root / short / f"conf_{short}.json"
+
+
+@cache
+def fake_qubits(name: str) -> int | None:
+    """A fake backend's qubit count from its configuration file (``n_qubits``), read
+    without importing qiskit-ibm-runtime; None if it is not a fake backend or says none."""
+    conf = _fake_conf(name)
     try:
-        found = _N_QUBITS.search((root / short / f"conf_{short}.json").read_bytes())
+        found = None if conf is None else _N_QUBITS.search(conf.read_bytes())
     except OSError:
         return None
     return int(found.group(1)) if found else None
+
+
+def fake_listing(provider: str, name: str) -> Device | None:
+    """A fake backend as its configuration file describes it (qubits, basis gates, coupling
+    map, shots), for ``qorch backends``: building all ~70 backends' targets takes many
+    seconds. :func:`capabilities` of the backend itself is what compile uses."""
+    import json
+
+    conf = _fake_conf(name)
+    try:
+        data = json.loads(conf.read_text()) if conf is not None else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or "n_qubits" not in data:
+        return None
+    pairs = data.get("coupling_map")
+    return Device(
+        provider=provider,
+        name=name,
+        num_qubits=int(data["n_qubits"]),
+        simulator=True,
+        native_gates=tuple(sorted(set(data.get("basis_gates") or ()) - _NOT_GATES)),
+        coupling=None if not pairs else tuple(sorted({(int(a), int(b)) for a, b in pairs})),
+        max_shots=data.get("max_shots"),
+        max_parameter_sets=MAX_EXECUTIONS,
+        max_total_shots=MAX_EXECUTIONS,
+        local=True,
+        description=fake_description(name),
+    )
 
 
 def is_fake(name: str) -> bool:

@@ -70,6 +70,15 @@ class IBMProvider(Provider):
     def device_is_local(self, name: str) -> bool:
         return devices.is_fake(name)
 
+    def devices(self) -> list[Device]:
+        """Every fake backend, as its shipped configuration describes it (``qorch backends``
+        stays fast); :meth:`device` reads a backend itself. Real QPUs are not listed."""
+        listed = [devices.fake_listing(self.name, name) for name in devices.fake_names()]
+        found = [device for device in listed if device is not None]
+        if len(found) == len(listed):
+            return found
+        return [self.device(name) for name in devices.fake_names()]
+
     def known_qubits(self, name: str) -> int | None:
         """A fake backend's qubits, from its shipped configuration file (no SDK import)."""
         return devices.fake_qubits(name)
