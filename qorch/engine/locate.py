@@ -7,11 +7,12 @@ Never creates a store: a command that only reads (``status``, ``results``,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import StateError, UsageError
-from qorch.engine import runner
-from qorch.engine.runner import Notify, RunContext
+
+if TYPE_CHECKING:
+    from qorch.engine.runner import Notify, RunContext
 from qorch.store.state import EMPTY_RUN_ID, RunRecord, StateStore, ambiguous
 from qorch.store.statedir import env_state_dir, nearby_state_dirs
 
@@ -30,6 +31,8 @@ def state_dirs(state_dir: Path | None = None) -> list[Path]:
 
 def attach(run_id: str, state_dir: Path | None = None, notify: Notify | None = None) -> RunContext:
     """Re-open run ``run_id`` (an id, a unique prefix, or ``latest``) and its bundles."""
+    from qorch.engine import runner  # imported here: listing runs needs only the store
+
     dirs = state_dirs(state_dir)
     if run_id == "latest":
         store, run_id = latest(dirs)
