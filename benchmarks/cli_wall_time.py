@@ -9,6 +9,10 @@ RUN``), ``status_s``, ``validate_s`` (``qorch validate plans/ghz.yaml``),
 from ``PYTHONPROFILEIMPORTTIME`` (``-X importtime``), which the local job
 workers inherit: their import time is read from their log files. Run it on a
 quiet machine: the figures are wall times.
+
+``--compare REV`` measures the code of commit REV too (in a temporary git
+worktree, put first on ``PYTHONPATH`` with its plugins; the same interpreter
+and packages), before this tree, and prints ``{"before": {...}, "after": {...}}``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SOURCE = REPO  # the tree whose code is measured (--compare: a worktree of the older commit)
+
+
+def source_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with SOURCE's qorch and plugins first on the import path."""
+    paths = [SOURCE, SOURCE / "providers" / "ibm" / "src", SOURCE / "providers" / "braket" / "src"]
+    return {**env, "PYTHONPATH": os.pathsep.join(str(path) for path in paths)}
 
 
 def import_seconds(stderr: str) -> float:
@@ -44,8 +55,8 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "qorch", *args],
-        cwd=REPO,
-        env=env,
+        cwd=SOURCE,
+        env=source_env(env),
         capture_output=True,
         text=True,
         check=False,
@@ -97,7 +108,7 @@ def bench_run(repeats: int) -> dict[str, float]:
 def warm_commands(env: dict[str, str], repeats: int) -> dict[str, float]:
     """The commands a user types after a run, in the run's state directory."""
     run_id = json.loads(subprocess.run(
-        [sys.executable, "-m", "qorch", "status", "--json"], cwd=REPO, env=env,
+        [sys.executable, "-m", "qorch", "status", "--json"], cwd=SOURCE, env=source_env(env),
         capture_output=True, text=True, check=True,
     ).stdout)[0]["run_id"]  # fmt: skip
     return {
@@ -109,11 +120,37 @@ def warm_commands(env: dict[str, str], repeats: int) -> dict[str, float]:
     }
 
 
+def measure(repeats: int) -> dict[str, object]:
+    """Every figure of the code in SOURCE."""
+    figures: dict[str, object] = {}
+    figures.update(bench_help(repeats=repeats))
+    figures.update(bench_run(repeats=repeats))
+    return figures
+
+
 def main() -> None:
-    figures = {"benchmark": "cli_wall_time", "cpus": os.cpu_count()}
-    figures.update(bench_help(repeats=3))
-    figures.update(bench_run(repeats=3))
-    print(json.dumps(figures))
+    global SOURCE
+    args = sys.argv[1:]
+    head = {"benchmark": "cli_wall_time", "cpus": os.cpu_count()}
+    if not args:
+        print(json.dumps({**head, **measure(repeats=3)}))
+        return
+    if len(args) != 2 or args[0] != "--compare":
+        raise SystemExit("usage: python benchmarks/cli_wall_time.py [--compare REV]")
+    rev = args[1]
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "before"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), rev],
+                       cwd=REPO, check=True)  # fmt: skip
+        try:
+            SOURCE = tree
+            before = measure(repeats=2)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO,
+                           check=False)  # fmt: skip
+        SOURCE = REPO
+        after = measure(repeats=2)
+    print(json.dumps({**head, "before": {"commit": rev, **before}, "after": after}))
 
 
 if __name__ == "__main__":
