@@ -307,4 +307,5 @@ def test_z_only_observables_need_no_parameters(cli: InProcessCli, make_plan: Any
     assert isinstance(measuring[0]["counts"], dict)  # one basis: plain counts
     (item,) = next(job for job in data["jobs"] if "observables" in job)["observables"]
     assert item["value"] == pytest.approx(0.75) == pytest.approx(item["exact"])
-    assert item["std_error"] == 0 and item["shots"] == 300  # GHZ: every shot agrees
+    # GHZ: every shot agrees; 300 shots cannot prove the error 0 (was reported as 0.000)
+    assert 0 < item["std_error"] < 0.02 and item["shots"] == 300

@@ -225,7 +225,17 @@ def _moments(
         bound = sum(abs(c) for c, _ in terms)
         return mean, bound * bound, total
     sample_variance = max(0.0, (second - total * mean * mean) / (total - 1))
-    return mean, sample_variance / total, total
+    return mean, max(sample_variance, _unseen_floor(terms, total)) / total, total
+
+
+def _unseen_floor(terms: Sequence[tuple[float, tuple[int, ...]]], shots: int) -> float:
+    """The least per-shot variance to report: when every shot agrees the sample variance
+    is 0, which claims certainty ``shots`` shots cannot give. As if the other extreme had
+    Laplace's one-in-(N+2) chance: 4 B² p (1 − p), B = Σ|c| the range of x, p = 1/(N+2)
+    (an error of about 2B/N on the mean; negligible beside any sample variance)."""
+    bound = sum(abs(c) for c, _ in terms)
+    chance = 1.0 / (shots + 2)
+    return 4.0 * bound * bound * chance * (1.0 - chance)
 
 
 def exact_values(
