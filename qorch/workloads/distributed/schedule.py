@@ -24,7 +24,10 @@ fidelity a pair is delivered with, and
 ``p_idle(t) = (1 − e^{−t/T1})/4 + (1 − e^{−t/T2})/2`` the error probability of
 the Pauli-twirled thermal-relaxation channel over an idle gap ``t``. Those are
 the channels of :mod:`qorch.workloads.distributed.timing`, which
-:mod:`qorch.workloads.distributed.simulate` applies. A qubit idles only while it holds
+:mod:`qorch.workloads.distributed.simulate` applies. After a qubit's last operation
+that does not commute with Z (:func:`last_mixing`: only phases, controls and the
+measurement follow), a Z error changes nothing, so its idle gaps count only the
+bit flips of relaxation, ``(1 − e^{−t/T1})/2``. A qubit idles only while it holds
 quantum information: from its first gate (or the delivery of its EPR
 half) until it is measured or reset; waiting before an ``epr`` or ``reset``
 costs nothing. A stored pair's decay is thus in the idle factors of its two
@@ -54,6 +57,7 @@ from qorch.workloads.distributed.timing import (
     gate_error_probability,
     idle_error_probability,
     link_fidelity,
+    relaxation_flip_probability,
     stored_pair_fidelity,
 )
 
@@ -142,6 +146,41 @@ class Schedule:
         return tuple(p for p in self.pairs if _decohered(p))
 
 
+DIAGONAL = frozenset({"rz", "p", "u1", "z", "s", "sdg", "t", "tdg", "id", "delay", "barrier",
+                      "measure", "cz", "cp", "crz", "cu1", "rzz", "ccz", "mcp"})  # fmt: skip
+"""Operations diagonal in the computational basis on every qubit they act on: a Z error
+before them commutes through (a measurement reads Z, which a Z error does not change)."""
+
+
+def last_mixing(circuit: QuantumCircuit) -> list[int]:
+    """Per qubit, the top-level index of the last instruction that does not commute with a
+    Z error on it (−1 if none): any not in :data:`DIAGONAL`, except a CX-like gate on its
+    control; an ``if_else`` counts by the operations in its branches."""
+    last = [-1] * circuit.num_qubits
+    for index, inst in enumerate(circuit.data):
+        for q in _mixed_qubits(inst, circuit):
+            last[q] = index
+    return last
+
+
+def _mixed_qubits(inst: CircuitInstruction, circuit: QuantumCircuit) -> list[int]:
+    op = inst.operation
+    qs = [circuit.find_bit(q).index for q in inst.qubits]
+    if op.name in DIAGONAL:
+        return []
+    if op.name in ("cx", "ccx", "mcx", "cy"):  # diagonal on the controls
+        return qs[-1:]
+    blocks = getattr(op, "blocks", ())
+    if op.name == "if_else" and blocks:
+        mixed: set[int] = set()
+        for block in blocks:
+            for inner in block.data:
+                local = _mixed_qubits(inner, block)
+                mixed.update(qs[i] for i in local)
+        return sorted(mixed)
+    return qs
+
+
 def _decohered(pair: StoredPair) -> bool:
     lost = pair.fidelity_delivered - pair.fidelity_at_use
     return pair.fidelity_at_use < MIN_USEFUL_FIDELITY or lost > MAX_STORAGE_LOSS
@@ -185,6 +224,7 @@ class _Scheduler:
         self.log_gate = self.log_link = self.log_idle = 0.0
         self.epr_wait_s = 0.0
         self.gaps: list[IdleGap] = []
+        self.last_mixing = last_mixing(circuit)
 
     def run(self) -> Schedule:
         ops = []
@@ -232,7 +272,11 @@ class _Scheduler:
         if self.live[q] and not fresh and gap > 0 and top_index is not None:
             timing = self.timings[self.node[q]]
             self.gaps.append(IdleGap(top_index, q, self.node[q], gap))
-            self.log_idle += math.log1p(-idle_error_probability(gap, timing.t1_s, timing.t2_s))
+            if top_index > self.last_mixing[q]:  # only Z-diagonal operations follow: a Z
+                error = relaxation_flip_probability(gap, timing.t1_s)  # error changes nothing
+            else:
+                error = idle_error_probability(gap, timing.t1_s, timing.t2_s)
+            self.log_idle += math.log1p(-error)
         if q in self.pending:
             record = self.pending.pop(q)
             record.storage_s[record.qubits.index(q)] = max(0.0, start - record.delivered_s)

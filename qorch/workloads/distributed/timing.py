@@ -158,6 +158,13 @@ def idle_error_probability(idle_s: float, t1_s: float, t2_s: float) -> float:
     return (1.0 - decay_1) / 4.0 + (1.0 - decay_2) / 2.0
 
 
+def relaxation_flip_probability(idle_s: float, t1_s: float) -> float:
+    """The X and Y part of :func:`idle_error_probability`: ``(1 − e^{−t/T1})/2``; what an
+    idle gap costs a qubit on which a Z error no longer matters."""
+    decay_1 = math.exp(-idle_s / t1_s) if math.isfinite(t1_s) else 1.0
+    return (1.0 - decay_1) / 2.0
+
+
 def stored_pair_fidelity(
     fidelity: float, storage_a_s: float, storage_b_s: float, t2_a_s: float, t2_b_s: float
 ) -> float:
