@@ -211,3 +211,27 @@ def test_plan_effort_and_the_report_of_baseline_and_floor(cli, tmp_path) -> None
     assert part["epr_pairs_unlimited_comm"] <= part["epr_pairs"] <= part["epr_pairs_baseline"]
     text = cli("compile", str(tmp_path / "None.yaml"), "-o", str(tmp_path / "t")).stdout
     assert "naive baseline / with unlimited comm qubits" in text
+
+
+def test_progress_shows_stages_on_a_terminal_once_compile_is_slow(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from qorch.workloads.distributed import progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter([0.0, 0.5, 3.0])  # start, first stage, second
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    out = Tty()
+    report = progress.compile_progress(out)
+    report("placement")  # at 0.5 s: quiet
+    assert out.getvalue() == ""
+    report("teleportations")  # at 3 s: shown
+    assert "partitioning: teleportations (3 s)" in out.getvalue()
+    report(progress.DONE)
+    assert out.getvalue().endswith("\r\x1b[2K")
+    piped = io.StringIO()
+    progress.compile_progress(piped)("placement")
+    assert piped.getvalue() == ""

@@ -32,9 +32,9 @@ class StageProgress:
             self.done()
             return
         self.stage = stage
-        if time.monotonic() - self.started < QUIET_S:
-            return
         elapsed = time.monotonic() - self.started
+        if elapsed < QUIET_S:
+            return
         self.stream.write(f"\r\x1b[2K{self.label}: {stage} ({elapsed:.0f} s)")
         self.stream.flush()
         self.shown = True
