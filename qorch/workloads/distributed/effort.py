@@ -42,13 +42,13 @@ _EFFORTS = {
     "fast": Effort(
         "fast", refine_evaluations=60, refine_width=32, teleport_sweeps=1,
         teleport_gates=1_000, layered_beam=8, layered_options=128, layered_steps=500,
-        milp_nodes=200, milp_variables=4_000, reorder_ops=20_000, capacity_levels=1,
+        milp_nodes=200, milp_variables=4_000, reorder_ops=10_000, capacity_levels=1,
         fitted_variables=0,
     ),
     "default": Effort(
         "default", refine_evaluations=400, refine_width=64, teleport_sweeps=5,
         teleport_gates=3_000, layered_beam=48, layered_options=1536, layered_steps=4_000,
-        milp_nodes=2_000, milp_variables=10_000, reorder_ops=40_000, capacity_levels=2,
+        milp_nodes=2_000, milp_variables=10_000, reorder_ops=20_000, capacity_levels=2,
         fitted_variables=1_000,
     ),
     "thorough": Effort(
