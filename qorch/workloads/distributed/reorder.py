@@ -10,8 +10,9 @@ gates that flip its copies) keep their place relative to its diagonal gates.
 
 :func:`comm_order` list-schedules the ops over that dependency graph: it runs every
 ready op whose copies are open, and otherwise opens the copy that unblocks the most
-ready gates, evicting (when the node is full) the open copy fewest ready gates wait
-for. The caller weighs the result under the exact schedule of cat groups.
+ready gates (or, in the second variant, the one closest to done), evicting (when the
+node is full) the open copy fewest ready gates wait for. The caller weighs both
+results under the exact schedule of cat groups.
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ def comm_order(
     canon: CanonicalCircuit,
     keys: dict[int, list[Key]],
     comm: Sequence[int],
+    finishing_first: bool = False,
 ) -> list[int] | None:
     """A dependency-respecting op order that keeps each copy's gates together.
+
+    ``finishing_first``: open first the copy with the fewest gates left that are not
+    ready yet (it can be closed soonest), rather than the one most ready gates wait for.
 
     None when some gate needs more copies on one node than it has comm qubits (the
     caller's schedule then reports the shortage).
@@ -133,7 +138,13 @@ def comm_order(
                 need = [c for c in keys.get(i, ()) if not is_open(c)]
                 for c in need:
                     missing[c] += 2 if len(need) == 1 else 1
-            chosen = max(missing, key=lambda c: (missing[c], -c[0], -c[1], -c[2]))
+
+            def score(c: Key, missing: dict[Key, int] = missing) -> tuple[int, ...]:
+                unready = remaining[c] - len(waiting_on[c])
+                first = (-unready, missing[c]) if finishing_first else (missing[c], -unready)
+                return (*first, -c[0], -c[1], -c[2])
+
+            chosen = max(missing, key=score)
             shut = {i: sum(not is_open(c) for c in keys[i]) for i in waiting_on[chosen]}
             target = min(shut, key=lambda i: (shut[i], i))
             need = keys[target]

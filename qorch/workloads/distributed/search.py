@@ -167,7 +167,7 @@ def candidate_plans(
         for where, label in wheres:
             found.append(candidate(prob, canon, gates, start, tele, where, label))
             if not tele:
-                found.append(_reordered(prob, start, where, label))
+                found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
     if len(gates.index) and k == 2:  # every block local, ops in layer order (same circuit)
         prob.progress("layered teleportations")
         layered = layer_order(canon)
@@ -183,12 +183,13 @@ def candidate_plans(
 
 
 def _reordered(
-    prob: Problem, assign: np.ndarray, where: dict[int, int], label: str
+    prob: Problem, assign: np.ndarray, where: dict[int, int], label: str, finishing_first: int
 ) -> Candidate | None:
     """The same gate sites with ops reordered so each copy's gates run together."""
     if len(prob.canon.ops) > prob.bounds.reorder_ops or not where:
         return None
-    order = comm_order(prob.canon, op_keys(prob.gates, assign, where), prob.comm)
+    keys = op_keys(prob.gates, assign, where)
+    order = comm_order(prob.canon, keys, prob.comm, bool(finishing_first))
     if order is None:
         return None
     prob.work.add("reorder_ops", len(order))
