@@ -30,8 +30,9 @@ class Effort:
     layered_options: int  # block-side choices per placement and layer
     layered_steps: int  # placements × layers in all: deep circuits get a narrower beam
     milp_nodes: int  # branch-and-bound nodes of the third-QPU integer program
-    milp_variables: int  # larger instances skip it (HiGHS's LP grows fast: QFT-48 on 8
-    # QPUs has 8 652 variables and takes ~4 s); their gates run on their own QPUs
+    milp_variables: int  # larger instances skip it; their gates run on their own QPUs.
+    # HiGHS's root LP is the cost, not its nodes: QFT-96 on 4 QPUs, 14 256 variables, ~6 s;
+    # QFT-64 on 8, 15 120 variables, ~150 s (measured on a loaded 2-core machine)
     reorder_ops: int  # circuits with more ops are not reordered for comm reuse
     capacity_levels: int  # searches also at the tight sizes + 0, 1, ... spare (see partition)
     fitted_variables: int  # the third-QPU program with comm-qubit rows, up to this size: its
@@ -48,7 +49,7 @@ _EFFORTS = {
     "default": Effort(
         "default", refine_evaluations=400, refine_width=64, teleport_sweeps=5,
         teleport_gates=3_000, layered_beam=48, layered_options=1536, layered_steps=4_000,
-        milp_nodes=2_000, milp_variables=10_000, reorder_ops=20_000, capacity_levels=2,
+        milp_nodes=2_000, milp_variables=15_000, reorder_ops=20_000, capacity_levels=2,
         fitted_variables=1_000,
     ),
     "thorough": Effort(
