@@ -133,7 +133,8 @@ def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[n
         starts.append(block_assignment(n, sizes))
     best = min(starts, key=evaluate)
     width = min(4 * n, prob.bounds.refine_width)
-    budget = prob.bounds.refine_evaluations
+    per_gate = prob.bounds.refine_gate_evaluations // max(len(gates.index), 1)
+    budget = max(1, min(prob.bounds.refine_evaluations, per_gate))
     assign, _ = improve(best, evaluate, weights, prob.capacities, width=width, budget=budget)
     return assign, starts
 
