@@ -20,12 +20,11 @@ from itertools import combinations
 
 import numpy as np
 
+from qorch.workloads.distributed.effort import Effort, Work, effort_named
 from qorch.workloads.distributed.hypergraph import DIAG2, CanonicalCircuit
 from qorch.workloads.distributed.refine import Gates, Teleport
 from qorch.workloads.distributed.teleport import batch_comm_peak
 
-BEAM = 48  # placements kept per layer
-OPTIONS = 1536  # block-side choices tried per placement and layer
 LOOKAHEAD = (1.0, 0.35, 0.12)  # weight of split blocks in the next layers
 IDLE = 4  # idle qubits that may move to balance the nodes, when blocks alone cannot
 
@@ -83,6 +82,7 @@ def _options(
     var: np.ndarray,
     caps: np.ndarray,
     rng: np.random.Generator,
+    options: int,
     idle: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colourings with each ``var`` block on one side (and ``idle`` qubits free), in capacity."""
@@ -95,7 +95,7 @@ def _options(
     rest[vq] = False
     rest[idle] = False
     base = np.bincount(col[rest], minlength=2)
-    budget = max(1, OPTIONS >> i)
+    budget = max(1, options >> i)
     out = []
     for bits in range(1 << i):
         ids = np.array([(bits >> j) & 1 for j in range(i)], dtype=np.int8)
@@ -144,13 +144,22 @@ def layered_teleports(
     comm: Sequence[int],
     costs: np.ndarray,
     seed: int = 0,
+    bounds: Effort | None = None,
+    work: Work | None = None,
 ) -> tuple[np.ndarray, list[Teleport]] | None:
-    """An initial assignment and teleportations keeping blocks local, or None if unfit."""
+    """An initial assignment and teleportations keeping blocks local, or None if unfit.
+
+    The beam keeps ``bounds.layered_beam`` placements per layer (fewer when the layers
+    times the beam would pass ``bounds.layered_steps``) and tries at most
+    ``bounds.layered_options`` block-side choices for each.
+    """
+    bounds = bounds or effort_named("default")
     k, n = len(capacities), len(assign)
     if k != 2 or not len(gates.index) or math.isinf(costs[0, 1]) or min(comm) < 1:
         return None
     lay = _layers(gates, n)
     depth = len(lay.pairs)
+    beam = max(1, min(bounds.layered_beam, bounds.layered_steps // max(depth, 1)))
     caps = np.asarray(capacities)
     rng = np.random.default_rng(seed)
     states = [assign.astype(np.int8)]
@@ -163,13 +172,15 @@ def layered_teleports(
         for s, (col, g) in enumerate(zip(states, scores, strict=True)):
             split = col[pairs[:, 0]] != col[pairs[:, 1]]
             var = np.arange(len(pairs)) if d == 0 else np.nonzero(split)[0]
-            cols = _options(col, pairs, var, caps, rng)
+            cols = _options(col, pairs, var, caps, rng, bounds.layered_options)
             if not len(cols):
                 idle = np.setdiff1d(np.arange(n), pairs.ravel())
                 idle = idle[np.argsort(lay.first[d][idle], kind="stable")][:IDLE]
-                cols = _options(col, pairs, var, caps, rng, idle)
+                cols = _options(col, pairs, var, caps, rng, bounds.layered_options, idle)
             if not len(cols):
                 return None
+            if work is not None:
+                work.add("layered_options", len(cols))
             moved = np.count_nonzero(cols != col[None, :], axis=1)
             step = np.zeros(len(cols)) if d == 0 else moved * float(costs[0, 1])
             h = np.zeros(len(cols))
@@ -189,7 +200,7 @@ def layered_teleports(
                 continue
             seen.add(key)
             keep.append(i)
-            if len(keep) == BEAM:
+            if len(keep) == beam:
                 break
         states = [cols[i] for i in keep]
         scores = [float(g_all[i]) for i in keep]

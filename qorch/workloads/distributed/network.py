@@ -2,7 +2,9 @@
 
 Pure: no I/O. A link is quantum (it makes Bell pairs, modelled by
 :mod:`qorch.workloads.distributed.link`) or ``classical`` (messages only). A QPU pair is served
-along the quantum path with the smallest expected time per delivered pair:
+along the quantum path best for the plan's objective: by default (``time``) the one with
+the smallest expected time per delivered pair; for ``fidelity`` the one delivering the
+highest swapped fidelity; for ``pairs`` the one with the fewest hops:
 
 - time per pair on a path = the slowest hop's time per pair, plus (when there is at
   least one intermediate node) the largest ``swap_time_s`` of the path's links — all
@@ -164,9 +166,11 @@ class Network:
                 return link
         return None
 
-    def pair_link(self, a: str, b: str) -> PairLink:
-        """The best way to share Bell pairs between QPUs ``a`` and ``b``.
+    def pair_link(self, a: str, b: str, objective: str = "time") -> PairLink:
+        """The best way to share Bell pairs between QPUs ``a`` and ``b`` for ``objective``.
 
+        ``time``: fastest delivery; ``fidelity``: highest swapped fidelity; ``pairs``:
+        fewest hops (fewest pairs generated per delivered pair); ties go to the faster.
         Raises TopologyError for an unknown node, a == b, or no path at all.
         """
         for node in (a, b):
@@ -176,11 +180,11 @@ class Network:
             raise TopologyError(f"a QPU pair needs two different nodes, got {a!r} twice")
         quantum = [link for link in self.links if math.isfinite(link.time_per_pair_s)]
         path = _best_quantum_path(a, b, quantum)
+        if path is not None and objective != "time":
+            path = _best_path_for(objective, a, b, quantum, path)
         if path is not None:
             hops = _hops(path, quantum)
-            fidelity = hops[0].report.fidelity if hops[0].report else 0.25
-            for hop in hops[1:]:
-                fidelity = swap_werner(fidelity, hop.report.fidelity if hop.report else 0.25)
+            fidelity = _path_fidelity(hops)
             return PairLink(
                 nodes=(a, b),
                 path=path,
@@ -311,3 +315,45 @@ def _best_quantum_path(a: str, b: str, links: Sequence[NetworkLink]) -> tuple[st
             if best is None or candidate[:2] < best[:2]:
                 best = candidate
     return None if best is None else best[2]
+
+
+MAX_PATHS = 5_000  # simple paths weighed per pair for the fidelity and pairs objectives
+
+
+def _path_fidelity(hops: Sequence[NetworkLink]) -> float:
+    """Fidelity of a pair swapped along ``hops`` (ideal swaps of Werner pairs)."""
+    fidelity = hops[0].report.fidelity if hops[0].report else 0.25
+    for hop in hops[1:]:
+        fidelity = swap_werner(fidelity, hop.report.fidelity if hop.report else 0.25)
+    return fidelity
+
+
+def _best_path_for(
+    objective: str, a: str, b: str, links: Sequence[NetworkLink], fastest: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The best of at most :data:`MAX_PATHS` simple paths (and the fastest) for ``objective``.
+
+    Paths are enumerated in a fixed order (links in plan order), so the choice is
+    deterministic; ties go to the faster path, then to fewer hops.
+    """
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(sorted({n for link in links for n in link.nodes}))
+    graph.add_edges_from(link.nodes for link in links)
+
+    def score(path: tuple[str, ...]) -> tuple[float, ...]:
+        hops = _hops(path, links)
+        speed = (_path_time_s(hops), len(path))
+        if objective == "fidelity":
+            return (-_path_fidelity(hops), *speed)
+        return (float(len(path)), *speed)
+
+    best, best_score = fastest, score(fastest)
+    for count, path in enumerate(nx.all_simple_paths(graph, a, b)):
+        if count >= MAX_PATHS:
+            break
+        candidate = score(tuple(path))
+        if candidate < best_score:
+            best, best_score = tuple(path), candidate
+    return best

@@ -24,6 +24,7 @@ from qorch.engine import registry
 from qorch.engine.loadedplan import LoadedPlan, raise_all
 from qorch.workloads.distributed.analysis import Analysis, Pair, distributed_plan
 from qorch.workloads.distributed.network import Network, PairLink, TopologyError, build_network
+from qorch.workloads.distributed.progress import compile_progress
 
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
@@ -44,12 +45,14 @@ def load_network(loaded: LoadedPlan) -> Network:
 
 
 def pair_links(loaded: LoadedPlan, network: Network) -> dict[Pair, PairLink]:
-    """The best path between every pair of nodes; an unconnected pair is an error."""
-    names = distributed_plan(loaded).node_names
+    """The best path between every pair of nodes for the plan's objective (fidelity, time
+    or pairs; pairs when cutting); an unconnected pair is an error."""
+    plan = distributed_plan(loaded)
+    objective = "pairs" if plan.execute.mode == "cut" else plan.strategy.objective
     found: dict[Pair, PairLink] = {}
-    for a, b in itertools.combinations(names, 2):
+    for a, b in itertools.combinations(plan.node_names, 2):
         try:
-            found[(a, b)] = network.pair_link(a, b)
+            found[(a, b)] = network.pair_link(a, b, objective)
         except TopologyError as error:
             raise loaded.error(("links",), error.message) from None
     return found
@@ -180,6 +183,8 @@ def analyse(loaded: LoadedPlan) -> Analysis:
             seed=plan.strategy.seed,
             method=plan.strategy.method,
             node_names=names,
+            effort=plan.strategy.effort,
+            progress=compile_progress(),
         )
     except CircuitNotDistributableError as error:  # the circuit is at fault, not the nodes
         raise loaded.error(("circuit",), error.message, CapabilityError) from None

@@ -127,11 +127,19 @@ class NodeSpec(Model):
 
 
 class Strategy(Model):
-    """How to partition: the method, what to minimise, and the seed."""
+    """How to partition: the method, what to minimise, the seed, and how hard to search.
+
+    ``effort`` bounds every search by counts (never wall time), so a plan compiles in
+    bounded time with the same answer on every machine: ``fast`` searches least,
+    ``thorough`` most (more time for fewer EPR pairs).
+    """
 
     method: Literal["auto", "blocks", "kl"] = "auto"
     objective: Literal["time", "fidelity", "pairs"] = "time"
     seed: Seed = 0
+    effort: Literal["fast", "default", "thorough"] = Field(
+        default="default", exclude_if=lambda v: v == "default"
+    )  # left out of the canonical plan at its default, so existing plans keep their hash
 
 
 class Execute(Model):

@@ -96,10 +96,46 @@ def _matching(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return match, li, ri
 
 
+SMALL_GRAPH_EDGES = 600  # below this, augmenting paths in Python beat building a sparse matrix
+
+
 def cover_size(left: np.ndarray, right: np.ndarray) -> int:
     """Size of a minimum vertex cover of the bipartite graph with edges (left[i], right[i])."""
+    if len(left) <= SMALL_GRAPH_EDGES:
+        return _small_matching_size(left.tolist(), right.tolist())
     match, _, _ = _matching(left, right)
     return int(np.count_nonzero(match >= 0))
+
+
+def _small_matching_size(left: list[int], right: list[int]) -> int:
+    """Maximum matching size by augmenting paths (Kuhn): exact, fast for small graphs."""
+    adj: dict[int, list[int]] = {}
+    for x, y in zip(left, right, strict=True):
+        adj.setdefault(x, []).append(y)
+    mate: dict[int, int] = {}
+    size = 0
+    for root in adj:
+        seen: set[int] = set()
+        stack = [(root, iter(adj[root]))]
+        path: list[tuple[int, int]] = []
+        while stack:
+            x, it = stack[-1]
+            nxt = next((y for y in it if y not in seen), None)
+            if nxt is None:
+                stack.pop()
+                if path:
+                    path.pop()
+                continue
+            y = nxt
+            seen.add(y)
+            path.append((x, y))
+            if y not in mate:
+                for px, py in path:
+                    mate[py] = px
+                size += 1
+                break
+            stack.append((mate[y], iter(adj[mate[y]])))
+    return size
 
 
 def pair_counts(

@@ -34,6 +34,9 @@ def partition_summary(analysis: Analysis) -> dict[str, Any]:
     out: dict[str, Any] = {
         "qubits_per_node": {name: per_node.get(name, 0) for name in names},
         "epr_pairs": 0,
+        "epr_pairs_baseline": analysis.partition.baseline_pairs,
+        "epr_pairs_unlimited_comm": analysis.partition.unlimited_pairs,
+        "effort": analysis.partition.effort,
         "epr_pairs_per_pair": {},
         "epr_pairs_per_link": {},
         "cat_groups": 0,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qorch.workloads.distributed.effort import Effort, Work, effort_named
 from qorch.workloads.distributed.refine import (
     Gates,
     Teleport,
@@ -137,12 +138,15 @@ def plan_teleports(
     horizon: int = 4,
     span: int = 0,
     slack: float = 0.0,
+    max_gates: int | None = None,
+    work: Work | None = None,
 ) -> list[Teleport]:
     """Teleportations that lower the EPR cost of ``assign`` by the greedy sweep above.
 
     ``horizon``: lookahead in a qubit's own gates for the proxy; ``span``: half-width in
     gates of the exact window (default: twice the qubit count); ``slack``: proxy gain
-    above which a move is weighed exactly (lower = more candidates).
+    above which a move is weighed exactly (lower = more candidates); ``max_gates``: cross
+    gates weighed at most (later ones are left to cat-entanglement).
     """
     n = len(assign)
     stride = int(max(gates.seg_a.max(initial=0), gates.seg_b.max(initial=0))) + 1
@@ -162,9 +166,13 @@ def plan_teleports(
     span = span or 2 * n
     caps = np.asarray(capacities)
     plan: list[Teleport] = []
+    weighed = 0
     for pos in range(len(gates.index)):
         if sweep.na[pos] == sweep.nb[pos]:
             continue
+        if max_gates is not None and weighed >= max_gates:
+            break
+        weighed += 1
         moves = _best_moves(sweep, pos, caps, comm, span, slack)
         if not moves:
             continue
@@ -176,6 +184,8 @@ def plan_teleports(
             sweep.cur[t.qubit] = t.target
             sweep.load[t.source] -= 1
             sweep.load[t.target] += 1
+    if work is not None:
+        work.add("teleport_gates", weighed)
     return plan
 
 
@@ -230,15 +240,19 @@ def best_teleports(
     capacities: Sequence[int],
     comm: Sequence[int],
     costs: np.ndarray,
+    bounds: Effort | None = None,
+    work: Work | None = None,
 ) -> list[Teleport]:
-    """The cheapest of :func:`plan_teleports` over :data:`SETTINGS` (exact global cost).
+    """The cheapest of :func:`plan_teleports` over the effort's share of :data:`SETTINGS`.
 
     Settings with negative slack cost more time; they run only once a move has paid.
+    Each sweep weighs at most ``bounds.teleport_gates`` cross gates.
     """
+    bounds = bounds or effort_named("default")
     k, n = len(capacities), len(assign)
     best: list[Teleport] = []
     best_cost = weighted_cost(pair_counts(gates, assign, (), k), costs)
-    for horizon, span, slack in SETTINGS:
+    for horizon, span, slack in SETTINGS[: bounds.teleport_sweeps]:
         if slack < 0 and not best:
             break  # wider searches only where moves already paid
         plan = plan_teleports(
@@ -250,6 +264,8 @@ def best_teleports(
             horizon=horizon,
             span=max(1, int(span * n)),
             slack=slack,
+            max_gates=bounds.teleport_gates,
+            work=work,
         )
         cost = weighted_cost(pair_counts(gates, assign, plan, k), costs)
         cost += sum(float(costs[t.source, t.target]) for t in plan)

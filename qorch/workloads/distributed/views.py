@@ -14,6 +14,12 @@ def partition_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
     per_node = ", ".join(f"{name}: {n}" for name, n in info["qubits_per_node"].items())
     per_link = ", ".join(f"{k}: {v}" for k, v in info["epr_pairs_per_link"].items()) or "-"
     rows: list[tuple[str, Any]] = [("qubits per node", per_node), ("EPR pairs", info["epr_pairs"])]
+    if info.get("epr_pairs_unlimited_comm") is not None:
+        baseline = info.get("epr_pairs_baseline")
+        rows.append((
+            "EPR pairs: naive baseline / with unlimited comm qubits",
+            f"{'-' if baseline is None else baseline} / {info['epr_pairs_unlimited_comm']}",
+        ))  # fmt: skip
     per_pair = info.get("epr_pairs_per_pair") or {}
     if per_pair and per_pair != info["epr_pairs_per_link"]:  # some pairs were swapped
         rows.append(

@@ -1,0 +1,121 @@
+"""Cat-entanglement groups: which copies serve which gates, fitted into comm qubits.
+
+Given where every cross-node gate runs (:mod:`refine`, :mod:`hub`), :func:`schedule_cats`
+walks the ops in order, opening one cat copy per (segment, node) and closing it after
+its last gate; when a node runs out of communication qubits it closes the open copy
+whose next use is furthest away (it is opened again, for one more EPR pair, when
+needed). :func:`comm_use` counts the comm qubits the groups keep busy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qorch.contract.errors import CapabilityError
+from qorch.workloads.distributed.refine import Teleport, placed
+from qorch.workloads.distributed.teleport import batch_comm_peak
+
+
+class CommQubitsError(CapabilityError):
+    """A node needs communication qubits it does not have (``node``: its index)."""
+
+    def __init__(self, message: str, node: int) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass(frozen=True)
+class CatGroup:
+    """One cat-entanglement: ``qubit`` (on ``source``) shared with ``target`` by one EPR pair.
+
+    It is opened just before op ``open_at``, serves the two-qubit ops ``gates`` (indices
+    into :attr:`Partition.ops`) on the target side, and is closed just before op
+    ``close_at``. A gate listed by two groups runs on their common target, a node that
+    holds neither of its qubits.
+    """
+
+    qubit: int
+    source: int
+    target: int
+    gates: tuple[int, ...]
+    open_at: int
+    close_at: int
+
+
+def comm_use(groups: Sequence[CatGroup], k: int) -> tuple[int, ...]:
+    """Per node, the most cat copies it holds at once (closes before opens at one op)."""
+    held, peak = [0] * k, [0] * k
+    # at one op, lowering closes groups before it opens new ones
+    for _, step, node in sorted(
+        (t, d, g.target) for g in groups for t, d in ((g.open_at, 1), (g.close_at, -1))
+    ):
+        held[node] += step
+        peak[node] = max(peak[node], held[node])
+    return tuple(peak)
+
+
+def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGroup]:
+    """Cat groups serving each gate on its node ``where[op]``, split where comm qubits run out.
+
+    A gate running on node w needs a copy on w of each of its segments that lives
+    elsewhere: one, or two when w is a third node (see :mod:`hub`).
+    """
+    na, nb, ka, kb = placed(gates, assign, teleports)
+    serve: dict[int, list[tuple]] = {}
+    uses: dict[tuple, deque[int]] = defaultdict(deque)
+    for pos, i in enumerate(gates.index.tolist()):
+        if i not in where:
+            continue
+        w = where[i]
+        keys = [
+            (int(q[pos]), int(key[pos]), w, int(node[pos]))
+            for q, key, node in ((gates.a, ka, na), (gates.b, kb, nb))
+            if node[pos] != w
+        ]
+        serve[i] = keys
+        for key in keys:
+            uses[key].append(i)
+    held: list[dict[tuple, list]] = [{} for _ in range(k)]
+    done: list[CatGroup] = []
+
+    def close(node: int, key: tuple, at: int) -> None:
+        rec = held[node].pop(key)
+        done.append(CatGroup(key[0], key[3], node, tuple(rec[1]), rec[0], at))
+
+    def make_room(node: int, at: int, need: int = 1, keep: Sequence[tuple] = ()) -> None:
+        if comm[node] < need + len(keep):
+            raise CommQubitsError(
+                f"node {names[node]} has no communication qubits for its EPR pairs", node
+            )
+        while len(held[node]) + need > comm[node]:
+            victim = max(
+                (key for key in held[node] if key not in keep), key=lambda key: uses[key][0]
+            )
+            close(node, victim, at)
+
+    batches: dict[int, list[Teleport]] = defaultdict(list)
+    for t in teleports:
+        batches[t.at].append(t)
+    pending = deque(sorted(batches))
+    for i in sorted(serve):
+        while pending and pending[0] <= i:
+            at = pending.popleft()
+            for node, need in enumerate(batch_comm_peak(batches[at], k)):
+                if need:
+                    make_room(node, at, need)
+        keys = serve[i]
+        for key in keys:
+            _, _, target, source = key
+            if key not in held[target]:
+                make_room(target, i, keep=[o for o in keys if o != key and o in held[target]])
+                make_room(source, i)
+                held[target][key] = [i, []]
+        for key in keys:
+            held[key[2]][key][1].append(i)
+            uses[key].popleft()
+        for key in keys:
+            if not uses[key]:
+                close(key[2], key, i + 1)
+    return sorted(done, key=lambda g: (g.open_at, g.close_at))

@@ -1,0 +1,200 @@
+"""The partitioner's candidate plans, each search bounded by an :class:`Effort`.
+
+A candidate is a placement, teleportations, where every cross gate runs, and the cat
+groups that fit those into the communication qubits (:mod:`catplan`), over one order
+of the circuit's ops. :func:`candidate_plans` makes them from the initial splits of
+:mod:`placement` (refined), the teleportation sweeps of :mod:`teleport`, the
+third-QPU program of :mod:`hub`, the layered two-QPU planner of :mod:`layers`, and
+the comm-reuse reordering of :mod:`reorder`; the caller keeps the cheapest. Each
+candidate also carries its cost with unlimited communication qubits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qorch.workloads.distributed.catplan import CatGroup, CommQubitsError, schedule_cats
+from qorch.workloads.distributed.effort import Effort, Work
+from qorch.workloads.distributed.hub import gate_nodes
+from qorch.workloads.distributed.hypergraph import CanonicalCircuit
+from qorch.workloads.distributed.layers import layer_order, layered_teleports
+from qorch.workloads.distributed.placement import (
+    block_assignment,
+    improve,
+    initial_sizes,
+    interaction_weights,
+    kl_assignment,
+)
+from qorch.workloads.distributed.refine import Gates, Teleport, pair_counts, serving_nodes
+from qorch.workloads.distributed.reorder import comm_order, op_keys, reordered
+from qorch.workloads.distributed.teleport import best_teleports
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One complete plan over ``canon``'s op order; ``cost`` is inf if it needs a dead pair."""
+
+    canon: CanonicalCircuit
+    assign: np.ndarray
+    groups: tuple[CatGroup, ...]
+    teleports: tuple[Teleport, ...]
+    cost: float
+    unlimited_cost: float  # the same placement and gate sites with ample comm qubits
+    unlimited_pairs: int
+    label: str
+
+    def rank(self, k: int) -> tuple[float, int, bool, int, int]:
+        """Cheapest first; then fewer teleports, the circuit's own order (a reordering
+        must save pairs to be chosen), fewer comm qubits busy, fewer groups."""
+        from qorch.workloads.distributed.catplan import comm_use
+
+        # costs equal up to the order of summation are equal
+        return (round(self.cost, 9), len(self.teleports), self.label.endswith("+reorder"),
+                max(comm_use(self.groups, k), default=0), len(self.groups))  # fmt: skip
+
+
+@dataclass
+class Problem:
+    """What every search reads: the circuit, the network and the bounds."""
+
+    canon: CanonicalCircuit
+    gates: Gates
+    capacities: Sequence[int]
+    costs: np.ndarray
+    comm: Sequence[int]
+    names: Sequence[str]
+    bounds: Effort
+    work: Work
+    progress: Progress
+
+    @property
+    def k(self) -> int:
+        """Number of nodes."""
+        return len(self.capacities)
+
+
+def plan_cost(
+    groups: Sequence[CatGroup], teleports: Sequence[Teleport], costs: np.ndarray
+) -> float:
+    """Weighted cost of a plan: each cat group and teleport costs its node pair's price."""
+    cats = sum(costs[g.source, g.target] for g in groups)
+    return float(cats + sum(costs[t.source, t.target] for t in teleports))
+
+
+def candidate(
+    prob: Problem,
+    canon: CanonicalCircuit,
+    gates: Gates,
+    assign: np.ndarray,
+    teleports: Sequence[Teleport],
+    where: dict[int, int],
+    label: str,
+) -> Candidate | None:
+    """The candidate for these choices; None if a node lacks the comm qubits for it."""
+    k = prob.k
+    try:
+        groups = schedule_cats(gates, assign, teleports, k, prob.comm, prob.names, where)
+    except CommQubitsError:
+        return None
+    ample = [max(canon.num_qubits, 1)] * k
+    free = schedule_cats(gates, assign, teleports, k, ample, prob.names, where)
+    return Candidate(
+        canon, assign, tuple(groups), tuple(teleports),
+        plan_cost(groups, teleports, prob.costs), plan_cost(free, teleports, prob.costs),
+        len(free) + len(teleports), label,
+    )  # fmt: skip
+
+
+def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The refined initial placement, and the unrefined starts it came from."""
+    gates, costs, k, n = prob.gates, prob.costs, prob.k, prob.canon.num_qubits
+    sizes = initial_sizes(n, prob.capacities)
+
+    def evaluate(assign: np.ndarray) -> tuple[float, float]:
+        counts = pair_counts(gates, assign, (), k)
+        blocked = sum(c for (u, v), c in counts.items() if math.isinf(costs[u, v]))
+        finite = sum(c * costs[u, v] for (u, v), c in counts.items() if not math.isinf(costs[u, v]))
+        prob.work.add("refine_evaluations")
+        return (float(blocked), float(finite))
+
+    starts = []
+    if method in ("auto", "blocks"):
+        starts.append(block_assignment(n, sizes))
+    weights = interaction_weights(gates, n) if len(gates.index) else np.zeros((n, n))
+    if method in ("auto", "kl") and len(gates.index):
+        starts.append(kl_assignment(weights, sizes, seed))
+    if not starts:
+        starts.append(block_assignment(n, sizes))
+    best = min(starts, key=evaluate)
+    width = min(4 * n, prob.bounds.refine_width)
+    per_gate = prob.bounds.refine_gate_evaluations // max(len(gates.index), 1)
+    budget = max(1, min(prob.bounds.refine_evaluations, per_gate))
+    assign, _ = improve(best, evaluate, weights, prob.capacities, width=width, budget=budget)
+    return assign, starts
+
+
+def candidate_plans(
+    prob: Problem, assign: np.ndarray, starts: Sequence[np.ndarray], seed: int
+) -> list[Candidate]:
+    """Every candidate from ``assign`` (and, once moving pays, the other starts)."""
+    canon, gates, k, costs, comm = prob.canon, prob.gates, prob.k, prob.costs, prob.comm
+    moves: list[tuple[np.ndarray, list[Teleport]]] = [(assign, [])]
+    if len(gates.index) and k > 1:
+        prob.progress("teleportations")
+        for start in [assign, *starts]:  # other starts only once moving paid off
+            planned = best_teleports(gates, start, prob.capacities, comm, costs, prob.bounds,
+                                     prob.work)  # fmt: skip
+            if not planned:
+                break
+            moves.append((start, planned))
+    found: list[Candidate | None] = []
+    for start, tele in moves:
+        wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
+                  for pref in (True, False)]  # fmt: skip
+        prob.progress("gates on a third QPU")
+        hub = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work)
+        if hub is not None:
+            wheres.append((hub, "hub"))
+        if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
+            fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
+            if fitted is not None:
+                wheres.append((fitted, "hub-fitted"))
+        for where, label in wheres:
+            found.append(candidate(prob, canon, gates, start, tele, where, label))
+            if not tele:
+                found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
+    if len(gates.index) and k == 2:  # every block local, ops in layer order (same circuit)
+        prob.progress("layered teleportations")
+        layered = layer_order(canon)
+        lgates = Gates.of(layered)
+        lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
+                                   prob.bounds, prob.work)  # fmt: skip
+        if lfound is not None:
+            lstart, ltele = lfound
+            for pref in (True, False):
+                where = serving_nodes(lgates, lstart, ltele, k, pref)
+                found.append(candidate(prob, layered, lgates, lstart, ltele, where, "layered"))
+    return [c for c in found if c is not None]
+
+
+def _reordered(
+    prob: Problem, assign: np.ndarray, where: dict[int, int], label: str, finishing_first: int
+) -> Candidate | None:
+    """The same gate sites with ops reordered so each copy's gates run together."""
+    if len(prob.canon.ops) > prob.bounds.reorder_ops or not where:
+        return None
+    keys = op_keys(prob.gates, assign, where)
+    order = comm_order(prob.canon, keys, prob.comm, bool(finishing_first))
+    if order is None:
+        return None
+    prob.work.add("reorder_ops", len(order))
+    canon = reordered(prob.canon, order)
+    position = {old: new for new, old in enumerate(order)}
+    moved = {position[i]: w for i, w in where.items()}
+    return candidate(prob, canon, Gates.of(canon), assign, (), moved, f"{label}+reorder")
