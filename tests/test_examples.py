@@ -25,7 +25,7 @@ def test_every_example_has_a_run_test() -> None:
     covered = {"ghz.yaml", "qft.yaml", "qasm.yaml", "qcnn-digits.yaml", "qcnn-sweep.yaml",
                "qcnn-multiclass.yaml", "qcnn-csv.yaml", "distributed-qft.yaml",
                "distributed-cut.yaml", "distributed-ions.yaml", "observables.yaml",
-               "mitigation.yaml"}  # fmt: skip
+               "mitigation.yaml", "zne.yaml"}  # fmt: skip
     # qcnn-digits.yaml runs in tests/qcnn/test_cli_qcnn.py::test_reference_digits_plan;
     # the distributed-*.yaml plans in tests/distributed/test_cli_distributed.py
     assert {plan.name for plan in PLANS.glob("*.yaml")} == covered
@@ -92,6 +92,22 @@ def test_observables_on_four_backends_match_their_exact_values(cli) -> None:
             else:  # ibm:fake_manila: its noise model, readout mitigated
                 assert error < 0.3, item
     assert seen == 3 * 4
+
+
+def test_zne_example_moves_the_noisy_energy_toward_exact(cli) -> None:
+    """plans/zne.yaml: on local:aer with fake_manila's noise ZNE (Richardson) moves the
+    TFIM energy toward the exact one, M3 + ZNE (linear) closer than M3 alone; two folded
+    jobs per noisy target; on local:statevector ZNE is a no-op."""
+    data = run_plan(cli, "zne.yaml")
+    assert {c["verdict"] for c in data["checks"]} == {"pass"}, data["checks"]
+    folded = [(j["target"], j["scale_factor"]) for j in data["jobs"] if j.get("role") == "zne"]
+    assert folded == [("local:aer", 3), ("local:aer", 5)] * 2
+    ideal, richardson, both = [row for j in data["jobs"] for row in j.get("observables", ())]
+    assert ideal["zne"]["value"] == ideal["value"] == pytest.approx(ideal["exact"])
+    exact = richardson["exact"]
+    assert abs(richardson["zne"]["value"] - exact) < abs(richardson["value"] - exact)
+    assert both["zne"]["readout"] == "m3" and both["zne"]["extrapolation"] == "linear"
+    assert abs(both["zne"]["value"] - exact) < abs(both["m3"]["value"] - exact)
 
 
 def test_mitigation_example_is_closer_to_exact_and_sweeps_in_one_job(cli) -> None:

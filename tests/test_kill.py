@@ -1,6 +1,6 @@
 """Acceptance (issue 9): `qorch run` SIGKILLed at random moments, its detached workers
-SIGKILLed at random too, on a plan whose second target is readout-mitigated (issue 12:
-its M3 calibration jobs are jobs of the run like any other). Every run completes when
+SIGKILLed at random too, on a plan whose second target is mitigated (issue 12: its M3
+calibration jobs and ZNE's folded jobs are jobs of the run like any other). Every run completes when
 the same command runs again, every job is submitted exactly once, and no result is lost
 or changed.
 
@@ -47,16 +47,20 @@ circuits:
   - {name: ghz2, generator: ghz, qubits: 2}
   - {name: ghz3, generator: ghz, qubits: 3}
   - {name: qft3, generator: qft, qubits: 3, value: 5}
-  - {name: ghz4, generator: ghz, qubits: 4}
+  - name: ghz4
+    generator: ghz
+    qubits: 4
+    observables: [{name: zz, terms: {ZZII: 1.0, IIZZ: 1.0}}]
 targets:
   - target: local:statevector
     options: {queue_delay_s: 0.5}
-  - target: local:aer            # readout errors: M3 adds two calibration jobs to the run
-    noise: ibm:fake_manila
-    mitigation: {readout: m3}
+  - target: local:aer            # noisy: M3 adds two calibration jobs to the run, ZNE two
+    noise: ibm:fake_manila       # folded jobs of ghz4's observable (scales 3 and 5)
+    mitigation: {readout: m3, zne: {scale_factors: [1, 3, 5]}}
     options: {queue_delay_s: 0.5}
 """
 MITIGATION_JOBS = 2  # the calibration jobs of the local:aer target
+FOLDED_JOBS = 2  # ZNE's folded jobs of the local:aer target
 
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc"),
@@ -188,8 +192,11 @@ def check_exactly_once(
     assert [job["counts"] for job in data["jobs"]] == reference, f"{where}: counts changed"
     roles = [job.get("role") for job in data["jobs"]]
     assert roles.count("calibration") == MITIGATION_JOBS, f"{where}: {roles}"
+    assert roles.count("zne") == FOLDED_JOBS, f"{where}: {roles}"
     corrected = [job for job in data["jobs"] if job.get("readout_mitigation") == "m3"]
-    assert len(corrected) == 4 and all(job["quasi_probabilities"] for job in corrected), where
+    assert len(corrected) == 4 + 1 + FOLDED_JOBS and all(
+        job["quasi_probabilities"] for job in corrected
+    ), where
     with sqlite3.connect(f"file:{state / 'state.db'}?mode=ro", uri=True) as conn:
         runs = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         tokens = sorted(row[0] for row in conn.execute("SELECT token FROM jobs"))

@@ -113,8 +113,8 @@ def test_mitigation_on_a_target_that_cannot_take_it_is_one_located_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"qorch: error: {plan}:13: targets[0].mitigation.readout: ")
     assert "braket:iqm_garnet payloads are openqasm3" in lines[0]
-    for written, problem in (("{}", "mitigation.readout: required field is missing"),
-                             ("{readout: m3, zne: {}}", "mitigation.zne: unknown field"),
+    for written, problem in (("{}", "mitigation: ask for readout: m3, zne: {...} or both"),
+                             ("{readout: m3, znee: {}}", "mitigation.znee: unknown field"),
                              ("{readout: m4}", "mitigation.readout: ")):  # fmt: skip
         other = make_plan(NOISY.replace("{readout: m3}", written), "other.yaml")
         result = cli("validate", str(other))

@@ -17,6 +17,7 @@ from qorch.workloads.circuits.obsjobs import exact_block, observable_jobs, plan_
 from qorch.workloads.circuits.plan import REFERENCE_METRICS
 from qorch.workloads.circuits.readout import mitigate_readout
 from qorch.workloads.circuits.sweep import rows_of
+from qorch.workloads.circuits.znejobs import zne_jobs
 from qorch.workloads.sources.spec import QasmCircuit
 
 if TYPE_CHECKING:
@@ -82,6 +83,10 @@ def compile_plan(loaded: LoadedPlan) -> CompiledBundle:
             if circuit.name in observed:
                 where = (t_index, spec, provider, options, shots)
                 jobs += observable_jobs(loaded, observed[circuit.name], where, len(jobs), payloads)
+                zne = spec.mitigation.zne if spec.mitigation else None
+                if zne and provider.readout_noise(spec.device, options):  # else a no-op
+                    jobs += zne_jobs(loaded, observed[circuit.name], where, zne, len(jobs),
+                                     payloads)  # fmt: skip
         mitigation = spec.mitigation
         if mitigation and mitigation.readout and provider.readout_noise(spec.device, options):
             where = (t_index, spec, provider, options, shots)

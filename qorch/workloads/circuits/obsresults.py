@@ -44,7 +44,7 @@ def with_observables(
     for job in jobs:
         spec = specs[job["index"]]
         entry = block.get(job["circuit"])
-        if entry is None:
+        if entry is None or spec.extra("role") not in (None, ROLE):  # e.g. ZNE's folded jobs
             out.append(job)
             continue
         if spec.extra("role") == ROLE and spec.observables is not None:
@@ -190,7 +190,7 @@ def observables_table(jobs: Sequence[Mapping[str, Any]]) -> Table | None:
     rows: list[tuple[Any, ...]] = []
     items = [item for job in jobs for item in job.get("observables") or ()]
     swept = any("parameters" in item for item in items)
-    mitigated = [m for m in ("m3",) if any(m in item for item in items)]
+    mitigated = [m for m in ("m3", "zne") if any(m in item for item in items)]
     for job in jobs:
         for item in job.get("observables") or ():
             value = "-" if item["value"] is None else f"{item['value']:+.4f}"
@@ -228,11 +228,13 @@ def shown_jobs(jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     estimator), not counts."""
     shown = []
     for job in jobs:
-        if job.get("role") == ROLE and job.get("status") == "done":
+        if job.get("role") in (ROLE, "zne") and job.get("status") == "done":
             bases = list(job.get("bases") or ())
             distinct = list(dict.fromkeys(bases))
             repeat = f" × {len(bases) // len(distinct)} sets" if len(bases) > len(distinct) else ""
             what = job.get("method") or "bases " + ", ".join(distinct) + repeat
+            if job.get("scale_factor"):
+                what = f"folded {job['scale_factor']}×, {what}"
             job = {**job, "counts": None, "message": what}
         shown.append(job)
     return shown

@@ -3,6 +3,7 @@ each with optional named observables (weighted Pauli strings)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
@@ -31,6 +32,9 @@ from qorch.workloads.sources.spec import (
     RandomCircuit,
     circuit_tag,
 )
+
+MAX_ZNE_SCALES = 8  # scale factors per target: each is a job per observed circuit
+MAX_ZNE_SCALE = 31  # folds: a circuit 31 times as deep is already mostly noise
 
 REFERENCE_METRICS = frozenset({"hellinger_fidelity", "tvd", "success_probability"})
 """Metrics judged against a circuit's ideal distribution (compile computes it when a check
@@ -111,12 +115,45 @@ CircuitWithObservables = Annotated[
 ]
 
 
-class Mitigation(Model):
-    """Error mitigation of a target: ``readout: m3`` (M3 from calibration jobs of the run).
-    Zero-noise extrapolation is not offered: Mitiq (1.1.0) pins numpy < 2.3 and, for
-    Qiskit, qiskit-aer 0.17 and qiskit-ibm-runtime 0.41, which qorch's stack is past."""
+class ZneOptions(Model):
+    """Zero-noise extrapolation, Mitiq's method by hand (Mitiq 1.1.0 pins numpy < 2.3 and,
+    for Qiskit, qiskit-aer 0.17 and qiskit-ibm-runtime 0.41, which qorch's stack is past):
+    each observable measured on the circuit globally folded to every ``scale_factors``
+    (odd: U (U† U)^k for 2k+1) and extrapolated to zero noise (see qorch.workloads.circuits.zne)."""
 
-    readout: Literal["m3"]
+    scale_factors: list[int] = Field([1, 3, 5], max_length=MAX_ZNE_SCALES)
+    extrapolation: Literal["richardson", "linear"] = "richardson"
+
+    @field_validator("scale_factors")
+    @classmethod
+    def _odd_ascending(cls, value: list[int]) -> list[int]:
+        for at, factor in enumerate(value):
+            if factor < 1 or factor % 2 == 0 or factor > MAX_ZNE_SCALE:
+                raise FieldError(
+                    (at,),
+                    f"{factor} is not an odd integer from 1 to {MAX_ZNE_SCALE}"
+                    " (global folding U (U† U)^k scales the noise by 2k+1)",
+                )
+        if len(value) < 2:
+            raise ValueError("at least two scale factors are needed to extrapolate")
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"scale factors must be ascending and unique: {value}")
+        return value
+
+
+class Mitigation(Model):
+    """Error mitigation of a target: ``readout: m3`` (M3 from calibration jobs of the run),
+    ``zne: {...}`` (:class:`ZneOptions`), or both (ZNE then extrapolates M3's values)."""
+
+    # each left out of the canonical form when absent, so older plans keep their hash
+    readout: Literal["m3"] | None = Field(None, exclude_if=lambda v: v is None)
+    zne: ZneOptions | None = Field(None, exclude_if=lambda v: v is None)
+
+    @model_validator(mode="after")
+    def _asks_something(self) -> Mitigation:
+        if self.readout is None and self.zne is None:
+            raise ValueError("ask for readout: m3, zne: {...} or both")
+        return self
 
 
 class CircuitsTarget(TargetSpec):
@@ -160,16 +197,37 @@ class CircuitsPlan(PlanModel):
     @model_validator(mode="after")
     def _jobs_bounded(self) -> CircuitsPlan:
         with_observables = sum(1 for circuit in self.circuits if circuit.observables)
+        folded = sum(len(t.mitigation.zne.scale_factors) - 1 for t in self.targets
+                     if t.mitigation and t.mitigation.zne)  # fmt: skip
         jobs = (len(self.circuits) + with_observables) * len(self.targets)
+        jobs += with_observables * folded
         if jobs > MAX_JOBS:
             extra = (
                 f" (and {with_observables} observable jobs per target)" if with_observables else ""
             )
+            extra += f" (and {with_observables * folded} folded ones for ZNE)" if folded else ""
             raise FieldError(
                 ("targets",),
                 f"{len(self.circuits)} circuits{extra} × {len(self.targets)} targets make "
                 f"{jobs} jobs; at most {MAX_JOBS} per plan",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _zne_has_observables(self) -> CircuitsPlan:
+        """ZNE extrapolates observables: a plan without any cannot take it, and a swept
+        circuit's observables are not extrapolated (yet): both refused at the option."""
+        for index, target in enumerate(self.targets):
+            if not (target.mitigation and target.mitigation.zne):
+                continue
+            where = ("targets", index, "mitigation", "zne")
+            if not any(circuit.observables for circuit in self.circuits):
+                raise FieldError(where, "zero-noise extrapolation needs observables; no circuit"
+                                        " of the plan has any")  # fmt: skip
+            swept = [c.name for c in self.circuits if c.observables and c.parameters]
+            if swept:
+                message = "zero-noise extrapolation of a sweep's observables is not supported: "
+                raise FieldError(where, message + f"circuit '{swept[0]}'")
         return self
 
     def target_shots(self, target: TargetSpec) -> int:

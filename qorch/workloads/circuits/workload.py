@@ -42,7 +42,10 @@ class CircuitsWorkload(Workload):
 
         plan = circuits_plan(loaded)
         calibration = 2 * sum(1 for spec in plan.targets if _calibrates_checked(spec))  # M3
-        return check_plan(loaded, extra_jobs=calibration)
+        observed = sum(1 for spec in plan.circuits if spec.observables)
+        zne = [s.mitigation.zne for s in plan.targets if s.mitigation and _noisy_checked(s)]
+        folded = sum(len(options.scale_factors) - 1 for options in zne if options)
+        return check_plan(loaded, extra_jobs=calibration + observed * folded)
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import circuits_plan
@@ -50,10 +53,11 @@ class CircuitsWorkload(Workload):
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
         observables = {metric_name(o.name) for spec in plan.circuits for o in spec.observables}
-        if any(target.mitigation for target in plan.targets):  # M3's values and their gain
-            names = {o.name for spec in plan.circuits for o in spec.observables}
-            observables |= {f"{metric_name(n)}:m3" for n in names}
-            observables |= {f"mitigation_gain:{n}:m3" for n in names}
+        names = {o.name for spec in plan.circuits for o in spec.observables}
+        for method in ("m3", "zne"):  # mitigated values and their gain
+            if any(getattr(t.mitigation, _OPTION[method], None) for t in plan.targets):
+                observables |= {f"{metric_name(n)}:{method}" for n in names}
+                observables |= {f"mitigation_gain:{n}:{method}" for n in names}
         return Reported(frozenset({"shots", *REFERENCE_METRICS, *observables}),
                         tuple(spec.name for spec in plan.circuits),
                         tuple(spec.target for spec in plan.targets))  # fmt: skip
@@ -75,6 +79,7 @@ class CircuitsWorkload(Workload):
         from qorch.workloads.circuits.obsresults import with_observables
         from qorch.workloads.circuits.readout import with_readout
         from qorch.workloads.circuits.sweepresults import with_parameter_sets
+        from qorch.workloads.circuits.zneresults import with_zne
 
         extension = ctx.bundle.manifest.extension
         references = extension.get("references") or {}
@@ -89,7 +94,8 @@ class CircuitsWorkload(Workload):
             return CircuitsResult(metrics=job_metrics(jobs, references), jobs=jobs)
         jobs, observed = with_observables(jobs, specs, block)
         jobs, mitigated = with_mitigated(jobs, specs, block)
-        metrics = job_metrics(jobs, references) + observed + mitigated
+        jobs, extrapolated = with_zne(jobs, specs, block, extension.get(MITIGATION_BLOCK))
+        metrics = job_metrics(jobs, references) + observed + mitigated + extrapolated
         return CircuitsResult(metrics=metrics, jobs=jobs)
 
     def results_view(self, run: dict[str, Any], result: WorkloadResult) -> View:
@@ -103,12 +109,20 @@ class CircuitsWorkload(Workload):
         return View([job_table({**run, "jobs": jobs}, counts=True), *tables])
 
 
+_OPTION = {"m3": "readout", "zne": "zne"}  # a mitigated metric's suffix → its option
+
+
 def _calibrates_checked(spec: Any) -> bool:
     """:func:`calibrates`, False for a target the target checks refuse (reported there)."""
+    return bool(spec.mitigation and spec.mitigation.readout and _noisy_checked(spec))
+
+
+def _noisy_checked(spec: Any) -> bool:
+    """:func:`noisy`, False for a target the target checks refuse (reported there)."""
     from qorch.contract.errors import QorchError
 
     try:
-        return calibrates(spec)
+        return noisy(spec)
     except QorchError:
         return False
 
@@ -116,8 +130,14 @@ def _calibrates_checked(spec: Any) -> bool:
 def calibrates(spec: Any) -> bool:
     """True if the target runs M3 calibration jobs: it asks for readout mitigation and its
     device has readout errors (asked of its provider, offline for every known device)."""
-    if spec.mitigation is None:
+    if spec.mitigation is None or not spec.mitigation.readout:
         return False
+    return noisy(spec)
+
+
+def noisy(spec: Any) -> bool:
+    """True if the target's device is noisy, so mitigation has work (M3's calibration,
+    ZNE's folded jobs): its provider's ``readout_noise``, asked offline."""
     from qorch.engine import registry
     from qorch.engine.targets import target_options
 
