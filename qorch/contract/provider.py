@@ -405,6 +405,15 @@ def normalise_counts(
     return dict(sorted(out.items()))
 
 
+def unseen_variance_floor(bound: float, shots: int) -> float:
+    """The least per-shot variance to report for a quantity within ±``bound`` measured on
+    ``shots`` shots: when every shot agrees the sample variance is 0, a certainty no finite
+    sample gives. As if the other extreme had Laplace's one-in-(N+2) chance: 4 B² p (1 − p),
+    p = 1/(N+2) (an error of about 2B/N on the mean). Shared by every shot-based estimator."""
+    chance = 1.0 / (shots + 2)
+    return 4.0 * bound * bound * chance * (1.0 - chance)
+
+
 def expectations_result(values: Any, std_errors: Any, shots: int, method: str) -> Expectations:
     """An :data:`Expectations` result from per-observable values and standard errors
     (sequences of floats; ``shots`` used for each, 0 for an exact value)."""

@@ -522,3 +522,19 @@ def test_a_program_set_pays_the_task_fee_once(provider: Provider, no_aws: None) 
     table = pricing.current_table(False)
     sv1 = pricing.estimate(provider.spec("sv1"), 100, table, parameter_sets=1)  # type: ignore[attr-defined]
     assert sv1.usd == pytest.approx(0.075 / 60 * 3)
+
+
+def test_a_term_every_shot_agrees_on_still_has_an_error_bar() -> None:
+    """Braket's native expectation path reported 3.0000 ± 0.0000 for GHZ stabilizers: every
+    shot agreed, and 4000 shots cannot prove an error of 0. Floored as the counts path is."""
+    import numpy as np
+    from qorch_braket.estimation import _variance
+
+    from qorch.contract.provider import unseen_variance_floor
+
+    signs = np.ones((4000, 2), dtype=int)  # both qubits +1 on every shot: ZZ = +1 always
+    variance = _variance([("ZZ", 1.0)], signs, {0: 0, 1: 1}, {0: 0, 1: 1})
+    assert variance == unseen_variance_floor(1.0, 4000) / 4000 > 0
+    assert 0.0004 < variance**0.5 < 0.0006  # about 2/N
+    mixed = np.where(np.arange(4000)[:, None] % 2 == 0, 1, -1) * np.ones((4000, 2), dtype=int)
+    assert _variance([("ZI", 1.0)], mixed, {0: 0, 1: 1}, {0: 0, 1: 1}) > variance  # real spread

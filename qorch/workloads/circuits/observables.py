@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qorch.contract.provider import unseen_variance_floor
 from qorch.workloads.sources.pauli import label_problem, parity, support
 
 if TYPE_CHECKING:
@@ -221,21 +222,11 @@ def _moments(
         first += count * x
         second += count * x * x
     mean = first / total
+    bound = sum(abs(c) for c, _ in terms)
     if total == 1:
-        bound = sum(abs(c) for c, _ in terms)
         return mean, bound * bound, total
     sample_variance = max(0.0, (second - total * mean * mean) / (total - 1))
-    return mean, max(sample_variance, _unseen_floor(terms, total)) / total, total
-
-
-def _unseen_floor(terms: Sequence[tuple[float, tuple[int, ...]]], shots: int) -> float:
-    """The least per-shot variance to report: when every shot agrees the sample variance
-    is 0, which claims certainty ``shots`` shots cannot give. As if the other extreme had
-    Laplace's one-in-(N+2) chance: 4 B² p (1 − p), B = Σ|c| the range of x, p = 1/(N+2)
-    (an error of about 2B/N on the mean; negligible beside any sample variance)."""
-    bound = sum(abs(c) for c, _ in terms)
-    chance = 1.0 / (shots + 2)
-    return 4.0 * bound * bound * chance * (1.0 - chance)
+    return mean, max(sample_variance, unseen_variance_floor(bound, total)) / total, total
 
 
 def exact_values(

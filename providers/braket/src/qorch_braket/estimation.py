@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from qorch.contract.errors import ProviderError
-from qorch.contract.provider import JobRequest, Result, expectations_result
+from qorch.contract.provider import (
+    JobRequest,
+    Result,
+    expectations_result,
+    unseen_variance_floor,
+)
 from qorch_braket.translate import qubit_clbits
 
 METHOD = "Braket expectation result types"
@@ -92,9 +97,10 @@ def _variance(
         for _, qubit in _factors(label, qubit_of):
             product = product * signs[:, columns[qubit]]
         x += c * product
+    bound = sum(abs(c) for _, c in terms)
     if shots < 2:
-        return sum(abs(c) for _, c in terms) ** 2
-    return float(np.var(x, ddof=1)) / shots
+        return bound**2
+    return max(float(np.var(x, ddof=1)), unseen_variance_floor(bound, shots)) / shots
 
 
 def _run(backend: str, source: str, shots: int) -> Any:
