@@ -10,12 +10,12 @@ PNG it returns as bytes (matplotlib's Agg backend, no display).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from qorch.contract.errors import QorchError
+from qorch.engine.figures import png_bytes, pyplot
 
 DEFAULT_TOP_K = 8
 MAX_PANELS = 12
@@ -84,10 +84,7 @@ def plot_png(title: str, shown: Sequence[Panel]) -> bytes:
     Raises QorchError if there is nothing to draw."""
     if not shown:
         raise QorchError(f"{title}: no counts to plot (no job has finished with counts yet)")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     shown = list(shown)[:MAX_PANELS]
     heights = [_height(panel) for panel in shown]
@@ -100,10 +97,7 @@ def plot_png(title: str, shown: Sequence[Panel]) -> bytes:
         _draw(axes, panel)
     figure.suptitle(title, fontsize=11)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def _sideways(panel: Panel) -> bool:

@@ -8,21 +8,18 @@ Pure apart from the PNG it returns as bytes (matplotlib's Agg backend, no displa
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from qorch.engine.checks import Check
+from qorch.engine.figures import png_bytes, pyplot
 
 
 def plot_png(metric: str, rows: Sequence[dict[str, Any]], checks: Sequence[Check]) -> bytes:
     """The PNG of ``metric``'s values in ``rows`` (``qorch.history`` rows) over time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=110)
     lines: dict[str, list[dict[str, Any]]] = {}
@@ -56,10 +53,7 @@ def plot_png(metric: str, rows: Sequence[dict[str, Any]], checks: Sequence[Check
         axes.legend(fontsize=8)
     figure.autofmt_xdate()
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def _gap(a: float | None, b: float | None) -> float:

@@ -8,10 +8,11 @@ exact values as a black line where known. Pure apart from the PNG it returns.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from qorch.engine.figures import png_bytes, pyplot
 
 MAX_PANELS = 12
 
@@ -53,10 +54,7 @@ def sweep_panels(run: Mapping[str, Any]) -> list[SweepPanel]:
 
 def sweep_png(title: str, panels: list[SweepPanel]) -> bytes:
     """The PNG of at most :data:`MAX_PANELS` panels, stacked, under ``title``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     panels = panels[:MAX_PANELS]
     figure, axes_list = plt.subplots(len(panels), 1, figsize=(8.5, 3.4 * len(panels) + 0.6),
@@ -79,7 +77,4 @@ def sweep_png(title: str, panels: list[SweepPanel]) -> bytes:
         axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     figure.suptitle(title, fontsize=11)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)

@@ -3,9 +3,10 @@ hold, links labelled with their length and the EPR pairs they carry."""
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING, Any
+
+from qorch.engine.figures import png_bytes, pyplot
 
 if TYPE_CHECKING:
     from qorch.workloads.distributed.analysis import Analysis
@@ -17,22 +18,13 @@ LABEL_OUT = 1.6  # a node's label sits this far out from the centre (the ring ha
 def network_png(analysis: Analysis, summary: dict[str, Any]) -> bytes:
     """The diagram of ``analysis`` and its partition ``summary``, as PNG bytes
     (deterministic: no timestamps in the file)."""
-    from matplotlib import pyplot as plt
-
-    figure = network_figure(analysis, summary)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(network_figure(analysis, summary))
 
 
 def network_figure(analysis: Analysis, summary: dict[str, Any]) -> Any:
     """The diagram as a matplotlib Figure: nodes on a ring with their data qubits inside,
     a label box outside each, links with their pairs and length."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = pyplot()
 
     from qorch.workloads.distributed.network import resolve
 

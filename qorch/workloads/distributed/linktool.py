@@ -275,15 +275,9 @@ RATE_FLOOR_DECADES = 12  # the rate axis shows this many decades below the highe
 
 def sweep_png(name: str, rows: list[dict[str, Any]], title: str) -> bytes:
     """:func:`sweep_figure` as PNG bytes."""
-    import io
+    from qorch.engine.figures import png_bytes
 
-    import matplotlib.pyplot as plt
-
-    fig = sweep_figure(name, rows, title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(sweep_figure(name, rows, title), dpi=100)
 
 
 def sweep_figure(name: str, rows: list[dict[str, Any]], title: str) -> Any:
@@ -296,11 +290,9 @@ def sweep_figure(name: str, rows: list[dict[str, Any]], title: str) -> Any:
     """
     import math
 
-    import matplotlib
+    from qorch.engine.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     x = [row[name] for row in rows]
     fig, (ax_rate, ax_fid) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True)
     missing = []

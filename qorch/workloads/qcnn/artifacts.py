@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from qorch.engine.figures import png_bytes, pyplot
 from qorch.store.fsutil import write_bytes_atomic, write_text_atomic
 
 SWEEP_COLUMNS = (
@@ -19,18 +20,11 @@ SWEEP_COLUMNS = (
 
 
 def _figure() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _save(figure: Any, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    write_bytes_atomic(path, buffer.getvalue())
+    write_bytes_atomic(path, png_bytes(figure, dpi=110, bbox_inches="tight"))
 
 
 def loss_label(loss: str, reduction: str) -> str:
