@@ -290,8 +290,9 @@ class ProviderConformance:
         assert self.wait(provider, found) is JobState.DONE
 
     def test_cancel_works_or_says_plainly_it_cannot(
-        self, provider: Provider, tmp_path: Path
+        self, provider: Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setenv("QORCH_LOCAL_JOBS", "detached")  # an inline job is done at submit
         extra = {"queue_delay_s": 30} if provider.device_is_local(self.device) else {}
         handle = execution.submit(
             provider, self.request(provider, bell_circuit(), tmp_path, **extra)

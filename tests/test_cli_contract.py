@@ -63,6 +63,7 @@ def test_run_json_contract(cli, make_plan: Callable[..., Path]) -> None:
     assert listing[0]["created"] == data["created"]
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 def test_timeout_exits_3_then_results_collects(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(PLAN.replace("DELAY", "3"))
     first = cli("run", str(plan), "--json", "--timeout", "0.5")
@@ -78,6 +79,7 @@ def test_timeout_exits_3_then_results_collects(cli, make_plan: Callable[..., Pat
     assert cli("status", data["run_id"]).returncode == 0
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 def test_cancel_then_exit_4(cli, make_plan: Callable[..., Path]) -> None:
     plan = make_plan(PLAN.replace("DELAY", "60"))
     submitted = cli("submit", str(plan))

@@ -49,6 +49,14 @@ def test_help_lists_every_setting_and_completion(cli) -> None:
     assert "[env var: QORCH_STATE_DIR]" in status
 
 
+def test_help_fits_an_80_column_terminal(cli) -> None:
+    """The help's unwrapped blocks (typical use, environment) were 84–163 columns wide:
+    an 80-column terminal broke them mid-word."""
+    shown = cli("--help", env={"COLUMNS": "80"})
+    wide = [line for line in shown.stdout.splitlines() if len(line) > 80]
+    assert not wide, wide
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [(None, None), ("", None), ("3", 3), ("0", 1), ("many", None)]
 )

@@ -151,6 +151,7 @@ def test_a_swallowed_ctrl_c_still_stops_the_run(
     assert not any((state_dir / "jobs").glob("qorch-*"))
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 @pytest.mark.parametrize("delay_s", [0.4, 1.0, 2.0])
 def test_ctrl_c_at_any_early_moment_exits_130_without_a_traceback(
     make_plan: Callable[..., Path], state_dir: Path, delay_s: float

@@ -151,6 +151,7 @@ def test_recover_test_passes_a_provider_that_finds_its_job(tmp_path: Path) -> No
 # routing --------------------------------------------------------------------------
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 def test_a_local_device_never_reaches_its_provider(tmp_path: Path) -> None:
     """Submit, recover, status, cancel and result of a local device's job are the core's,
     for any provider; the handle has the one local form."""

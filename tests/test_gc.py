@@ -185,6 +185,7 @@ def test_a_job_whose_result_file_is_missing_keeps_its_directory(copy: Copy) -> N
     assert copy.cli("results", copy.first).returncode == 0  # fetched again from the job
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 def test_unfinished_runs_are_never_touched(copy: Copy, tmp_path: Path) -> None:
     slow = tmp_path / "slow.yaml"
     slow.write_text(SLOW_PLAN)

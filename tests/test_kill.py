@@ -65,6 +65,7 @@ FOLDED_JOBS = 2  # ZNE's folded jobs of the local:aer target
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc"),
     pytest.mark.slow,
+    pytest.mark.detached_workers,  # what these tests are about
 ]
 
 

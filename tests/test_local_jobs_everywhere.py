@@ -43,6 +43,7 @@ targets:
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc"),
     pytest.mark.slow,
+    pytest.mark.detached_workers,  # what these tests are about
 ]
 
 

@@ -24,6 +24,8 @@ from qorch.contract.provider import JobRequest, JobState, TargetOptions
 from qorch.engine import localjob, registry
 from qorch.testing import bell_circuit
 
+pytestmark = pytest.mark.detached_workers  # kills, restarts and concurrent qorch processes
+
 WORKER_MODULE = "qorch.engine.worker"
 
 

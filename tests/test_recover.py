@@ -18,6 +18,8 @@ import pytest
 
 from qorch.store.statedb import SCHEMA_VERSION
 
+pytestmark = pytest.mark.detached_workers  # kills, restarts and concurrent qorch processes
+
 PLAN = """
 version: 1
 kind: circuits

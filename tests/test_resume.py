@@ -25,6 +25,8 @@ from qorch.local import LocalProvider
 from qorch.store.lock import file_lock
 from qorch.store.state import StateStore
 
+pytestmark = pytest.mark.detached_workers  # kills, restarts and concurrent qorch processes
+
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 SLOW_PLAN = """

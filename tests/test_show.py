@@ -105,6 +105,7 @@ def test_unknown_job_or_run_is_one_line_and_exit_1(shown: ShownRun) -> None:
     assert shown.cli("show", "").returncode == 2  # an empty id (an unset $RUN_ID)
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 def test_a_cancelled_job_shows_why_and_no_timings_yet(cli: InProcessCli, make_plan) -> None:
     plan = make_plan(PLAN.replace("0.4", "60").replace("  - local:statevector\n", ""))
     submitted = cli("submit", str(plan))

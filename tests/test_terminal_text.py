@@ -35,6 +35,20 @@ def test_user_text_in_a_table_is_not_read_as_markup(terminal: Screen) -> None:
         assert text in shown, shown
 
 
+def test_a_long_value_on_a_narrow_terminal_wraps_and_is_never_cut(
+    terminal: Screen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`qorch show` on 100 columns cut a payload path to 'payloads/002-ghz5-lo…': a path
+    a person copies must be whole (folded over lines, not ellipsised)."""
+    monkeypatch.setenv("COLUMNS", "60")
+    path = "/tmp/project/.qorch/bundles/my-plan-a342d4bd54dd/payloads/002-ghz5-local-aer.qpy"
+    output.emit_table(["field", "value"], [["payload", path], ["job id", "qorch-2026-0002"]])
+    shown = terminal.getvalue()
+    assert "…" not in shown, shown
+    lines = [line.strip("│ ") for line in shown.splitlines()]
+    assert path in "".join(line.split("│")[-1].strip() for line in lines if line), shown
+
+
 def test_a_note_under_a_progress_bar_is_not_read_as_markup(terminal: Screen) -> None:
     progress = output.Progress(2, "run [nightly]")
     with progress.running():
@@ -77,6 +91,7 @@ targets: [{target: local:aer, options: {queue_delay_s: 60}}]
 """
 
 
+@pytest.mark.detached_workers  # a job still queued or running
 def test_cancel_says_cancelled_once_and_nothing_to_cancel_after(cli, make_plan) -> None:
     plan = make_plan(SLOW)
     assert cli("submit", str(plan)).returncode == 0

@@ -18,6 +18,8 @@ import pytest
 
 from qorch.engine import worker, workerproc
 
+pytestmark = pytest.mark.detached_workers  # kills, restarts and concurrent qorch processes
+
 
 def test_slot_count_reads_qorch_local_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QORCH_LOCAL_WORKERS", "3")
@@ -95,7 +97,7 @@ def test_a_sigterm_that_native_code_turns_into_an_error_is_a_cancellation(
     """Under load, ``qorch cancel``'s SIGTERM once landed while qiskit's Rust module was
     initialising; PyO3 re-raised the SystemExit as a RuntimeError, the worker wrote
     error.json, and a cancelled run ended 'failed'."""
-    from qorch.engine import localjob
+    from qorch.engine import jobrequest
 
     cancels = [True, False]
 
@@ -104,7 +106,7 @@ def test_a_sigterm_that_native_code_turns_into_an_error_is_a_cancellation(
             (directory / "cancel").touch()
         raise RuntimeError("An error occurred while initializing class QubitSparsePauli")
 
-    monkeypatch.setattr(localjob, "load_request", lambda d: execute_interrupted_by_cancel(d))
+    monkeypatch.setattr(jobrequest, "load_request", lambda d: execute_interrupted_by_cancel(d))
     job = tmp_path / "job"
     job.mkdir()
     worker._execute(job)

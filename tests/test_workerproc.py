@@ -22,6 +22,8 @@ import pytest
 from qorch.engine import workerproc
 from qorch.engine.workerproc import Ident
 
+pytestmark = pytest.mark.detached_workers  # kills, restarts and concurrent qorch processes
+
 linux_only = pytest.mark.skipif(not workerproc.has_proc(), reason="reads /proc")
 TOKEN = "qorch-20260101-000000-abcdef-0003"
 

@@ -22,13 +22,13 @@ HELP = f"""Compile declarative quantum plans into provider jobs, run them, colle
 
 \b
 Typical use:
-  qorch init circuits my-plan.yaml     write a commented starter plan
-  qorch validate my-plan.yaml          check it (fast; good for CI)
-  qorch compile my-plan.yaml           show jobs, shots and cost; write the bundle
-  qorch run my-plan.yaml               submit, wait, collect (resumable)
-  qorch results latest --json          the counts, for scripts
-  qorch show latest 2                  one job: job id, depth, timings, cost, error
-  qorch gc                             what old job files and bundles take (--yes removes)
+  qorch init circuits my-plan.yaml   write a commented starter plan
+  qorch validate my-plan.yaml        check it (fast; good for CI)
+  qorch compile my-plan.yaml         jobs, shots, cost; writes the bundle
+  qorch run my-plan.yaml             submit, wait, collect (resumable)
+  qorch results latest --json        the counts, for scripts
+  qorch show latest 2                one job: id, depth, timings, cost
+  qorch gc                           old job files and bundles (--yes: remove)
 
 \b
 Exit codes: 0 ok, 1 error (bad plan, provider failure, budget refused),

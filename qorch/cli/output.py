@@ -112,8 +112,8 @@ def emit_table(
 
         # Text, not str: rich would read "logistic [amplitude]" as markup and drop a word.
         table = Table(title=None if title is None else Text(title), title_justify="left")
-        for column in columns:
-            table.add_column(Text(column))
+        for column in columns:  # fold: a long path wraps whole, never cut to "…"
+            table.add_column(Text(column), overflow="fold")
         for row in cells:
             table.add_row(*(Text(cell) for cell in row))
         Console().print(table)

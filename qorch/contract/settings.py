@@ -37,12 +37,17 @@ VERBOSE = Setting(
 LOCAL_WORKERS = Setting(
     "QORCH_LOCAL_WORKERS", "how many local jobs execute at once (default: one per CPU)"
 )
+LOCAL_JOBS = Setting(
+    "QORCH_LOCAL_JOBS",
+    "where local jobs run: 'detached' worker processes (default) or 'inline' in the qorch "
+    "process (for a debugger or profiler, and test suites)",
+)
 DATA_CACHE = Setting(
     "QORCH_DATA_CACHE",
     "where downloaded datasets are kept (default: $XDG_CACHE_HOME/qorch/openml)",
 )
 
-ALL: tuple[Setting, ...] = (STATE_DIR, VERBOSE, LOCAL_WORKERS, DATA_CACHE)
+ALL: tuple[Setting, ...] = (STATE_DIR, VERBOSE, LOCAL_WORKERS, LOCAL_JOBS, DATA_CACHE)
 
 
 def state_dir() -> Path | None:
@@ -61,6 +66,12 @@ def local_workers() -> int:
         return os.cpu_count() or 1
 
 
+def local_jobs_inline() -> bool:
+    """True if ``$QORCH_LOCAL_JOBS`` is ``inline``: local jobs execute in the calling
+    process, in turn, instead of in detached workers (any other value: detached)."""
+    return (LOCAL_JOBS.raw() or "").lower() == "inline"
+
+
 def data_cache() -> Path:
     """Where downloaded datasets are cached."""
     value = DATA_CACHE.raw()
@@ -70,21 +81,32 @@ def data_cache() -> Path:
     return Path(cache_home).expanduser() / "qorch" / "openml"
 
 
-def help_text() -> str:
-    """The environment section of ``qorch --help``."""
+def help_text(columns: int = 76) -> str:
+    """The environment section of ``qorch --help``, each description wrapped to
+    ``columns`` under its own column (the help is shown unwrapped: ``\\b``)."""
+    import textwrap
+
     width = max(len(setting.env) for setting in ALL)
-    return "\n".join(f"  {setting.env:<{width}}  {setting.help}" for setting in ALL)
+    indent = " " * (width + 4)
+    return "\n".join(
+        textwrap.fill(
+            f"  {setting.env:<{width}}  {setting.help}", columns, subsequent_indent=indent
+        )
+        for setting in ALL
+    )
 
 
 __all__ = [
     "ALL",
     "DATA_CACHE",
+    "LOCAL_JOBS",
     "LOCAL_WORKERS",
     "STATE_DIR",
     "VERBOSE",
     "Setting",
     "data_cache",
     "help_text",
+    "local_jobs_inline",
     "local_workers",
     "state_dir",
 ]

@@ -52,18 +52,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from qorch.contract import settings
 from qorch.contract.provider import (
     Handle,
     JobRequest,
     JobState,
     JobStatus,
-    Payload,
     Result,
-    TargetOptions,
     is_expectations,
-    observables_from_json,
 )
 from qorch.engine import workerproc
+from qorch.engine.jobrequest import request_record
 from qorch.engine.workerproc import Ident
 from qorch.store.fsutil import read_json, write_bytes_atomic, write_json_atomic
 
@@ -95,7 +94,7 @@ def submit(request: JobRequest, provider: str) -> Handle:
         if not (directory / "request.json").exists():
             payload = directory / f"payload.{request.payload.extension}"
             write_bytes_atomic(payload, request.payload.data, private=True)
-            record = _request_record(request, provider)
+            record = request_record(request, provider)
             write_json_atomic(directory / "request.json", record, private=True)
             _log(directory, f"job created by qorch pid {os.getpid()}")
             _spawn(directory, 1)
@@ -232,71 +231,6 @@ def _handle(directory: Path, request: JobRequest, provider: str) -> Handle:
 # the worker's request -------------------------------------------------------
 
 
-def load_request(directory: Path) -> tuple[JobRequest, str]:
-    """The request stored in a job directory and its provider's name (for the worker)."""
-    record = read_json(directory / "request.json")
-    payload_record = record["payload"]
-    payload = Payload(
-        format=payload_record["format"],
-        data=(directory / payload_record["file"]).read_bytes(),
-        num_qubits=payload_record["num_qubits"],
-        num_clbits=payload_record["num_clbits"],
-        depth=payload_record["depth"],
-        two_qubit_gates=payload_record["two_qubit_gates"],
-        measured_clbits=tuple(payload_record["measured_clbits"]),
-        gate_counts=payload_record.get("gate_counts", {}),
-    )
-    options = TargetOptions(**record["options"])
-    request = JobRequest(
-        device=record["device"],
-        payload=payload,
-        shots=record["shots"],
-        seed=record["seed"],
-        token=record["token"],
-        options=options,
-        tags=record["tags"],
-        workdir=directory.parent,
-        group=record.get("group", ""),
-        group_size=record.get("group_size", 1),
-        parameter_values=tuple(tuple(row) for row in record.get("parameter_values", [])),
-        observables=observables_from_json(record.get("observables")),
-    )
-    return request, record["provider"]
-
-
-def _request_record(request: JobRequest, provider: str) -> dict[str, Any]:
-    payload = request.payload
-    return {
-        "provider": provider,
-        "device": request.device,
-        "shots": request.shots,
-        "seed": request.seed,
-        "token": request.token,
-        "tags": dict(request.tags),
-        "group": request.group,
-        "group_size": request.group_size,
-        "parameter_values": [list(row) for row in request.parameter_values],
-        "observables": [[[label, c] for label, c in terms] for terms in request.observables],
-        "options": {
-            "optimization_level": request.options.optimization_level,
-            "noise": request.options.noise,
-            "max_execution_time_s": request.options.max_execution_time_s,
-            "extra": dict(request.options.extra),
-        },
-        "payload": {
-            "file": f"payload.{payload.extension}",
-            "format": payload.format,
-            "num_qubits": payload.num_qubits,
-            "num_clbits": payload.num_clbits,
-            "depth": payload.depth,
-            "two_qubit_gates": payload.two_qubit_gates,
-            "measured_clbits": list(payload.measured_clbits),
-            "gate_counts": dict(payload.gate_counts),
-        },
-        "created": time.time(),
-    }
-
-
 # what the job directory says ------------------------------------------------
 
 
@@ -333,7 +267,7 @@ def _inspect(directory: Path) -> _View:
     if exists and _claim_attempt(record, len(deaths) + 1) <= len(deaths):
         exists = False  # the claim of a recorded death, not moved aside yet: see _tidy
     if exists and claimed is not None:
-        if _alive(claimed, token):
+        if _alive(claimed, token) or (record.get("inline") and workerproc.is_live_process(claimed)):
             return _View("alive", _read_state(directory), deaths, claimed)
         return _after_death(directory, deaths, claimed, _death_reason(directory, claimed))
     if exists:  # empty or damaged claim: a worker killed while claiming, or a full disk
@@ -592,7 +526,12 @@ def _spawn(directory: Path, attempt: int) -> None:
 
 def _start_worker(jobs: list[tuple[Path, int]]) -> None:
     """Start one detached worker (its own session) for ``jobs`` and record who it is in
-    each job's ``spawn``."""
+    each job's ``spawn`` (``QORCH_LOCAL_JOBS=inline``: run them here, now)."""
+    if settings.local_jobs_inline():
+        from qorch.engine import worker
+
+        worker.run_inline(jobs)
+        return
     for pid, child in list(_children.items()):  # reap workers that have ended
         if child.poll() is not None:
             del _children[pid]

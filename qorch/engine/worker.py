@@ -35,13 +35,16 @@ def slot_count() -> int:
     return settings.local_workers()
 
 
-def claim(directory: Path, attempt: int = 1) -> bool:
+def claim(directory: Path, attempt: int = 1, inline: bool = False) -> bool:
     """Claim the job for this process; False if another worker has it.
 
-    The claim (pid, start time, boot id, attempt) is written and synced to a
-    temporary file and hard-linked into place, so it is never seen empty.
+    The claim (pid, start time, boot id, attempt; ``inline`` when the ``qorch``
+    process itself runs the job) is written and synced to a temporary file and
+    hard-linked into place, so it is never seen empty.
     """
     record = {**workerproc.identify(os.getpid()).to_record(), "attempt": attempt}
+    if inline:
+        record["inline"] = True
     return workerproc.publish_once(directory / "claim", json.dumps(record).encode())
 
 
@@ -64,13 +67,19 @@ def acquire_slot(root: Path, cancel_flag: Path) -> IO[str] | None:
         time.sleep(0.05)
 
 
-def run(directory: Path, attempt: int = 1) -> int:
-    """Execute the job in ``directory``; returns the process exit status."""
-    note(f"worker pid {os.getpid()} takes the job (attempt {attempt})")
-    if not claim(directory, attempt):
+def run(directory: Path, attempt: int = 1, inline: bool = False) -> int:
+    """Execute the job in ``directory``; returns the process exit status.
+
+    ``inline``: this is the ``qorch`` process itself (``QORCH_LOCAL_JOBS=inline``),
+    so SIGTERM keeps its handler: ``qorch cancel`` signals only detached workers.
+    """
+    who = "qorch pid {} runs the job inline" if inline else "worker pid {} takes the job"
+    note(f"{who.format(os.getpid())} (attempt {attempt})")
+    if not claim(directory, attempt, inline):
         note("the job is claimed by another worker; nothing to do")
         return 0
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    if not inline:
+        signal.signal(signal.SIGTERM, _on_sigterm)
     write_text_atomic(directory / "state", "queued", private=True)
     slot = acquire_slot(directory.parent, directory / "cancel")
     try:
@@ -87,9 +96,9 @@ def run(directory: Path, attempt: int = 1) -> int:
 def _execute(directory: Path) -> None:
     started = time.time()
     try:
-        from qorch.engine import localjob, registry
+        from qorch.engine import jobrequest, registry
 
-        request, provider_name = localjob.load_request(directory)
+        request, provider_name = jobrequest.load_request(directory)
         delay = float(request.options.extra.get("queue_delay_s", 0) or 0)
         _sleep_unless_cancelled(delay, directory / "cancel")
         write_text_atomic(directory / "state", "running", private=True)
@@ -164,6 +173,20 @@ def run_all(jobs: list[tuple[Path, int]]) -> int:
             _log_to(directory)
         run(directory, attempt)
     return 0
+
+
+def run_inline(jobs: list[tuple[Path, int]]) -> None:
+    """Execute each ``(job directory, attempt)`` in this process, in turn, each job's notes
+    in its ``worker.log``: what a detached worker does, without the interpreter and SDK
+    imports a fresh process pays. A job cancelled while queued stops there."""
+    for directory, attempt in jobs:
+        with (
+            open(directory / "worker.log", "a", encoding="utf-8") as log,
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+            contextlib.suppress(SystemExit),  # cancelled while queued
+        ):
+            run(directory, attempt, inline=True)
 
 
 def _log_to(directory: Path) -> None:

@@ -150,19 +150,34 @@ def is_worker(ident: Ident, token: str) -> bool:
     On Linux: same boot, same start time, command line naming the job. Elsewhere
     (no ``/proc``): the pid exists and leads its own process group.
     """
-    if ident.pid <= 1 or ident.pid == os.getpid() or ident.remote:
+    if not is_live_process(ident):
         return False
     if not has_proc():
         return _exists_elsewhere(ident.pid)
+    cmdline = _cmdline(ident.pid)
+    return cmdline is not None and names_job(cmdline, token)
+
+
+def is_live_process(ident: Ident) -> bool:
+    """True if ``ident`` is another live (not zombie) process of this host: on Linux the
+    same boot and start time, elsewhere the pid exists. An inline job's claim names the
+    ``qorch`` process that runs it (``QORCH_LOCAL_JOBS=inline``): alive while it is."""
+    if ident.pid <= 1 or ident.pid == os.getpid() or ident.remote:
+        return False
+    if not has_proc():
+        try:
+            os.kill(ident.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
     if ident.boot is not None and ident.boot != boot_id():
         return False
     fields = _stat_fields(ident.pid)
     if fields is None or fields[0] in ("Z", "X", "x"):
         return False
-    if ident.start is not None and int(fields[19]) != ident.start:
-        return False
-    cmdline = _cmdline(ident.pid)
-    return cmdline is not None and names_job(cmdline, token)
+    return ident.start is None or int(fields[19]) == ident.start
 
 
 def _exists_elsewhere(pid: int) -> bool:
