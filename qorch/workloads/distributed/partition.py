@@ -73,6 +73,7 @@ class Partition:
     unlimited_cost: float = 0.0
     effort: str = "default"
     work: dict[str, int] = field(default_factory=dict)  # what each bounded search spent
+    planner: str = ""  # the strategy whose candidate won (e.g. "layered", "cover1", "hub")
 
     @property
     def epr_pairs(self) -> int:
@@ -222,4 +223,5 @@ def _build(best, n, capacities, comm, method, naive, floor, bounds, work) -> Par
         unlimited_cost=floor.unlimited_cost if below else best.cost,
         effort=bounds.name,
         work=dict(work.spent),
+        planner=best.label,
     )
