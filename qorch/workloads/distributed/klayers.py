@@ -151,7 +151,7 @@ def _extend(
     if d and not split.any():
         return [col]
     k = len(caps)
-    rows, free = _rows(col, pairs, split, caps)
+    rows, free = _rows(col, pairs, split, caps, price)
     if not len(rows):
         return [col]
     q = pairs[rows]
@@ -177,10 +177,10 @@ def _extend(
 
 
 def _rows(
-    col: np.ndarray, pairs: np.ndarray, split: np.ndarray, caps: np.ndarray
+    col: np.ndarray, pairs: np.ndarray, split: np.ndarray, caps: np.ndarray, price: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blocks to place and the free slots per node; split blocks stay put where slot
-    parity leaves too few pairs of slots (most odd ends first)."""
+    parity leaves too few pairs of slots (servable ones with most odd ends first)."""
     k = len(caps)
     inside = np.zeros(len(col), dtype=bool)
     inside[pairs.ravel()] = True
@@ -188,8 +188,11 @@ def _rows(
     rows = list(range(len(pairs)))
     while int((free // 2).sum()) < len(rows):
         odd = free % 2
-        ends = [(b, int(odd[col[pairs[b, 0]]] + odd[col[pairs[b, 1]]])) for b in rows if split[b]]
-        pin = max(ends, key=lambda e: (e[1], -e[0]))[0]
+        u, v = col[pairs[:, 0]], col[pairs[:, 1]]
+        pin = max(
+            (b for b in rows if split[b]),
+            key=lambda b: (price[u[b], v[b]] < BIG, int(odd[u[b]] + odd[v[b]]), -b),
+        )
         rows.remove(pin)
         free[col[pairs[pin, 0]]] -= 1
         free[col[pairs[pin, 1]]] -= 1
