@@ -18,6 +18,7 @@ under the exact global cost, beside every other strategy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,8 +46,11 @@ def klayered_teleports(
     seed: int = 0,
     bounds: Effort | None = None,
     work: Work | None = None,
+    bound: float = math.inf,
 ) -> tuple[np.ndarray, list[Teleport]] | None:
-    """An initial assignment and teleportations keeping blocks local, or None if unfit.
+    """An initial assignment and teleportations keeping blocks local, or None if unfit
+    or if every placement in the beam has paid more than ``bound`` (the cheapest plan
+    found so far) for its moves alone.
 
     Solves at most ``bounds.layered_steps`` assignments in all (the beam narrows for deep
     circuits), ``bounds.layered_options // OPTION_WEIGHT`` (1 to :data:`MAX_OPTIONS`)
@@ -64,24 +68,25 @@ def klayered_teleports(
     partners = _partners(lay, n)
     caps = np.asarray(capacities)
     rng = np.random.default_rng(seed)
-    states, scores = [assign.astype(np.int64)], [0.0]
+    states, scores, paid = [assign.astype(np.int64)], [0.0], [0.0]
     history: list[tuple[list[np.ndarray], list[int]]] = []
     for d in range(depth):
-        found: list[tuple[float, float, int, np.ndarray]] = []
+        found: list[tuple[float, float, int, np.ndarray, float]] = []
         for s, (col, g) in enumerate(zip(states, scores, strict=True)):
             cols = _extend(col, d, lay, partners, caps, price, rng, options)
             if work is not None:
                 work.add("layered_options", len(cols))
             for new in cols:
-                step = _split_price(new, lay.pairs[d], price) * SPLIT
+                moves = 0.0
                 if d:
                     moved = np.nonzero(new != col)[0]
-                    step += float(price[col[moved], new[moved]].sum())
+                    moves = float(price[col[moved], new[moved]].sum())
+                step = moves + _split_price(new, lay.pairs[d], price) * SPLIT
                 h = sum(
                     w * _split_price(new, lay.pairs[e], price)
                     for w, e in zip(LOOKAHEAD, range(d + 1, depth), strict=False)
                 )
-                found.append((g + step + h, g + step, s, new))
+                found.append((g + step + h, g + step, s, new, paid[s] + moves))
         if not found:
             return None
         found.sort(key=lambda f: (f[0], f[1], f[2]))
@@ -93,9 +98,9 @@ def klayered_teleports(
                 keep.append(f)
             if len(keep) == beam:
                 break
-        if keep[0][1] >= BIG:
-            return None  # every placement needs a pair the network cannot serve
-        states, scores = [f[3] for f in keep], [f[1] for f in keep]
+        if keep[0][1] >= BIG or min(f[4] for f in keep) > bound:
+            return None  # a pair the network cannot serve, or dearer than a plan in hand
+        states, scores, paid = [f[3] for f in keep], [f[1] for f in keep], [f[4] for f in keep]
         history.append((states, [f[2] for f in keep]))
     path = [0]
     for d in range(depth - 1, 0, -1):

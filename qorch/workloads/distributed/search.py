@@ -175,9 +175,13 @@ def candidate_plans(
         prob.progress("layered teleportations")
         layered = layer_order(canon)
         lgates = Gates.of(layered)
-        planner = layered_teleports if k == 2 else klayered_teleports
-        lfound = planner(lgates, assign, prob.capacities, comm, costs, seed, prob.bounds,
-                         prob.work)  # fmt: skip
+        if k == 2:
+            lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
+                                       prob.bounds, prob.work)  # fmt: skip
+        else:  # stops once its moves alone cost more than a plan in hand
+            cheapest = min((c.cost for c in found if c is not None), default=math.inf)
+            lfound = klayered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
+                                        prob.bounds, prob.work, cheapest)  # fmt: skip
         if lfound is not None:
             lstart, ltele = lfound
             for pref in (True, False):
