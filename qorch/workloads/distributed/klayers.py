@@ -108,8 +108,9 @@ def klayered_teleports(
     path.reverse()
     chosen = [history[d][0][path[d]] for d in range(depth)]
     start = chosen[0]
+    last_gate = int(gates.index[-1])
     for monotone in (False, True):
-        plan = _timed(lay, chosen, caps, comm, monotone)
+        plan = _timed(lay, chosen, caps, comm, monotone, last_gate)
         if plan is not None and moves_fit(start, plan, caps, comm):
             return start, plan
     return None
@@ -237,9 +238,11 @@ def _timed(
     caps: np.ndarray,
     comm: Sequence[int],
     monotone: bool,
+    last_gate: int,
 ) -> list[Teleport] | None:
     """Teleports for the node changes between layers, batched; each batch at its own op,
-    within its qubits' windows where it can (``monotone``: batches in the order made)."""
+    within its qubits' windows where it can (``monotone``: batches in the order made).
+    None if a batch would fall after the last two-qubit gate (it would serve nothing)."""
     plan: list[Teleport] = []
     used: set[int] = set()
     last: dict[int, int] = {}
@@ -259,6 +262,8 @@ def _timed(
                 at -= 1
             while at in used:
                 at += 1
+            if at > last_gate:
+                return None
             used.add(at)
             clock = at
             last.update((q, at) for q in batch)
