@@ -39,6 +39,7 @@ REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {
     ("qft", 96, 2): (47, None),
     ("qft", 96, 4): (138, None),
     ("quantum_volume", 32, 2): (210, None),  # pytket-dqc's "600" had no source: dropped
+    ("quantum_volume", 32, 4): (None, None),  # no published figure; the k-QPU layered planner
 }
 
 

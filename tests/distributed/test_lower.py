@@ -272,3 +272,31 @@ def test_planned_teleportations_keep_the_distribution(n: int, spare: int, seed: 
     assert prog.teleports == len(part.teleports)
     exact = Statevector(qc).probabilities_dict()
     assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("family", "n", "k", "spare", "seed"),
+    [
+        ("qv", 6, 3, 0, 1),
+        ("qv", 7, 3, 0, 0),  # an idle qubit in every layer
+        ("qv", 8, 4, 0, 2),
+        ("qv", 8, 4, 1, 0),  # a free slot per QPU: single moves as well as cycles
+        ("random", 9, 3, 0, 2),
+    ],
+)
+def test_layered_teleportations_on_more_qpus_keep_the_distribution(
+    family: str, n: int, k: int, spare: int, seed: int
+) -> None:
+    """Three and four QPUs: the k-node layered planner wins, and its program is exact."""
+    if family == "qv":
+        qc = transpile(quantum_volume(n, depth=4, seed=seed), basis_gates=["u", "cx"])
+    else:
+        qc = random_circuit(n, 10, max_operands=2, seed=seed)
+    caps = [-(-n // k) + spare] * k
+    part = partition_circuit(qc, caps, _mesh(k), comm_qubits=[2] * k, seed=seed)
+    assert part.planner == "layered" and part.teleports
+    prog = lower(qc, part, _names(k))
+    assert sum(count_epr_pairs(prog.combined).values()) == part.epr_pairs
+    assert prog.teleports == len(part.teleports)
+    exact = Statevector(qc).probabilities_dict()
+    assert _tvd(_exact_meas_distribution(prog.combined), exact) < 1e-6

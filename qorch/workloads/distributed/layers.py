@@ -30,7 +30,7 @@ IDLE = 4  # idle qubits that may move to balance the nodes, when blocks alone ca
 
 
 @dataclass(frozen=True)
-class _Layers:
+class BlockLayers:
     """Blocks (qubit pairs) per layer, with each block's first op and its qubits' last ops."""
 
     pairs: list[np.ndarray]  # per layer: (blocks, 2) qubits
@@ -40,7 +40,8 @@ class _Layers:
     first: list[np.ndarray]  # per layer: each qubit's next block start (its window's end)
 
 
-def _layers(gates: Gates, n: int) -> _Layers:
+def block_layers(gates: Gates, n: int) -> BlockLayers:
+    """The blocks of ``gates`` layered as soon as possible (shared with :mod:`klayers`)."""
     cur = [-1] * n
     last = [-1] * n
     qubits: list[tuple[int, int]] = []
@@ -67,7 +68,7 @@ def _layers(gates: Gates, n: int) -> _Layers:
     for blk in range(len(lay) - 1, -1, -1):  # a qubit's later blocks first, earlier overwrite
         for side in (0, 1):
             window[: lay[blk] + 1, q[blk, side]] = (p[blk, side], s[blk])
-    return _Layers(
+    return BlockLayers(
         [q[x] for x in sel],
         [s[x] for x in sel],
         [p[x] for x in sel],
@@ -157,7 +158,7 @@ def layered_teleports(
     k, n = len(capacities), len(assign)
     if k != 2 or not len(gates.index) or math.isinf(costs[0, 1]) or min(comm) < 1:
         return None
-    lay = _layers(gates, n)
+    lay = block_layers(gates, n)
     depth = len(lay.pairs)
     beam = max(1, min(bounds.layered_beam, bounds.layered_steps // max(depth, 1)))
     caps = np.asarray(capacities)
@@ -212,12 +213,12 @@ def layered_teleports(
     chosen = [history[d][0][path[d]] for d in range(depth)]
     start = chosen[0].astype(np.int64)
     plan = _timed(lay, chosen)
-    if not _valid(start, plan, caps, comm):
+    if not moves_fit(start, plan, caps, comm):
         return None
     return start, plan
 
 
-def _timed(lay: _Layers, chosen: list[np.ndarray]) -> list[Teleport]:
+def _timed(lay: BlockLayers, chosen: list[np.ndarray]) -> list[Teleport]:
     """Teleports for the colour changes between layers, opposite moves paired in one batch."""
     plan: list[Teleport] = []
     used: set[int] = set()
@@ -256,7 +257,9 @@ def _timed(lay: _Layers, chosen: list[np.ndarray]) -> list[Teleport]:
     return plan
 
 
-def _valid(start: np.ndarray, plan: list[Teleport], caps: np.ndarray, comm: Sequence[int]) -> bool:
+def moves_fit(
+    start: np.ndarray, plan: list[Teleport], caps: np.ndarray, comm: Sequence[int]
+) -> bool:
     """Capacity after every batch and comm qubits within each batch's needs."""
     loads = np.bincount(start, minlength=len(caps))
     if np.any(loads > caps):

@@ -6,9 +6,9 @@
 runs (on one of its qubits' nodes by a minimum vertex cover, or on a third node holding
 copies of both, :mod:`hub`), and fits the resulting cat-entanglements
 into each node's communication qubits, splitting a group when a node runs out
-(furthest-next-use eviction). For two nodes it also weighs a layered plan
-(:mod:`layers`): ops in block-layer order, qubits swapped between layers so every block
-runs locally. With few communication qubits it also reorders commuting gates so that
+(furthest-next-use eviction). It also weighs a layered plan (:mod:`layers` for two
+nodes, :mod:`klayers` for more): ops in block-layer order, qubits moved between layers
+so every block runs locally. With few communication qubits it also reorders commuting gates so that
 copies are reused (:mod:`reorder`). Every search is bounded by the effort's counts
 (:mod:`effort`). The plan is never worse than the naive baseline (:mod:`baseline`),
 which it reports beside the cost with unlimited communication qubits. The
@@ -73,6 +73,7 @@ class Partition:
     unlimited_cost: float = 0.0
     effort: str = "default"
     work: dict[str, int] = field(default_factory=dict)  # what each bounded search spent
+    planner: str = ""  # the strategy whose candidate won (e.g. "layered", "cover1", "hub")
 
     @property
     def epr_pairs(self) -> int:
@@ -222,4 +223,5 @@ def _build(best, n, capacities, comm, method, naive, floor, bounds, work) -> Par
         unlimited_cost=floor.unlimited_cost if below else best.cost,
         effort=bounds.name,
         work=dict(work.spent),
+        planner=best.label,
     )

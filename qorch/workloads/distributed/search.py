@@ -4,9 +4,10 @@ A candidate is a placement, teleportations, where every cross gate runs, and the
 groups that fit those into the communication qubits (:mod:`catplan`), over one order
 of the circuit's ops. :func:`candidate_plans` makes them from the initial splits of
 :mod:`placement` (refined), the teleportation sweeps of :mod:`teleport`, the
-third-QPU program of :mod:`hub`, the layered two-QPU planner of :mod:`layers`, and
-the comm-reuse reordering of :mod:`reorder`; the caller keeps the cheapest. Each
-candidate also carries its cost with unlimited communication qubits.
+third-QPU program of :mod:`hub`, the layered planners of :mod:`layers` (two QPUs) and
+:mod:`klayers` (three or more), and the comm-reuse reordering of :mod:`reorder`; the
+caller keeps the cheapest. Each candidate also carries its cost with unlimited
+communication qubits.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from qorch.workloads.distributed.catplan import CatGroup, CommQubitsError, sched
 from qorch.workloads.distributed.effort import Effort, Work
 from qorch.workloads.distributed.hub import gate_nodes
 from qorch.workloads.distributed.hypergraph import CanonicalCircuit
+from qorch.workloads.distributed.klayers import klayered_teleports
 from qorch.workloads.distributed.layers import layer_order, layered_teleports
 from qorch.workloads.distributed.placement import (
     block_assignment,
@@ -169,12 +171,17 @@ def candidate_plans(
             found.append(candidate(prob, canon, gates, start, tele, where, label))
             if not tele:
                 found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
-    if len(gates.index) and k == 2:  # every block local, ops in layer order (same circuit)
+    if len(gates.index) and k >= 2:  # every block local, ops in layer order (same circuit)
         prob.progress("layered teleportations")
         layered = layer_order(canon)
         lgates = Gates.of(layered)
-        lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                   prob.bounds, prob.work)  # fmt: skip
+        if k == 2:
+            lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
+                                       prob.bounds, prob.work)  # fmt: skip
+        else:  # stops once its moves alone cost more than a plan in hand
+            cheapest = min((c.cost for c in found if c is not None), default=math.inf)
+            lfound = klayered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
+                                        prob.bounds, prob.work, cheapest)  # fmt: skip
         if lfound is not None:
             lstart, ltele = lfound
             for pref in (True, False):

@@ -62,6 +62,7 @@ class _Sweep:
     positions: list[np.ndarray]  # per qubit: gate positions touching it
     fresh: int  # next unused segment key
     horizon: int  # per-qubit lookahead, in that qubit's gates
+    window_gates: int = 0  # gates in the exact windows weighed so far
 
     def proxy(self, q: int, pos: int, node: int) -> float:
         """Cat cost of ``q``'s next gates if it sat on ``node``: distinct (segment, far node)."""
@@ -83,6 +84,7 @@ class _Sweep:
     def window_cost(self, moves: Sequence[Move], pos: int, span: int) -> float:
         """Exact cat cover of the gates within ``span`` of ``pos``, after ``moves``, plus moves."""
         lo, hi = max(0, pos - span), min(len(self.na), pos + span)
+        self.window_gates += hi - lo
         arrays = tuple(x[lo:hi].copy() for x in (self.na, self.nb, self.ka, self.kb))
         if moves:
             a, b = self.gates.a[lo:hi], self.gates.b[lo:hi]
@@ -139,6 +141,7 @@ def plan_teleports(
     span: int = 0,
     slack: float = 0.0,
     max_gates: int | None = None,
+    max_window_gates: int | None = None,
     work: Work | None = None,
 ) -> list[Teleport]:
     """Teleportations that lower the EPR cost of ``assign`` by the greedy sweep above.
@@ -146,7 +149,8 @@ def plan_teleports(
     ``horizon``: lookahead in a qubit's own gates for the proxy; ``span``: half-width in
     gates of the exact window (default: twice the qubit count); ``slack``: proxy gain
     above which a move is weighed exactly (lower = more candidates); ``max_gates``: cross
-    gates weighed at most (later ones are left to cat-entanglement).
+    gates weighed at most, ``max_window_gates``: gates in exact windows at most (later
+    cross gates are left to cat-entanglement).
     """
     n = len(assign)
     stride = int(max(gates.seg_a.max(initial=0), gates.seg_b.max(initial=0))) + 1
@@ -172,6 +176,8 @@ def plan_teleports(
             continue
         if max_gates is not None and weighed >= max_gates:
             break
+        if max_window_gates is not None and sweep.window_gates >= max_window_gates:
+            break
         weighed += 1
         moves = _best_moves(sweep, pos, caps, comm, span, slack)
         if not moves:
@@ -186,6 +192,7 @@ def plan_teleports(
             sweep.load[t.target] += 1
     if work is not None:
         work.add("teleport_gates", weighed)
+        work.add("teleport_window_gates", sweep.window_gates)
     return plan
 
 
@@ -246,15 +253,21 @@ def best_teleports(
     """The cheapest of :func:`plan_teleports` over the effort's share of :data:`SETTINGS`.
 
     Settings with negative slack cost more time; they run only once a move has paid.
-    Each sweep weighs at most ``bounds.teleport_gates`` cross gates.
+    Each sweep weighs at most ``bounds.teleport_gates`` cross gates, and all sweeps of
+    one partition (``work`` is shared) at most ``bounds.teleport_window_gates`` gates
+    in their exact windows: with many QPUs a window costs a cover per QPU pair.
     """
     bounds = bounds or effort_named("default")
+    work = work if work is not None else Work()
     k, n = len(capacities), len(assign)
     best: list[Teleport] = []
     best_cost = weighted_cost(pair_counts(gates, assign, (), k), costs)
     for horizon, span, slack in SETTINGS[: bounds.teleport_sweeps]:
         if slack < 0 and not best:
             break  # wider searches only where moves already paid
+        left = bounds.teleport_window_gates - work.spent["teleport_window_gates"]
+        if left <= 0:
+            break
         plan = plan_teleports(
             gates,
             assign,
@@ -265,6 +278,7 @@ def best_teleports(
             span=max(1, int(span * n)),
             slack=slack,
             max_gates=bounds.teleport_gates,
+            max_window_gates=left,
             work=work,
         )
         cost = weighted_cost(pair_counts(gates, assign, plan, k), costs)
