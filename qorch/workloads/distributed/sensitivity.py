@@ -1,0 +1,331 @@
+"""How much each Pauli error changes a distributed program's output: one fixed-branch
+statevector pass forward, one backward (pure numpy; no simulator).
+
+Every mid-circuit measurement of a lowered program (cat-entangle, disentangle, Bell
+measurement) reads a qubit whose outcome is uniformly random and is corrected for, so every
+branch ends in the same state. :class:`BranchSimulation` therefore follows one branch: it
+projects each such measurement on a fixed outcome (×√2, so the norm stays 1), resets a
+measured qubit by bookkeeping, and drops measured qubits from the state, so only the live
+qubits cost memory. A Pauli error keeps the outcome uniform and maps branch onto branch, so
+the same linear map gives the output *with* the error. For an error ``P`` on the state
+``ψ_j`` between steps ``j−1`` and ``j``, the overlap of the output with the ideal output is
+``⟨φ_j|P|ψ_j⟩``, with ``φ_j`` the ideal output propagated backwards to ``j``;
+:meth:`BranchSimulation.survival` computes ``Σ_P p_P |⟨φ_j|P|ψ_j⟩|²`` for every channel in one
+backward pass (undoing each step on ``ψ``; a projection's discarded half is kept for this).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit.circuit import CircuitInstruction, ClassicalRegister, Clbit, QuantumCircuit
+
+from qorch.workloads.distributed.program import EPR_NAME, FINAL_REGISTER
+
+MAX_LIVE_QUBITS = 20
+"""Widest state followed (16 MiB per vector); a wider program gets no per-channel estimate."""
+_TOLERANCE = 1e-9
+_PAULI = {
+    "I": np.eye(2, dtype=complex),
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.diag([1.0, -1.0]).astype(complex),
+}
+_IGNORED = frozenset({"barrier", "delay", "id"})
+_H = np.array([[1, 1], [1, -1]], dtype=complex) / math.sqrt(2)
+_CX = np.eye(4, dtype=complex)[[0, 1, 3, 2]]  # control first (tensor order)
+
+PauliChannel = tuple[tuple[int, ...], tuple[tuple[str, float], ...]]
+"""Qubits and the non-identity Paulis on them (one letter per qubit) with their probabilities."""
+
+
+class UnsupportedProgram(Exception):
+    """The program leaves what one branch can follow (or is too wide); the reason says why."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    """``gate``: unitary on ``qubits`` (first most significant); ``add``: bring ``qubits[0]``
+    in as |bit⟩; ``drop``: project it on |bit⟩, times ``scale``, and remove its axis."""
+
+    kind: str
+    qubits: tuple[int, ...]
+    matrix: np.ndarray | None = None
+    bit: int = 0
+    scale: float = 1.0
+
+
+class BranchSimulation:
+    """The ideal run of ``circuit`` along one branch; ``op_start``/``op_end`` give the step
+    boundary before/after each top-level instruction, ``ideal_probabilities`` the output
+    distribution over the ``meas`` register (index = integer value, bit i = logical qubit i)."""
+
+    def __init__(self, circuit: QuantumCircuit, max_qubits: int = MAX_LIVE_QUBITS) -> None:
+        self.max_qubits = max_qubits
+        self.steps: list[_Step] = []
+        self.kept: dict[int, tuple[int, np.ndarray]] = {}  # drop step -> (axis, discarded half)
+        self.state = np.ones((), dtype=complex)
+        self.axes: list[int] = []
+        self.dead = dict.fromkeys(range(circuit.num_qubits), 0)
+        self.bits: dict[int, int] = {}
+        self.final: dict[int, int] = {}  # qubit -> bit of the meas register
+        final_register = next((r for r in circuit.cregs if r.name == FINAL_REGISTER), None)
+        self.final_clbits = {circuit.find_bit(c).index: i for i, c in
+                             enumerate(final_register or [])}  # fmt: skip
+        self.op_start: list[int] = []
+        self.op_end: list[int] = []
+        for inst in circuit.data:
+            self.op_start.append(len(self.steps))
+            qs = [circuit.find_bit(q).index for q in inst.qubits]
+            cs = [circuit.find_bit(c).index for c in inst.clbits]
+            self._visit(inst, qs, cs)
+            self.op_end.append(len(self.steps))
+        self.final_state, self.final_axes = self.state, list(self.axes)
+        self.ideal_probabilities = self._output_distribution()
+
+    # ---- forward ----------------------------------------------------------------------------
+
+    def _visit(self, inst: CircuitInstruction, qs: list[int], cs: list[int]) -> None:
+        op = inst.operation
+        name = op.name
+        if name in _IGNORED:
+            return
+        if name == "measure":
+            self._measure(qs[0], cs[0])
+        elif name == "reset":
+            self._reset(qs[0])
+        elif name == "if_else":
+            self._branch(inst, qs, cs)
+        elif name == EPR_NAME:
+            self._gate(_H, qs[:1])
+            self._gate(_CX, qs)
+        else:
+            try:
+                matrix = np.asarray(op.to_matrix(), dtype=complex)
+            except Exception as error:
+                definition = getattr(op, "definition", None)
+                if definition is None:
+                    raise UnsupportedProgram(f"no matrix for '{name}'") from error
+                for inner in definition.data:
+                    iq = [qs[definition.find_bit(q).index] for q in inner.qubits]
+                    ic = [cs[definition.find_bit(c).index] for c in inner.clbits]
+                    self._visit(inner, iq, ic)
+                return
+            self._gate(matrix, qs[::-1])  # qiskit's matrices put the first qubit last
+
+    def _branch(self, inst: CircuitInstruction, qs: list[int], cs: list[int]) -> None:
+        op = inst.operation
+        condition = op.condition
+        local = {bit: cs[i] for i, bit in enumerate(inst.clbits)}
+        target, value = condition if isinstance(condition, tuple) else (None, None)
+        if isinstance(target, Clbit):
+            taken = self.bits.get(local[target], 0) == value
+        elif isinstance(target, ClassicalRegister):
+            got = sum(self.bits.get(local[b], 0) << i for i, b in enumerate(target))
+            taken = got == value
+        else:
+            raise UnsupportedProgram("a condition other than a bit or register test")
+        blocks = op.blocks
+        if not taken and len(blocks) < 2:
+            return
+        block = blocks[0] if taken else blocks[1]
+        for inner in block.data:
+            iq = [qs[block.find_bit(q).index] for q in inner.qubits]
+            ic = [cs[block.find_bit(c).index] for c in inner.clbits]
+            self._visit(inner, iq, ic)
+
+    def _live(self, q: int) -> int:
+        if q not in self.axes:
+            if len(self.axes) >= self.max_qubits:
+                raise UnsupportedProgram(f"more than {self.max_qubits} qubits live at once")
+            self._do(_Step("add", (q,), bit=self.dead.pop(q)))
+        return self.axes.index(q)
+
+    def _gate(self, matrix: np.ndarray, qs: Sequence[int]) -> None:
+        if np.allclose(matrix, matrix[0, 0] * np.eye(len(matrix)), rtol=0, atol=1e-12):
+            return  # an identity up to phase (p(0) is common): nothing to follow
+        for q in qs:
+            self._live(q)
+        self._do(_Step("gate", tuple(qs), matrix=matrix))
+
+    def _one_probability(self, q: int) -> float:
+        axis = self._live(q)
+        return float(np.sum(np.abs(np.take(self.state, 1, axis=axis)) ** 2))
+
+    def _measure(self, q: int, clbit: int) -> None:
+        if clbit in self.final_clbits:
+            self._live(q)
+            self.final[q] = self.final_clbits[clbit]
+            return
+        p1 = self._one_probability(q)
+        if abs(p1 - 0.5) < 1e-6:
+            bit, scale = 0, math.sqrt(2.0)
+        elif p1 < _TOLERANCE or p1 > 1 - _TOLERANCE:
+            bit, scale = int(p1 > 0.5), 1.0
+        else:
+            raise UnsupportedProgram(f"a mid-circuit measurement with P(1) = {p1:.3f}")
+        self.bits[clbit] = bit
+        self._do(_Step("drop", (q,), bit=bit, scale=scale))
+        self.dead[q] = bit
+
+    def _reset(self, q: int) -> None:
+        if q in self.axes:
+            p1 = self._one_probability(q)
+            if _TOLERANCE < p1 < 1 - _TOLERANCE:
+                raise UnsupportedProgram("a reset of an entangled qubit")
+            self._do(_Step("drop", (q,), bit=int(p1 > 0.5)))
+        self.dead[q] = 0
+
+    def _do(self, step: _Step) -> None:
+        index = len(self.steps)
+        self.steps.append(step)
+        if step.kind == "drop":
+            axis = self.axes.index(step.qubits[0])
+            self.kept[index] = (axis, np.take(self.state, 1 - step.bit, axis=axis))
+        self.state = _forward(self.state, self.axes, step)
+
+    def _output_distribution(self) -> np.ndarray:
+        probabilities = np.abs(self.final_state) ** 2
+        measured = [q for q in self.final_axes if q in self.final]
+        rest = tuple(i for i, q in enumerate(self.final_axes) if q not in self.final)
+        marginal = probabilities.sum(axis=rest) if rest else probabilities
+        width = len(self.final_clbits)
+        bits = [self.final[q] for q in measured]
+        unwritten = [b for b in range(width) if b not in bits]  # read as 0
+        padded = np.zeros((2,) * width)
+        padded[(slice(None),) * len(measured) + (0,) * len(unwritten)] = marginal
+        # axis i is meas bit (bits + unwritten)[i]; value = Σ bit_b·2^b: highest bit first
+        order = np.argsort(bits + unwritten)[::-1]
+        return np.transpose(padded, order).reshape(-1)
+
+    # ---- backward ---------------------------------------------------------------------------
+
+    def outcome_state(self, value: int) -> np.ndarray:
+        """The ideal output projected on ``meas`` = ``value`` and normalised: the bra whose
+        overlap with a shot's output gives that outcome's probability."""
+        index = tuple(
+            (value >> self.final[q]) & 1 if q in self.final else slice(None)
+            for q in self.final_axes
+        )
+        projected = np.zeros_like(self.final_state)
+        projected[index] = self.final_state[index]
+        return projected / max(float(np.linalg.norm(projected)), 1e-300)
+
+    def survival(
+        self, channels: Mapping[int, Sequence[PauliChannel]], bra: np.ndarray | None = None
+    ) -> dict[int, list[float]]:
+        """Per step boundary, per channel there: ``Σ_P p_P |⟨φ|P|ψ⟩|² / |⟨φ|ψ⟩|²`` (identity
+        included), with ``φ`` the final ``bra`` (default: the ideal output) run backwards: the
+        share of the overlap with ``bra`` the channel keeps. A channel on a qubit not live
+        there (measured, reset, not yet used) cannot reach the output: 1."""
+        bra = self.final_state if bra is None else bra
+        psi, phi, axes = self.final_state, bra.copy(), list(self.final_axes)
+        out: dict[int, list[float]] = {}
+        for boundary in range(len(self.steps), -1, -1):
+            if boundary in channels:
+                out[boundary] = _survivals(psi, phi, axes, channels[boundary])
+            if boundary > 0:
+                psi, phi = self._backward(psi, phi, axes, boundary - 1)
+        return out
+
+    def _backward(
+        self, psi: np.ndarray, phi: np.ndarray, axes: list[int], index: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        step = self.steps[index]
+        if step.kind == "gate":
+            assert step.matrix is not None
+            inverse = step.matrix.conj().T
+            return _apply(psi, axes, step.qubits, inverse), _apply(phi, axes, step.qubits, inverse)
+        if step.kind == "add":
+            axis = axes.index(step.qubits[0])
+            axes.pop(axis)
+            return np.take(psi, step.bit, axis=axis), np.take(phi, step.bit, axis=axis)
+        axis, discarded = self.kept[index]
+        axes.insert(axis, step.qubits[0])
+        halves_psi = [psi / step.scale, discarded]
+        halves_phi = [phi * step.scale, np.zeros_like(phi)]
+        order = (0, 1) if step.bit == 0 else (1, 0)
+        psi = np.stack([halves_psi[i] for i in order], axis=axis)
+        return psi, np.stack([halves_phi[i] for i in order], axis=axis)
+
+
+def _apply(state: np.ndarray, axes: list[int], qubits: Sequence[int], matrix: np.ndarray):
+    """``matrix`` on ``qubits`` of ``state`` (a diagonal one elementwise, a 1q one as a batched
+    2×2 product: both without transposing the state)."""
+    positions = [axes.index(q) for q in qubits]
+    diagonal = np.diagonal(matrix)
+    if np.count_nonzero(matrix - np.diag(diagonal)) == 0:
+        shape = [1] * state.ndim
+        for position in positions:
+            shape[position] = 2
+        order = np.argsort(positions)  # broadcast needs the factor's axes in state order
+        factor = diagonal.reshape((2,) * len(qubits)).transpose(order).reshape(shape)
+        return state * factor
+    if len(qubits) == 1:
+        (position,) = positions
+        before = int(np.prod(state.shape[:position], dtype=np.int64))
+        moved = np.matmul(matrix, state.reshape(before, 2, -1))
+        return moved.reshape(state.shape)
+    k = len(qubits)
+    front = np.moveaxis(state, positions, list(range(k)))
+    moved = (matrix @ front.reshape(2**k, -1)).reshape(front.shape)
+    return np.moveaxis(moved, list(range(k)), positions)
+
+
+def _forward(state: np.ndarray, axes: list[int], step: _Step) -> np.ndarray:
+    if step.kind == "gate":
+        assert step.matrix is not None
+        return _apply(state, axes, step.qubits, step.matrix)
+    q = step.qubits[0]
+    if step.kind == "add":
+        axes.append(q)
+        zero = np.zeros_like(state)
+        return np.stack([state, zero] if step.bit == 0 else [zero, state], axis=-1)
+    axis = axes.index(q)
+    axes.pop(axis)
+    return np.take(state, step.bit, axis=axis) * step.scale
+
+
+@functools.cache
+def _pauli(label: str) -> np.ndarray:
+    """The Pauli string ``label`` as a matrix, first letter most significant."""
+    matrix = _PAULI[label[0]]
+    for letter in label[1:]:
+        matrix = np.kron(matrix, _PAULI[letter])
+    return matrix
+
+
+def _survivals(
+    psi: np.ndarray, phi: np.ndarray, axes: list[int], channels: Sequence[PauliChannel]
+) -> list[float]:
+    """:func:`_survive` of each channel, the cross operator computed once per qubit tuple."""
+    crosses: dict[tuple[int, ...], np.ndarray] = {}
+    out = []
+    for qubits, paulis in channels:
+        if any(q not in axes for q in qubits):
+            out.append(1.0)
+            continue
+        if qubits not in crosses:
+            crosses[qubits] = _cross(psi, phi, [axes.index(q) for q in qubits])
+        out.append(_survive(crosses[qubits], paulis))
+    return out
+
+
+def _cross(psi: np.ndarray, phi: np.ndarray, positions: list[int]) -> np.ndarray:
+    """``Tr_rest |ψ⟩⟨φ|`` on the qubits at ``positions``, so ``⟨φ|P|ψ⟩ = Tr(P·cross)``."""
+    k = len(positions)
+    psi_m = np.moveaxis(psi, positions, list(range(k))).reshape(2**k, -1)
+    phi_m = np.moveaxis(phi, positions, list(range(k))).reshape(2**k, -1)
+    return psi_m @ phi_m.conj().T
+
+
+def _survive(cross: np.ndarray, paulis: Sequence[tuple[str, float]]) -> float:
+    ideal = abs(np.trace(cross)) ** 2
+    total = (1.0 - sum(p for _, p in paulis)) * ideal
+    for label, p in paulis:
+        total += p * abs(np.sum(_pauli(label).T * cross)) ** 2
+    return float(min(1.0, total / max(ideal, 1e-300)))
