@@ -39,9 +39,11 @@ from itertools import product
 import numpy as np
 from qiskit.circuit import CircuitInstruction, QuantumCircuit
 
+from qorch.workloads.distributed.errorclasses import kept_shares
 from qorch.workloads.distributed.program import EPR_NAME, DistributedProgram, node_of
 from qorch.workloads.distributed.schedule import Schedule, last_mixing
 from qorch.workloads.distributed.sensitivity import (
+    MAX_LIVE_QUBITS,
     BranchSimulation,
     PauliChannel,
     UnsupportedProgram,
@@ -95,33 +97,30 @@ def estimate_fidelity(
     schedule: Schedule,
     timings: Mapping[str, NodeTiming],
     links: Mapping[Pair, PairLinkLike],
+    max_qubits: int = MAX_LIVE_QUBITS,
 ) -> FidelityEstimate:
-    """The per-channel estimate of ``program`` (see the module docstring)."""
+    """The per-channel estimate of ``program`` (see the module docstring); only the lower
+    bound when more than ``max_qubits`` qubits are live at once."""
     bound = schedule.estimated_fidelity
     try:
-        sim = BranchSimulation(program.combined)
+        sim = BranchSimulation(program.combined, max_qubits)
     except UnsupportedProgram as error:
         return FidelityEstimate(None, None, bound, LOWER_BOUND_ONLY, str(error))
     channels = _Channels(program.combined, sim, timings, links).collect(schedule)
     ideal = sim.ideal_probabilities
     order = np.argsort(ideal)[::-1][:MAX_OUTCOMES]
     if float(ideal[order].sum()) >= 1.0 - SUPPORT_TOLERANCE:  # few ideal outcomes: each kept
-        support = [int(x) for x in order if ideal[x] > 0]
-        kept = np.array([_product(sim.survival(channels, sim.outcome_state(x))) for x in support])
+        support = [int(x) for x in order if ideal[x] > SUPPORT_TOLERANCE]  # not rounding
+        kept = kept_shares(sim, channels, [sim.outcome_state(x) for x in support])
         landed = ideal[support] * kept  # probability a shot ends on each ideal outcome
     else:  # many: the chance the output state stays the ideal one, spread like the ideal
         support = list(range(len(ideal)))
-        landed = ideal * _product(sim.survival(channels))
+        landed = ideal * kept_shares(sim, channels, [sim.final_state])[0]
     success = float(landed.sum())
     mixed = np.full(len(ideal), (1.0 - success) / len(ideal))  # failed shots: anywhere
     mixed[support] += landed
     classical = float(np.sum(np.sqrt(ideal * mixed)) ** 2)
     return FidelityEstimate(success, min(1.0, classical), bound, PER_CHANNEL)
-
-
-def _product(survival: Mapping[int, list[float]]) -> float:
-    """Independent channels: the product of what each keeps."""
-    return math.exp(sum(math.log(max(s, 1e-300)) for ss in survival.values() for s in ss))
 
 
 class _Channels:

@@ -156,17 +156,28 @@ def last_mixing(circuit: QuantumCircuit) -> list[int]:
     """Per qubit, the top-level index of the last instruction that does not commute with a
     Z error on it (−1 if none): any not in :data:`DIAGONAL`, except a CX-like gate on its
     control; an ``if_else`` counts by the operations in its branches."""
-    last = [-1] * circuit.num_qubits
+    return [indices[-1] if indices else -1 for indices in mixing_indices(circuit)]
+
+
+def mixing_indices(
+    circuit: QuantumCircuit, transparent: frozenset[str] = frozenset()
+) -> list[list[int]]:
+    """Per qubit, the top-level indices of the instructions that do not commute with a Z
+    error on it, ascending (see :func:`last_mixing`); operations named in ``transparent``
+    (e.g. X and Y, which a Z error passes up to a sign) are not counted."""
+    found: list[list[int]] = [[] for _ in range(circuit.num_qubits)]
     for index, inst in enumerate(circuit.data):
-        for q in _mixed_qubits(inst, circuit):
-            last[q] = index
-    return last
+        for q in _mixed_qubits(inst, circuit, transparent):
+            found[q].append(index)
+    return found
 
 
-def _mixed_qubits(inst: CircuitInstruction, circuit: QuantumCircuit) -> list[int]:
+def _mixed_qubits(
+    inst: CircuitInstruction, circuit: QuantumCircuit, transparent: frozenset[str] = frozenset()
+) -> list[int]:
     op = inst.operation
     qs = [circuit.find_bit(q).index for q in inst.qubits]
-    if op.name in DIAGONAL:
+    if op.name in DIAGONAL or op.name in transparent:
         return []
     if op.name in ("cx", "ccx", "mcx", "cy"):  # diagonal on the controls
         return qs[-1:]
@@ -175,7 +186,7 @@ def _mixed_qubits(inst: CircuitInstruction, circuit: QuantumCircuit) -> list[int
         mixed: set[int] = set()
         for block in blocks:
             for inner in block.data:
-                local = _mixed_qubits(inner, block)
+                local = _mixed_qubits(inner, block, transparent)
                 mixed.update(qs[i] for i in local)
         return sorted(mixed)
     return qs

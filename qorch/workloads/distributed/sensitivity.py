@@ -16,47 +16,25 @@ backward pass (undoing each step on ``ψ``; a projection's discarded half is kep
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from qiskit.circuit import CircuitInstruction, ClassicalRegister, Clbit, QuantumCircuit
 
+from qorch.workloads.distributed.branchkernels import PauliChannel, Step, apply, forward, overlaps
 from qorch.workloads.distributed.program import EPR_NAME, FINAL_REGISTER
 
 MAX_LIVE_QUBITS = 20
 """Widest state followed (16 MiB per vector); a wider program gets no per-channel estimate."""
 _TOLERANCE = 1e-9
-_PAULI = {
-    "I": np.eye(2, dtype=complex),
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]]),
-    "Z": np.diag([1.0, -1.0]).astype(complex),
-}
 _IGNORED = frozenset({"barrier", "delay", "id"})
 _H = np.array([[1, 1], [1, -1]], dtype=complex) / math.sqrt(2)
 _CX = np.eye(4, dtype=complex)[[0, 1, 3, 2]]  # control first (tensor order)
 
-PauliChannel = tuple[tuple[int, ...], tuple[tuple[str, float], ...]]
-"""Qubits and the non-identity Paulis on them (one letter per qubit) with their probabilities."""
-
 
 class UnsupportedProgram(Exception):
     """The program leaves what one branch can follow (or is too wide); the reason says why."""
-
-
-@dataclass(frozen=True)
-class _Step:
-    """``gate``: unitary on ``qubits`` (first most significant); ``add``: bring ``qubits[0]``
-    in as |bit⟩; ``drop``: project it on |bit⟩, times ``scale``, and remove its axis."""
-
-    kind: str
-    qubits: tuple[int, ...]
-    matrix: np.ndarray | None = None
-    bit: int = 0
-    scale: float = 1.0
 
 
 class BranchSimulation:
@@ -66,7 +44,7 @@ class BranchSimulation:
 
     def __init__(self, circuit: QuantumCircuit, max_qubits: int = MAX_LIVE_QUBITS) -> None:
         self.max_qubits = max_qubits
-        self.steps: list[_Step] = []
+        self.steps: list[Step] = []
         self.kept: dict[int, tuple[int, np.ndarray]] = {}  # drop step -> (axis, discarded half)
         self.state = np.ones((), dtype=complex)
         self.axes: list[int] = []
@@ -142,7 +120,7 @@ class BranchSimulation:
         if q not in self.axes:
             if len(self.axes) >= self.max_qubits:
                 raise UnsupportedProgram(f"more than {self.max_qubits} qubits live at once")
-            self._do(_Step("add", (q,), bit=self.dead.pop(q)))
+            self._do(Step("add", (q,), bit=self.dead.pop(q)))
         return self.axes.index(q)
 
     def _gate(self, matrix: np.ndarray, qs: Sequence[int]) -> None:
@@ -150,7 +128,7 @@ class BranchSimulation:
             return  # an identity up to phase (p(0) is common): nothing to follow
         for q in qs:
             self._live(q)
-        self._do(_Step("gate", tuple(qs), matrix=matrix))
+        self._do(Step("gate", tuple(qs), matrix=matrix))
 
     def _one_probability(self, q: int) -> float:
         axis = self._live(q)
@@ -169,7 +147,7 @@ class BranchSimulation:
         else:
             raise UnsupportedProgram(f"a mid-circuit measurement with P(1) = {p1:.3f}")
         self.bits[clbit] = bit
-        self._do(_Step("drop", (q,), bit=bit, scale=scale))
+        self._do(Step("drop", (q,), bit=bit, scale=scale))
         self.dead[q] = bit
 
     def _reset(self, q: int) -> None:
@@ -177,16 +155,16 @@ class BranchSimulation:
             p1 = self._one_probability(q)
             if _TOLERANCE < p1 < 1 - _TOLERANCE:
                 raise UnsupportedProgram("a reset of an entangled qubit")
-            self._do(_Step("drop", (q,), bit=int(p1 > 0.5)))
+            self._do(Step("drop", (q,), bit=int(p1 > 0.5)))
         self.dead[q] = 0
 
-    def _do(self, step: _Step) -> None:
+    def _do(self, step: Step) -> None:
         index = len(self.steps)
         self.steps.append(step)
         if step.kind == "drop":
             axis = self.axes.index(step.qubits[0])
             self.kept[index] = (axis, np.take(self.state, 1 - step.bit, axis=axis))
-        self.state = _forward(self.state, self.axes, step)
+        self.state = forward(self.state, self.axes, step)
 
     def _output_distribution(self) -> np.ndarray:
         probabilities = np.abs(self.final_state) ** 2
@@ -215,117 +193,67 @@ class BranchSimulation:
         projected[index] = self.final_state[index]
         return projected / max(float(np.linalg.norm(projected)), 1e-300)
 
+    def amplitudes(
+        self, channels: Mapping[int, Sequence[PauliChannel]], bras: Sequence[np.ndarray]
+    ) -> dict[int, list[np.ndarray | None]]:
+        """Per step boundary, per channel there, the overlaps ``⟨φ_b|P|ψ⟩`` of the output
+        with each final bra ``b`` (run backwards to the boundary) when Pauli ``P`` of the
+        channel happens there: shape (Paulis, bras). None when a qubit of the channel is not
+        live there (measured, reset, not yet used): it cannot reach the output."""
+        psi, axes = self.final_state, list(self.final_axes)
+        phis = [bra.copy() for bra in bras]
+        out: dict[int, list[np.ndarray | None]] = {}
+        for boundary in range(len(self.steps), -1, -1):
+            if boundary in channels:
+                out[boundary] = overlaps(psi, phis, axes, channels[boundary])
+            if boundary > 0:
+                psi, phis = self._backward(psi, phis, axes, boundary - 1)
+        return out
+
     def survival(
         self, channels: Mapping[int, Sequence[PauliChannel]], bra: np.ndarray | None = None
     ) -> dict[int, list[float]]:
-        """Per step boundary, per channel there: ``Σ_P p_P |⟨φ|P|ψ⟩|² / |⟨φ|ψ⟩|²`` (identity
-        included), with ``φ`` the final ``bra`` (default: the ideal output) run backwards: the
-        share of the overlap with ``bra`` the channel keeps. A channel on a qubit not live
-        there (measured, reset, not yet used) cannot reach the output: 1."""
+        """Per boundary, per channel: ``Σ_P p_P |⟨φ|P|ψ⟩|² / |⟨φ|ψ⟩|²`` (identity included),
+        the share of the output's overlap with ``bra`` (default: the ideal output) that the
+        channel keeps on its own."""
         bra = self.final_state if bra is None else bra
-        psi, phi, axes = self.final_state, bra.copy(), list(self.final_axes)
+        ideal = abs(np.vdot(bra, self.final_state)) ** 2
         out: dict[int, list[float]] = {}
-        for boundary in range(len(self.steps), -1, -1):
-            if boundary in channels:
-                out[boundary] = _survivals(psi, phi, axes, channels[boundary])
-            if boundary > 0:
-                psi, phi = self._backward(psi, phi, axes, boundary - 1)
+        for boundary, found in self.amplitudes(channels, [bra]).items():
+            out[boundary] = []
+            for (_, paulis), found_rows in zip(channels[boundary], found, strict=True):
+                if found_rows is None:
+                    out[boundary].append(1.0)
+                    continue
+                total = (1.0 - sum(p for _, p in paulis)) * ideal
+                pairs = zip(paulis, found_rows, strict=True)
+                total += sum(p * abs(row[0]) ** 2 for (_, p), row in pairs)
+                out[boundary].append(min(1.0, total / max(ideal, 1e-300)))
         return out
 
     def _backward(
-        self, psi: np.ndarray, phi: np.ndarray, axes: list[int], index: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, psi: np.ndarray, phis: list[np.ndarray], axes: list[int], index: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Undo step ``index``: its inverse on ``ψ``, its adjoint on each ``φ``."""
         step = self.steps[index]
         if step.kind == "gate":
             assert step.matrix is not None
             inverse = step.matrix.conj().T
-            return _apply(psi, axes, step.qubits, inverse), _apply(phi, axes, step.qubits, inverse)
+            return apply(psi, axes, step.qubits, inverse), [
+                apply(phi, axes, step.qubits, inverse) for phi in phis
+            ]
         if step.kind == "add":
             axis = axes.index(step.qubits[0])
             axes.pop(axis)
-            return np.take(psi, step.bit, axis=axis), np.take(phi, step.bit, axis=axis)
+            return np.take(psi, step.bit, axis=axis), [
+                np.take(phi, step.bit, axis=axis) for phi in phis
+            ]
         axis, discarded = self.kept[index]
         axes.insert(axis, step.qubits[0])
-        halves_psi = [psi / step.scale, discarded]
-        halves_phi = [phi * step.scale, np.zeros_like(phi)]
-        order = (0, 1) if step.bit == 0 else (1, 0)
-        psi = np.stack([halves_psi[i] for i in order], axis=axis)
-        return psi, np.stack([halves_phi[i] for i in order], axis=axis)
 
+        def halves(kept: np.ndarray, other: np.ndarray) -> np.ndarray:
+            pair = [kept, other] if step.bit == 0 else [other, kept]
+            return np.stack(pair, axis=axis)
 
-def _apply(state: np.ndarray, axes: list[int], qubits: Sequence[int], matrix: np.ndarray):
-    """``matrix`` on ``qubits`` of ``state`` (a diagonal one elementwise, a 1q one as a batched
-    2×2 product: both without transposing the state)."""
-    positions = [axes.index(q) for q in qubits]
-    diagonal = np.diagonal(matrix)
-    if np.count_nonzero(matrix - np.diag(diagonal)) == 0:
-        shape = [1] * state.ndim
-        for position in positions:
-            shape[position] = 2
-        order = np.argsort(positions)  # broadcast needs the factor's axes in state order
-        factor = diagonal.reshape((2,) * len(qubits)).transpose(order).reshape(shape)
-        return state * factor
-    if len(qubits) == 1:
-        (position,) = positions
-        before = int(np.prod(state.shape[:position], dtype=np.int64))
-        moved = np.matmul(matrix, state.reshape(before, 2, -1))
-        return moved.reshape(state.shape)
-    k = len(qubits)
-    front = np.moveaxis(state, positions, list(range(k)))
-    moved = (matrix @ front.reshape(2**k, -1)).reshape(front.shape)
-    return np.moveaxis(moved, list(range(k)), positions)
-
-
-def _forward(state: np.ndarray, axes: list[int], step: _Step) -> np.ndarray:
-    if step.kind == "gate":
-        assert step.matrix is not None
-        return _apply(state, axes, step.qubits, step.matrix)
-    q = step.qubits[0]
-    if step.kind == "add":
-        axes.append(q)
-        zero = np.zeros_like(state)
-        return np.stack([state, zero] if step.bit == 0 else [zero, state], axis=-1)
-    axis = axes.index(q)
-    axes.pop(axis)
-    return np.take(state, step.bit, axis=axis) * step.scale
-
-
-@functools.cache
-def _pauli(label: str) -> np.ndarray:
-    """The Pauli string ``label`` as a matrix, first letter most significant."""
-    matrix = _PAULI[label[0]]
-    for letter in label[1:]:
-        matrix = np.kron(matrix, _PAULI[letter])
-    return matrix
-
-
-def _survivals(
-    psi: np.ndarray, phi: np.ndarray, axes: list[int], channels: Sequence[PauliChannel]
-) -> list[float]:
-    """:func:`_survive` of each channel, the cross operator computed once per qubit tuple."""
-    crosses: dict[tuple[int, ...], np.ndarray] = {}
-    out = []
-    for qubits, paulis in channels:
-        if any(q not in axes for q in qubits):
-            out.append(1.0)
-            continue
-        if qubits not in crosses:
-            crosses[qubits] = _cross(psi, phi, [axes.index(q) for q in qubits])
-        out.append(_survive(crosses[qubits], paulis))
-    return out
-
-
-def _cross(psi: np.ndarray, phi: np.ndarray, positions: list[int]) -> np.ndarray:
-    """``Tr_rest |ψ⟩⟨φ|`` on the qubits at ``positions``, so ``⟨φ|P|ψ⟩ = Tr(P·cross)``."""
-    k = len(positions)
-    psi_m = np.moveaxis(psi, positions, list(range(k))).reshape(2**k, -1)
-    phi_m = np.moveaxis(phi, positions, list(range(k))).reshape(2**k, -1)
-    return psi_m @ phi_m.conj().T
-
-
-def _survive(cross: np.ndarray, paulis: Sequence[tuple[str, float]]) -> float:
-    ideal = abs(np.trace(cross)) ** 2
-    total = (1.0 - sum(p for _, p in paulis)) * ideal
-    for label, p in paulis:
-        total += p * abs(np.sum(_pauli(label).T * cross)) ** 2
-    return float(min(1.0, total / max(ideal, 1e-300)))
+        psi = halves(psi / step.scale, discarded)
+        return psi, [halves(phi * step.scale, np.zeros_like(phi)) for phi in phis]
