@@ -94,15 +94,15 @@ def overlaps(
             continue
         if qubits not in crosses:
             positions = [axes.index(q) for q in qubits]
-            crosses[qubits] = [_cross(psi, phi, positions) for phi in phis]
+            psi_m = _front(psi, positions)
+            crosses[qubits] = [psi_m @ _front(phi, positions).conj().T for phi in phis]
         out.append(np.array([[np.sum(pauli(label).T * cross) for cross in crosses[qubits]]
                              for label, _ in paulis]))  # fmt: skip
     return out
 
 
-def _cross(psi: np.ndarray, phi: np.ndarray, positions: list[int]) -> np.ndarray:
-    """``Tr_rest |ψ⟩⟨φ|`` on the qubits at ``positions``, so ``⟨φ|P|ψ⟩ = Tr(P·cross)``."""
+def _front(state: np.ndarray, positions: list[int]) -> np.ndarray:
+    """``state`` as a matrix, rows indexed by the qubits at ``positions``: the cross operator
+    ``Tr_rest |ψ⟩⟨φ| = ψ_m φ_m†`` gives ``⟨φ|P|ψ⟩ = Tr(P·cross)``."""
     k = len(positions)
-    psi_m = np.moveaxis(psi, positions, list(range(k))).reshape(2**k, -1)
-    phi_m = np.moveaxis(phi, positions, list(range(k))).reshape(2**k, -1)
-    return psi_m @ phi_m.conj().T
+    return np.moveaxis(state, positions, list(range(k))).reshape(2**k, -1)

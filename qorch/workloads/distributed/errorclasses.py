@@ -19,9 +19,9 @@ import numpy as np
 
 from qorch.workloads.distributed.sensitivity import BranchSimulation, PauliChannel
 
-PROBES = 2
-"""Random probe bras in a fingerprint: two outputs that differ are told apart with certainty
-but for a measure-zero set of probes."""
+PROBES = 1
+"""Random probe bras in a fingerprint: two outputs that differ are told apart by one, but for
+a measure-zero set of probes (and the followed bras take part too)."""
 DIGITS = 6
 """Fingerprint overlaps (of order 1) are compared to this many decimals."""
 

@@ -39,7 +39,7 @@ from itertools import product
 import numpy as np
 from qiskit.circuit import CircuitInstruction, QuantumCircuit
 
-from qorch.workloads.distributed.errorclasses import kept_shares
+from qorch.workloads.distributed.errorclasses import PROBES, kept_shares
 from qorch.workloads.distributed.program import EPR_NAME, DistributedProgram, node_of
 from qorch.workloads.distributed.schedule import Schedule, last_mixing
 from qorch.workloads.distributed.sensitivity import (
@@ -61,6 +61,9 @@ from qorch.workloads.distributed.timing import (
 MAX_OUTCOMES = 8
 """Ideal outcomes followed one by one when they hold (almost) all the probability."""
 SUPPORT_TOLERANCE = 1e-6
+MAX_WORK_PASSES = 4
+"""The backward pass follows ψ, each bra and the probes: outcomes are followed one by one
+only while that stays within this many times the forward pass's work bound."""
 PER_CHANNEL = "per-channel"
 LOWER_BOUND_ONLY = "lower-bound"
 PERFECT = "perfect"
@@ -108,7 +111,8 @@ def estimate_fidelity(
         return FidelityEstimate(None, None, bound, LOWER_BOUND_ONLY, str(error))
     channels = _Channels(program.combined, sim, timings, links).collect(schedule)
     ideal = sim.ideal_probabilities
-    order = np.argsort(ideal)[::-1][:MAX_OUTCOMES]
+    affordable = max(1, MAX_WORK_PASSES * sim.max_work // max(1, sim.work) - 2 - PROBES)
+    order = np.argsort(ideal)[::-1][: min(MAX_OUTCOMES, affordable)]
     if float(ideal[order].sum()) >= 1.0 - SUPPORT_TOLERANCE:  # few ideal outcomes: each kept
         support = [int(x) for x in order if ideal[x] > SUPPORT_TOLERANCE]  # not rounding
         kept = kept_shares(sim, channels, [sim.outcome_state(x) for x in support])

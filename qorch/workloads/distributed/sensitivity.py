@@ -27,6 +27,10 @@ from qorch.workloads.distributed.program import EPR_NAME, FINAL_REGISTER
 
 MAX_LIVE_QUBITS = 20
 """Widest state followed (16 MiB per vector); a wider program gets no per-channel estimate."""
+MAX_WORK = 2**25
+"""Amplitudes touched by the forward pass (Σ over steps of 2^live qubits) at most: a bound on
+the work, not on wall time, so every machine gives the same answer (plans/distributed-qft.yaml
+needs 6·10⁶ ≈ 2^22.5)."""
 _TOLERANCE = 1e-9
 _IGNORED = frozenset({"barrier", "delay", "id"})
 _H = np.array([[1, 1], [1, -1]], dtype=complex) / math.sqrt(2)
@@ -42,8 +46,10 @@ class BranchSimulation:
     boundary before/after each top-level instruction, ``ideal_probabilities`` the output
     distribution over the ``meas`` register (index = integer value, bit i = logical qubit i)."""
 
-    def __init__(self, circuit: QuantumCircuit, max_qubits: int = MAX_LIVE_QUBITS) -> None:
-        self.max_qubits = max_qubits
+    def __init__(
+        self, circuit: QuantumCircuit, max_qubits: int = MAX_LIVE_QUBITS, max_work: int = MAX_WORK
+    ) -> None:
+        self.max_qubits, self.max_work, self.work = max_qubits, max_work, 0
         self.steps: list[Step] = []
         self.kept: dict[int, tuple[int, np.ndarray]] = {}  # drop step -> (axis, discarded half)
         self.state = np.ones((), dtype=complex)
@@ -161,6 +167,9 @@ class BranchSimulation:
     def _do(self, step: Step) -> None:
         index = len(self.steps)
         self.steps.append(step)
+        self.work += 2 ** len(self.axes)
+        if self.work > self.max_work:
+            raise UnsupportedProgram(f"following it touches more than {self.max_work} amplitudes")
         if step.kind == "drop":
             axis = self.axes.index(step.qubits[0])
             self.kept[index] = (axis, np.take(self.state, 1 - step.bit, axis=axis))
