@@ -149,3 +149,35 @@ def test_a_program_too_wide_to_follow_reports_only_the_lower_bound() -> None:
     assert estimate.method == LOWER_BOUND_ONLY and "more than 3 qubits" in estimate.reason
     assert estimate.success_probability is None and estimate.classical_fidelity is None
     assert estimate.best == estimate.lower_bound == schedule.estimated_fidelity
+
+
+def test_the_tables_say_which_figure_is_which() -> None:
+    from qorch.workloads.distributed.views import estimate_rows, results_view
+
+    info = {"estimated_fidelity": 0.36, "estimated_classical_fidelity": 0.36,
+            "estimated_success_probability": 0.35, "fidelity_lower_bound": 0.26,
+            "estimate_method": "per-channel"}  # fmt: skip
+    assert estimate_rows(info) == [
+        ("estimated fidelity to the ideal distribution", "0.3600"),
+        ("estimated success probability (shot unharmed by error)", "0.3500"),
+        ("fidelity lower bound (no error anywhere)", "0.2600"),
+        ("estimate method", "per-channel"),
+    ]
+    wide = {**info, "estimated_fidelity": 0.2, "estimated_classical_fidelity": None,
+            "estimated_success_probability": None, "fidelity_lower_bound": 0.2,
+            "estimate_method": "lower-bound (more than 20 qubits live at once)"}  # fmt: skip
+    assert [value for _, value in estimate_rows(wide)][:2] == ["-", "-"]
+    # a report written before the per-channel estimate keeps its one row
+    assert estimate_rows({"estimated_fidelity": 0.9}) == [("estimated fidelity", "0.9000")]
+    run = {"jobs": [], "run_id": "r", "status": "completed", "plan": "p.yaml"}
+    simulation = {"counts": {}, "tvd_to_monolithic": 0.1, "measured_fidelity": 0.37,
+                  "perfect_links": False, **info}  # fmt: skip
+    partition = {"qubits_per_node": {"a": 1}, "epr_pairs": 0, "epr_pairs_per_link": {},
+                 "sampling_overhead": 1.0, "cuts": 0}  # fmt: skip
+    table = results_view(run, {"partition": partition, "simulation": simulation}).tables[-1]
+    assert table.columns[1:4] == (
+        "measured fidelity",
+        "estimated fidelity",
+        "estimated success probability",
+    )
+    assert table.rows[0][1:4] == ("0.3700", "0.3600", "0.3500")

@@ -28,6 +28,7 @@ def test_perfect_links_are_estimated_as_perfect(cli, tmp_path: Path) -> None:
         assert compiled.returncode == 0, compiled.stderr
         partition = json.loads(compiled.stdout)["partition"]
         estimates[perfect] = {key: partition[key] for key in ESTIMATES}
+        assert partition["estimate_method"] == ("perfect" if perfect else "per-channel")
     assert estimates[True] == dict.fromkeys(ESTIMATES, 1.0)
     assert all(value < 0.9 for value in estimates[False].values())  # modelled links cost
 

@@ -49,7 +49,7 @@ class BranchSimulation:
     def __init__(
         self, circuit: QuantumCircuit, max_qubits: int = MAX_LIVE_QUBITS, max_work: int = MAX_WORK
     ) -> None:
-        self.max_qubits, self.max_work, self.work = max_qubits, max_work, 0
+        self.max_qubits, self.max_work, self.work, self.widest = max_qubits, max_work, 0, 0
         self.steps: list[Step] = []
         self.kept: dict[int, tuple[int, np.ndarray]] = {}  # drop step -> (axis, discarded half)
         self.state = np.ones((), dtype=complex)
@@ -168,6 +168,7 @@ class BranchSimulation:
         index = len(self.steps)
         self.steps.append(step)
         self.work += 2 ** len(self.axes)
+        self.widest = max(self.widest, len(self.axes) + (step.kind == "add"))
         if self.work > self.max_work:
             raise UnsupportedProgram(f"following it touches more than {self.max_work} amplitudes")
         if step.kind == "drop":
