@@ -15,8 +15,9 @@ A Z error after a qubit's last non-diagonal operation reaches the measurement un
 is dropped. :class:`~qorch.workloads.distributed.sensitivity.BranchSimulation` then gives,
 for each channel, the share of an ideal outcome's probability it keeps — a Z on a qubit
 measured in Z, or a flipped control of a small phase rotation, keeps all or most of it —
-and, channels being independent, a shot ends on outcome ``x`` with probability
-``q(x) = p(x)·∏ kept(x)``; each of the (at most :data:`MAX_OUTCOMES`) ideal outcomes is
+and, channels being independent (errors that leave the same output first combined, see
+:mod:`qorch.workloads.distributed.errorclasses`), a shot ends on outcome ``x`` with
+probability ``q(x) = p(x)·∏ kept(x)``; each of the (at most :data:`MAX_OUTCOMES`) ideal outcomes is
 followed on its own. The **success probability** is ``S = Σ q(x)``, the chance of an ideal
 outcome (for one ideal outcome, the chance of that outcome). Failed shots are taken as
 spread uniformly (the fully depolarised limit: they still hit ideal outcomes by chance), so

@@ -12,8 +12,9 @@ classical latency when they were measured on another node, plus the node's
 feed-forward latency; its body is scheduled as one block on all its qubits.
 Barriers are ignored (nodes do not synchronise on them).
 
-Estimated fidelity (an *estimated success probability*: the probability that
-no error event happens, every event independent) is::
+The no-error lower bound on the fidelity (the probability that no error event happens,
+every event independent; :mod:`qorch.workloads.distributed.estimate` gives the estimate that
+tracks the measurement) is::
 
     F_est = ∏_gates (1 − p_gate) × ∏_pairs F_link × ∏_idle gaps (1 − p_idle(t))
 
@@ -132,7 +133,8 @@ class Schedule:
 
     @property
     def estimated_fidelity(self) -> float:
-        """Estimated success probability: gate × link × idle factors."""
+        """Probability that no error happens (gate × link × idle factors): a lower bound on
+        the fidelity, reported as ``fidelity_lower_bound``."""
         return self.gate_fidelity * self.link_fidelity * self.idle_fidelity
 
     @property
@@ -156,28 +158,17 @@ def last_mixing(circuit: QuantumCircuit) -> list[int]:
     """Per qubit, the top-level index of the last instruction that does not commute with a
     Z error on it (−1 if none): any not in :data:`DIAGONAL`, except a CX-like gate on its
     control; an ``if_else`` counts by the operations in its branches."""
-    return [indices[-1] if indices else -1 for indices in mixing_indices(circuit)]
-
-
-def mixing_indices(
-    circuit: QuantumCircuit, transparent: frozenset[str] = frozenset()
-) -> list[list[int]]:
-    """Per qubit, the top-level indices of the instructions that do not commute with a Z
-    error on it, ascending (see :func:`last_mixing`); operations named in ``transparent``
-    (e.g. X and Y, which a Z error passes up to a sign) are not counted."""
-    found: list[list[int]] = [[] for _ in range(circuit.num_qubits)]
+    last = [-1] * circuit.num_qubits
     for index, inst in enumerate(circuit.data):
-        for q in _mixed_qubits(inst, circuit, transparent):
-            found[q].append(index)
-    return found
+        for q in _mixed_qubits(inst, circuit):
+            last[q] = index
+    return last
 
 
-def _mixed_qubits(
-    inst: CircuitInstruction, circuit: QuantumCircuit, transparent: frozenset[str] = frozenset()
-) -> list[int]:
+def _mixed_qubits(inst: CircuitInstruction, circuit: QuantumCircuit) -> list[int]:
     op = inst.operation
     qs = [circuit.find_bit(q).index for q in inst.qubits]
-    if op.name in DIAGONAL or op.name in transparent:
+    if op.name in DIAGONAL:
         return []
     if op.name in ("cx", "ccx", "mcx", "cy"):  # diagonal on the controls
         return qs[-1:]
@@ -186,7 +177,7 @@ def _mixed_qubits(
         mixed: set[int] = set()
         for block in blocks:
             for inner in block.data:
-                local = _mixed_qubits(inner, block, transparent)
+                local = _mixed_qubits(inner, block)
                 mixed.update(qs[i] for i in local)
         return sorted(mixed)
     return qs

@@ -8,10 +8,13 @@ projects each such measurement on a fixed outcome (×√2, so the norm stays 1),
 measured qubit by bookkeeping, and drops measured qubits from the state, so only the live
 qubits cost memory. A Pauli error keeps the outcome uniform and maps branch onto branch, so
 the same linear map gives the output *with* the error. For an error ``P`` on the state
-``ψ_j`` between steps ``j−1`` and ``j``, the overlap of the output with the ideal output is
-``⟨φ_j|P|ψ_j⟩``, with ``φ_j`` the ideal output propagated backwards to ``j``;
-:meth:`BranchSimulation.survival` computes ``Σ_P p_P |⟨φ_j|P|ψ_j⟩|²`` for every channel in one
-backward pass (undoing each step on ``ψ``; a projection's discarded half is kept for this).
+``ψ_j`` between steps ``j−1`` and ``j``, the overlap of the output with a final bra ``b`` is
+``⟨φ_j|P|ψ_j⟩``, with ``φ_j`` the bra propagated backwards to ``j``;
+:meth:`BranchSimulation.amplitudes` computes it for every channel's Paulis and every bra in
+one backward pass (undoing each step on ``ψ``; a projection's discarded half is kept for
+this). The result is exact for Pauli errors, up to the one assumption checked as it runs
+(every mid-circuit outcome is uniform or certain); a program that breaks it, or is too wide,
+raises :class:`UnsupportedProgram`.
 """
 
 from __future__ import annotations
