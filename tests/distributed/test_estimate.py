@@ -159,7 +159,7 @@ def test_the_tables_say_which_figure_is_which() -> None:
             "estimate_method": "per-channel"}  # fmt: skip
     assert estimate_rows(info) == [
         ("estimated fidelity to the ideal distribution", "0.3600"),
-        ("estimated success probability (shot unharmed by error)", "0.3500"),
+        ("estimated success probability (an ideal outcome)", "0.3500"),
         ("fidelity lower bound (no error anywhere)", "0.2600"),
         ("estimate method", "per-channel"),
     ]

@@ -55,7 +55,7 @@ def estimate_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("estimated fidelity to the ideal distribution", _figure(
             info.get("estimated_classical_fidelity"))),
-        ("estimated success probability (shot unharmed by error)", _figure(
+        ("estimated success probability (an ideal outcome)", _figure(
             info.get("estimated_success_probability"))),
         ("fidelity lower bound (no error anywhere)", _figure(info.get("fidelity_lower_bound"))),
         ("estimate method", method),
