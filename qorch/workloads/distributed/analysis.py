@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
     from qorch.workloads.distributed.cut import CutPlan
+    from qorch.workloads.distributed.estimate import FidelityEstimate
     from qorch.workloads.distributed.network import Network, PairLink
     from qorch.workloads.distributed.partition import Partition
     from qorch.workloads.distributed.program import DistributedProgram
@@ -35,6 +36,7 @@ class Analysis:
     schedule: Schedule | None
     timings: dict[str, NodeTiming]
     cut: CutPlan | None
+    estimate: FidelityEstimate | None = None
 
 
 def distributed_plan(loaded: LoadedPlan) -> DistributedPlan:

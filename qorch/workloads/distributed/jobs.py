@@ -165,6 +165,8 @@ def post_processing(analysis: Analysis) -> dict[str, Any]:
         exact = exact_expectations(analysis.circuit, cut.observables) if small else None
         out["cut"] = reconstruction_record(cut, exact)
     if analysis.schedule is not None:
-        out["estimated_fidelity"] = analysis.schedule.estimated_fidelity
+        from qorch.workloads.distributed.report import estimate_fields
+
+        out.update(estimate_fields(analysis))
     out["perfect_links"] = analysis.plan.execute.perfect_links
     return out

@@ -207,6 +207,7 @@ def analyse(loaded: LoadedPlan) -> Analysis:
             timings,
             _cut(loaded, circuit, partition),
         )
+    from qorch.workloads.distributed.estimate import estimate_fidelity, perfect_estimate
     from qorch.workloads.distributed.lower import lower
     from qorch.workloads.distributed.schedule import schedule_program
 
@@ -216,7 +217,12 @@ def analyse(loaded: LoadedPlan) -> Analysis:
         schedule = dataclasses.replace(
             schedule, gate_fidelity=1.0, link_fidelity=1.0, idle_fidelity=1.0
         )
-    return Analysis(plan, circuit, network, links, partition, program, schedule, timings, None)
+        estimate = perfect_estimate()
+    else:
+        estimate = estimate_fidelity(program, schedule, timings, links)
+    return Analysis(
+        plan, circuit, network, links, partition, program, schedule, timings, None, estimate
+    )
 
 
 def _classical_hint(message: str, cutting: bool) -> str:

@@ -20,6 +20,35 @@ if TYPE_CHECKING:
 
 Counts = Mapping[str, int]
 
+ESTIMATE_KEYS = (
+    "estimated_fidelity",
+    "estimated_classical_fidelity",
+    "estimated_success_probability",
+    "fidelity_lower_bound",
+    "estimate_method",
+)
+"""The estimate's fields, in compile's ``partition`` and run's ``simulation`` blocks:
+``estimated_classical_fidelity`` (expected fidelity of the output distribution to the
+ideal one: compare with ``measured_fidelity``), ``estimated_success_probability`` (chance a
+shot's output is unharmed; for one ideal outcome, the chance of that outcome),
+``fidelity_lower_bound`` (no error anywhere), ``estimate_method`` (``per-channel``,
+``perfect`` or ``lower-bound`` when the program is too wide to follow; then the first two
+are null). ``estimated_fidelity`` keeps its name: the classical one, else the bound."""
+
+
+def estimate_fields(analysis: Analysis) -> dict[str, Any]:
+    """The :data:`ESTIMATE_KEYS` of a lowered plan's estimate (all null for a cut plan)."""
+    estimate = analysis.estimate
+    if estimate is None:
+        return dict.fromkeys(ESTIMATE_KEYS)
+    return {
+        "estimated_fidelity": estimate.best,
+        "estimated_classical_fidelity": estimate.classical_fidelity,
+        "estimated_success_probability": estimate.success_probability,
+        "fidelity_lower_bound": estimate.lower_bound,
+        "estimate_method": estimate.method + (f" ({estimate.reason})" if estimate.reason else ""),
+    }
+
 
 def link_name(a: str, b: str) -> str:
     """A node pair or link as text: names sorted, joined by a dash."""
@@ -45,7 +74,7 @@ def partition_summary(analysis: Analysis) -> dict[str, Any]:
         "comm_qubits_used": dict.fromkeys(names, 0),
         "makespan_s": None,
         "epr_wait_s": None,
-        "estimated_fidelity": None,
+        **dict.fromkeys(ESTIMATE_KEYS),
         "link_demand": {},
         "warnings": [],
     }
@@ -89,7 +118,7 @@ def _program_summary(analysis: Analysis) -> dict[str, Any]:
         },
         "makespan_s": schedule.makespan_s,
         "epr_wait_s": schedule.epr_wait_s,
-        "estimated_fidelity": schedule.estimated_fidelity,
+        **estimate_fields(analysis),
         "link_demand": demand,
         "warnings": list(schedule.warnings),
     }
@@ -125,7 +154,7 @@ def _simulation(
         "tvd_to_monolithic": total_variation_distance(distributed, monolithic),
         "tvd_noise_floor": tvd_noise_floor(monolithic, sum(distributed.values())),
         "measured_fidelity": classical_fidelity(distributed, monolithic),
-        "estimated_fidelity": info.get("estimated_fidelity"),
+        **{key: info.get(key) for key in ESTIMATE_KEYS},
         "perfect_links": info.get("perfect_links", False),
         "counts": distributed,
     }

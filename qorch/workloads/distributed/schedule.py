@@ -12,8 +12,9 @@ classical latency when they were measured on another node, plus the node's
 feed-forward latency; its body is scheduled as one block on all its qubits.
 Barriers are ignored (nodes do not synchronise on them).
 
-Estimated fidelity (an *estimated success probability*: the probability that
-no error event happens, every event independent) is::
+The no-error lower bound on the fidelity (the probability that no error event happens,
+every event independent; :mod:`qorch.workloads.distributed.estimate` gives the estimate that
+tracks the measurement) is::
 
     F_est = ∏_gates (1 − p_gate) × ∏_pairs F_link × ∏_idle gaps (1 − p_idle(t))
 
@@ -132,7 +133,8 @@ class Schedule:
 
     @property
     def estimated_fidelity(self) -> float:
-        """Estimated success probability: gate × link × idle factors."""
+        """Probability that no error happens (gate × link × idle factors): a lower bound on
+        the fidelity, reported as ``fidelity_lower_bound``."""
         return self.gate_fidelity * self.link_fidelity * self.idle_fidelity
 
     @property

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from qorch.engine.loadedplan import LoadedPlan
     from qorch.engine.runner import RunContext
 
+ESTIMATE_METRICS = (
+    "estimated_fidelity",
+    "estimated_classical_fidelity",
+    "estimated_success_probability",
+    "fidelity_lower_bound",
+)
+"""The estimate as metrics (see ``report.ESTIMATE_KEYS``): in checks, JSON and Markdown."""
+
 
 class DistributedResult(WorkloadResult):
     """A distributed run's results: the ``distributed`` block (mode, partition, and the
@@ -47,7 +55,7 @@ class DistributedWorkload(Workload):
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         plan: DistributedPlan = loaded.plan
-        names = {"epr_pairs", "makespan_s", "estimated_fidelity", "sampling_overhead"}
+        names = {"epr_pairs", "makespan_s", "sampling_overhead", *ESTIMATE_METRICS}
         if plan.execute.mode == "simulate":
             names |= {"tvd_to_monolithic", "measured_fidelity"}
         if plan.execute.mode == "cut":
@@ -91,7 +99,7 @@ def metrics(info: dict[str, Any], post: dict[str, Any]) -> list[Metric]:
     circuit = post.get("circuit")
     partition = info["partition"]
     found: list[Metric] = []
-    for name in ("epr_pairs", "makespan_s", "estimated_fidelity", "sampling_overhead"):
+    for name in ("epr_pairs", "makespan_s", "sampling_overhead", *ESTIMATE_METRICS):
         if partition.get(name) is not None:
             found.append(Metric(name=name, value=partition[name], circuit=circuit))
     simulation = info.get("simulation") or {}
