@@ -59,8 +59,8 @@ MQT_FAMILIES: dict[str, tuple[str, dict[str, int]]] = {
     "cdkm": ("cdkm_ripple_carry_adder", {}),
     "ghz": ("ghz", {}),
     "graphstate": ("graphstate", {"seed": 10}),
-    "random": ("randomcircuit", {}),
     "qnn": ("qnn", {}),
+    "random": ("randomcircuit", {}),  # last: the slowest to partition
 }
 MQT_QUBITS = (16, 32, 64, 128)
 MQT_QPUS = (2, 4, 8)
