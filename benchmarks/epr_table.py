@@ -187,7 +187,8 @@ def _jobs(args: argparse.Namespace) -> list[tuple[str, str, int, int, int, int |
 
 
 def _label(r: dict) -> str:
-    return f"{r['circuit']}-{r['qubits']}/{r['qpus']} comm={r['comm_qubits']}"
+    spare = f" spare={r['spare_per_qpu']}" if r["spare_per_qpu"] else ""
+    return f"{r['circuit']}-{r['qubits']}/{r['qpus']}{spare} comm={r['comm_qubits']}"
 
 
 def _summary(rows: list[dict], effort: str) -> dict:
