@@ -1,0 +1,69 @@
+"""benchmarks/epr_table.py: MQT Bench rows sit between their lower bound and the naive
+baseline, subsets are selectable, and a missing ``bench`` extra is one line, not a traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "epr_table.py"
+
+
+def _table() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("epr_table", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mqt_draper_row_is_between_lower_bound_and_baseline() -> None:
+    pytest.importorskip("mqt.bench")
+    table = _table()
+    qc = table.mqt_circuit("draper", 16)
+    assert set(qc.count_ops()) <= {*table.BASIS, "measure", "barrier"}
+    r = table.row(qc, "draper", 2, comm=2, source="mqt.bench")
+    assert (r["qubits"], r["qpus"], r["comm_qubits"]) == (16, 2, 2)
+    assert r["two_qubit_gates"] > 0
+    assert 0 < r["lower_bound"] <= r["epr_pairs"] <= r["baseline"]
+    assert r["comm_peak"] <= 2
+    assert r["disqco"] is None and r["beats_or_matches_best"] is None
+
+
+def test_missing_bench_extra_is_one_line_and_exit_2(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(sys.modules, "mqt.bench", None)  # import fails as if not installed
+    table = _table()
+    code = table.main(["--mqt-only", "--families", "ghz", "--qubits", "16", "--qpus", "2"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines() == [table.MISSING_EXTRA]
+    assert "qorch[bench]" in err
+
+
+def test_flags_select_a_subset_of_rows() -> None:
+    table = _table()
+    parse = table._parser().parse_args
+    sub = table._jobs(parse(["--mqt-only", "--families", "qaoa,ghz", "--qubits", "32",
+                             "--qpus", "2,8", "--comm", "2,ample"]))  # fmt: skip
+    assert len(sub) == 2 * 1 * 2 * 2
+    assert {(j[1], j[3], j[5]) for j in sub} == {
+        (f, k, c) for f in ("qaoa", "ghz") for k in (2, 8) for c in (2, None)
+    }
+    published = table._jobs(parse(["--published-only"]))
+    assert published and all(j[0] == "published" for j in published)
+    everything = table._jobs(parse([]))
+    mqt = [j for j in everything if j[0] == "mqt.bench"]
+    assert len(mqt) == len(table.MQT_FAMILIES) * len(table.MQT_QUBITS) * len(table.MQT_QPUS) * 2
+
+
+def test_unknown_family_is_an_argument_error(capsys) -> None:  # type: ignore[no-untyped-def]
+    table = _table()
+    with pytest.raises(SystemExit) as exc:
+        table._parser().parse_args(["--families", "qaoa,shor"])
+    assert exc.value.code == 2
+    assert "unknown family 'shor'" in capsys.readouterr().err
