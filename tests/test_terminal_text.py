@@ -41,7 +41,7 @@ def test_a_long_value_on_a_narrow_terminal_wraps_and_is_never_cut(
     """`qorch show` on 100 columns cut a payload path to 'payloads/002-ghz5-lo…': a path
     a person copies must be whole (folded over lines, not ellipsised)."""
     monkeypatch.setenv("COLUMNS", "60")
-    path = "/tmp/project/.qorch/bundles/my-plan-a342d4bd54dd/payloads/002-ghz5-local-aer.qpy"
+    path = "project/.qorch/bundles/my-plan-a342d4bd54dd/payloads/002-ghz5-local-aer.qpy"
     output.emit_table(["field", "value"], [["payload", path], ["job id", "qorch-2026-0002"]])
     shown = terminal.getvalue()
     assert "…" not in shown, shown
