@@ -151,6 +151,39 @@ def test_a_swallowed_ctrl_c_still_stops_the_run(
     assert not any((state_dir / "jobs").glob("qorch-*"))
 
 
+def test_a_ctrl_c_that_native_code_rewraps_exits_130_without_a_traceback(
+    cli, make_plan, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while qiskit's Rust module initialises comes back as ``RuntimeError: An error
+    occurred while initializing class SparseObservable`` caused by our KeyboardInterrupt:
+    it is an interruption (exit 130, one line), not a crash with a traceback."""
+    from qorch.engine import session
+
+    def compile_interrupted_in_native_code(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt_error:
+            raise RuntimeError(
+                "An error occurred while initializing class SparseObservable"
+            ) from interrupt_error
+
+    monkeypatch.setattr(session, "_compile_loaded", compile_interrupted_in_native_code)
+    result = cli("run", str(make_plan(PLAN)))
+    assert result.returncode == 130, result.stderr
+    assert "interrupted" in result.stderr and "Traceback" not in result.stderr
+    assert not any((state_dir / "jobs").glob("qorch-*"))
+
+
+def test_an_error_not_caused_by_ctrl_c_is_not_called_an_interruption() -> None:
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError as inner:
+            raise RuntimeError("outer") from inner
+    except RuntimeError as error:
+        assert not interrupt.caused_by_interrupt(error)
+
+
 @pytest.mark.detached_workers  # a job still queued or running
 @pytest.mark.parametrize("delay_s", [0.4, 1.0, 2.0])
 def test_ctrl_c_at_any_early_moment_exits_130_without_a_traceback(

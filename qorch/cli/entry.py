@@ -27,6 +27,10 @@ def main() -> None:
         code = run(sys.argv[1:])
     except KeyboardInterrupt:
         code = INTERRUPTED_EXIT
+    except Exception as error:  # a Ctrl-C that native code re-raised as another error
+        if not interrupt.caused_by_interrupt(error):
+            raise
+        code = INTERRUPTED_EXIT
     if interrupt.interrupted() and code == 0:
         code = INTERRUPTED_EXIT  # the command finished, but a Ctrl-C arrived on the way
     if code == INTERRUPTED_EXIT and not _reported():

@@ -162,6 +162,10 @@ def guarded(func: F) -> F:
             fail(line, ExitCode.ERROR, {"file": error.filename})
         except KeyboardInterrupt:
             interrupted()
+        except Exception as error:  # a Ctrl-C that native code re-raised as another error
+            if not interrupt.caused_by_interrupt(error):
+                raise
+            interrupted()
         finally:
             _json_errors = False
 

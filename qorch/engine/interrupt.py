@@ -61,6 +61,20 @@ def raise_if_interrupted() -> None:
         raise KeyboardInterrupt
 
 
+def caused_by_interrupt(error: BaseException) -> bool:
+    """True if ``error`` comes from a Ctrl-C: native code (qiskit's Rust modules while they
+    initialise) re-raises our KeyboardInterrupt as another error, e.g. ``RuntimeError: An
+    error occurred while initializing class SparseObservable``, with it as the cause."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def reset() -> None:
     """Forget an earlier interrupt (tests; an in-process caller that handled it)."""
     _interrupted.clear()
