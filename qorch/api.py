@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import PlanError, QorchError, UsageError
-from qorch.engine import kinds
 from qorch.engine.loadedplan import Issue, LoadedPlan, issue_of
-from qorch.engine.planfile import PlanErrors, load_plan
-from qorch.engine.workload import PlanCheck, RunObserver, RunOptions
+from qorch.engine.runoptions import PlanCheck, RunObserver, RunOptions
 
+# The plan registry and loader (pydantic, yaml) are imported where used: commands that
+# answer from the store (``qorch status``, ``results``, ``show``) never load a plan model.
 if TYPE_CHECKING:
     from qorch.engine.prune import GcPlan
     from qorch.engine.results import RunResults
@@ -53,6 +53,8 @@ PathLike = str | Path
 
 def load(path: PathLike) -> LoadedPlan:
     """Read and validate a plan file (schema only). Raises PlanErrors, located."""
+    from qorch.engine.planfile import load_plan
+
     return load_plan(Path(path), str(path))
 
 
@@ -75,6 +77,8 @@ def validate(paths: list[PathLike]) -> list[PlanReport]:
     """Check plans: schema, targets (providers, devices, options) and the kind's own
     semantic checks. Fast: no vendor SDK is imported. Never raises for a bad plan: its
     report lists every problem found."""
+    from qorch.engine.planfile import PlanErrors
+
     reports: list[PlanReport] = []
     for path in paths:
         shown = str(path)
@@ -92,6 +96,8 @@ def validate(paths: list[PathLike]) -> list[PlanReport]:
 
 def _checked(shown: str, loaded: LoadedPlan) -> PlanReport:
     """The report of a loaded plan: each stage runs, so every problem is listed at once."""
+    from qorch.engine import kinds
+    from qorch.engine.planfile import PlanErrors
     from qorch.engine.targets import check_targets
 
     workload = kinds.load(loaded.kind)
@@ -413,11 +419,15 @@ def cancel(
 
 def plan_kinds() -> tuple[str, ...]:
     """The plan kinds installed (entry-point group ``qorch.workloads``)."""
+    from qorch.engine import kinds
+
     return kinds.names()
 
 
 def template(kind: str) -> str:
     """The commented starter plan of ``kind``. Raises PlanError for an unknown kind."""
+    from qorch.engine import kinds
+
     if kind not in kinds.names():
         raise PlanError(f"unknown plan kind '{kind}' (available: {', '.join(kinds.names())})")
     return kinds.load(kind).template()
@@ -425,6 +435,8 @@ def template(kind: str) -> str:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of the plan format (every installed kind)."""
+    from qorch.engine import kinds
+
     return kinds.plan_json_schema()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import qorch
 from qorch.contract.errors import PlanError
+from qorch.store.state import StateStore
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = """
@@ -28,6 +29,28 @@ def test_import_qorch_loads_the_api_on_first_use() -> None:
         "assert {'run', 'validate', 'RunOptions'} <= set(dir(qorch))\n"
         "qorch.run\n"
         "assert 'qorch.api' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+
+
+def test_listing_runs_loads_no_plan_model_and_validate_no_result_code(tmp_path: Path) -> None:
+    """``qorch status`` answers from the store: no pydantic, no plan registry. ``validate``
+    loads plan models but none of the result or manifest code (both cost startup time)."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    StateStore(tmp_path / "state", create=True).close()  # an empty store
+    probe = (
+        "import sys, qorch\n"
+        f"assert qorch.runs({str(tmp_path / 'state')!r}) == []\n"
+        "light = ('pydantic', 'qorch.engine.kinds', 'yaml')\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(light))\n"
+        "assert not loaded, loaded\n"
+        f"[report] = qorch.validate([{str(plan)!r}])\n"
+        "assert report.valid, report.errors\n"
+        "heavy = ('qorch.engine.manifest', 'qorch.workloads.circuits.obsresults', 'qiskit')\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(heavy))\n"
+        "assert not loaded, loaded\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr

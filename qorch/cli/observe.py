@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from qorch.cli import output
 from qorch.cli.output import Progress, message
-from qorch.engine.workload import OnPoll, RunObserver
+from qorch.engine.runoptions import OnPoll, RunObserver
 
 if TYPE_CHECKING:
     from qorch.engine.runner import RunContext

@@ -23,9 +23,7 @@ with the registered models, and calls the workload for the rest.
 
 from __future__ import annotations
 
-import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -34,6 +32,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from qorch.engine.plan_base import PlanModel, TargetSpec
+from qorch.engine.runoptions import OnPoll as OnPoll
+from qorch.engine.runoptions import PlanCheck as PlanCheck
+from qorch.engine.runoptions import RunObserver as RunObserver
+from qorch.engine.runoptions import RunOptions as RunOptions
 from qorch.engine.views import Table, View, job_table, manifest_job_table
 from qorch.engine.wording import counted, usd
 
@@ -41,10 +43,8 @@ if TYPE_CHECKING:
     from qorch.engine.compile import CompiledBundle
     from qorch.engine.loadedplan import LoadedPlan
     from qorch.engine.runner import RunContext
-    from qorch.store.state import JobRecord
 
 FieldKey = tuple[str | int, ...]
-OnPoll = Callable[[list["JobRecord"]], None]
 
 
 class Metric(BaseModel):
@@ -94,14 +94,6 @@ class WorkloadResult(BaseModel):
 
 
 @dataclass(frozen=True)
-class PlanCheck:
-    """What ``qorch validate`` reports for a sound plan: JSON fields and a short phrase."""
-
-    fields: dict[str, Any]
-    summary: str  # e.g. "4 jobs", shown as "PLAN: ok (4 jobs)"
-
-
-@dataclass(frozen=True)
 class Reported:
     """What a plan's run reports, so ``validate`` can refuse checks that would select
     nothing: metric names, and the circuit and target labels the metrics carry."""
@@ -109,43 +101,6 @@ class Reported:
     metrics: frozenset[str]
     circuits: tuple[str, ...] | None = ()  # None: labels not known before the run
     targets: tuple[str, ...] | None = ()
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run a plan.
-
-    ``idempotency_key`` names the run (default: the plan's hash); ``new``
-    starts a fresh run of an unchanged plan; ``wait`` False submits and
-    returns; ``timeout_s``/``poll_s`` bound and pace the waiting. ``cluster``
-    and ``workers`` place a workload's parallel tasks (qcnn sweeps).
-    """
-
-    idempotency_key: str | None = None
-    new: bool = False
-    wait: bool = True
-    timeout_s: float | None = None
-    poll_s: float = 2.0
-    cluster: str | None = None
-    workers: int | None = None
-
-
-class RunObserver:
-    """What a run reports while it runs (the default says nothing). The CLI shows it."""
-
-    def notify(self, text: str) -> None:
-        """A message for the human."""
-
-    def started(self, ctx: RunContext, created: bool, holds: str) -> None:
-        """The run is open: new (``created``) or resumed; ``holds`` says what it holds."""
-
-    @contextlib.contextmanager
-    def tracking(self, total_jobs: int, label: str) -> Iterator[OnPoll]:
-        """While waiting for ``total_jobs`` jobs: yields the callback given each poll's jobs."""
-        yield lambda jobs: None
-
-    def step(self, name: str, done: int, total: int) -> None:
-        """Progress of a workload's own step (``done`` of ``total``)."""
 
 
 @dataclass

@@ -24,8 +24,15 @@ from qorch.workloads.sources.pauli import label_problem, parity, support
 if TYPE_CHECKING:
     from qiskit import QuantumCircuit
 
+METRIC_PREFIX = "observable:"
 MAX_EXACT_QUBITS = 24  # a statevector of 2**24 amplitudes (256 MiB) for the exact value
 ANGLE = math.pi / 2  # ry(-π/2) takes X's eigenbasis to Z's; rx(π/2) takes Y's
+
+
+def metric_name(observable: str) -> str:
+    """The metric of an observable: ``observable:NAME`` (no result module needed: ``validate``
+    names the metrics a plan will report)."""
+    return METRIC_PREFIX + observable
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,14 @@ from qorch.contract.provider import expectation_rows
 from qorch.engine.manifest import ManifestJob
 from qorch.engine.views import Table
 from qorch.engine.workload import Metric
+from qorch.workloads.circuits.observables import METRIC_PREFIX as METRIC_PREFIX
 from qorch.workloads.circuits.observables import Estimate, Observable, estimate
+from qorch.workloads.circuits.observables import metric_name as metric_name
 from qorch.workloads.circuits.obsjobs import ROLE
 
-METRIC_PREFIX = "observable:"
 BASES_METHOD = "measurement bases"  # the ``method`` of observables measured in basis circuits
 
 Key = tuple[str, int]  # (circuit, target index)
-
-
-def metric_name(observable: str) -> str:
-    """The metric of an observable: ``observable:NAME``."""
-    return METRIC_PREFIX + observable
 
 
 def with_observables(

@@ -49,7 +49,7 @@ class CircuitsWorkload(Workload):
 
     def reported(self, loaded: LoadedPlan) -> Reported:
         from qorch.workloads.circuits.build import circuits_plan
-        from qorch.workloads.circuits.obsresults import metric_name
+        from qorch.workloads.circuits.observables import metric_name
 
         plan = circuits_plan(loaded)  # names from the specs: no circuit is built twice
         observables = {metric_name(o.name) for spec in plan.circuits for o in spec.observables}
