@@ -144,6 +144,9 @@ def test_history_keeps_every_finished_runs_metrics_and_verdicts(
     assert json.loads(cli("history", "--target", "ibm:*", "--json").stdout) == []
     table = cli("history", "--plan", "checked")
     assert table.returncode == 0 and first in table.stdout and "shots" in table.stdout
+    title, header = table.stdout.splitlines()[:2]  # what every row shares is said once
+    assert title == "plan checked · target local:statevector", table.stdout
+    assert header.split() == ["run", "metric", "circuit", "value", "interval", "checks"]
     assert cli("history", "--json").stdout.count('"run_id"') == 2 * 2 * 4  # 4 metrics a job
     by_file = json.loads(cli("history", str(plan), "--json").stdout)  # a plan file: its name
     assert len(by_file) == 16 and {r["plan_name"] for r in by_file} == {"checked"}

@@ -75,22 +75,40 @@ def history(
     if not rows:
         message("no metrics recorded yet (they are kept when a finished run's results are read)")
         return
-    emit_table(
-        ("created", "run", "plan", "metric", "circuit", "target", "value", "interval", "checks"),
-        [_row(row) for row in rows],
-    )
+    columns, cells, title = history_table([_row(row) for row in rows])
+    emit_table(columns, cells, title=title)
 
 
-def _row(row: dict[str, object]) -> tuple[object, ...]:
+HISTORY_COLUMNS = ("run", "plan", "metric", "circuit", "target", "value", "interval", "checks")
+LIFTED = ("plan", "circuit", "target")  # shown once above the table when every row agrees
+
+
+def history_table(
+    rows: list[tuple[str, ...]],
+) -> tuple[tuple[str, ...], list[tuple[str, ...]], str | None]:
+    """Columns, rows and title of the history table. A plan, circuit or target that every
+    row shares moves into the title, so the table fits a terminal instead of folding each
+    row over three lines; the run id starts with its UTC creation time (``--json`` has
+    ``created`` too)."""
+    lifted = [i for i, name in enumerate(HISTORY_COLUMNS)
+              if name in LIFTED and len({row[i] for row in rows}) == 1]  # fmt: skip
+    title = " · ".join(f"{HISTORY_COLUMNS[i]} {rows[0][i]}" for i in lifted) if rows else ""
+    kept = [i for i in range(len(HISTORY_COLUMNS)) if i not in lifted]
+    return (tuple(HISTORY_COLUMNS[i] for i in kept),
+            [tuple(row[i] for i in kept) for row in rows], title or None)  # fmt: skip
+
+
+def _row(row: dict[str, object]) -> tuple[str, ...]:
     value, low, high = row["value"], row["low"], row["high"]
-    shown = "-" if value is None else f"{value:.4g}"
+    shown = "-" if not isinstance(value, (int, float)) else f"{value:.4g}"
     interval = "-"
     if isinstance(low, float) and isinstance(high, float) and low != high:
         interval = f"[{low:.4g}, {high:.4g}]"
     verdicts = row["verdicts"]
     checks = ", ".join(verdicts) if isinstance(verdicts, list) and verdicts else "-"
-    return (row["created"], row["run_id"], row["plan_name"], row["name"], row["circuit"] or "-",
-            row["target"] or "-", shown, interval, checks)  # fmt: skip
+    circuit, target = str(row["circuit"] or "-"), str(row["target"] or "-")
+    return (str(row["run_id"]), str(row["plan_name"]), str(row["name"]), circuit, target,
+            shown, interval, checks)  # fmt: skip
 
 
 @guarded
