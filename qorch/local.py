@@ -144,7 +144,9 @@ class LocalProvider(Provider):
         except TranspilerError as error:
             raise payload.transpile_error(circuit, target, error) from None
         isa.name = circuit.name
-        return payload.qpy_payload(isa)
+        from qorch.contract.device_noise import with_device_noise
+
+        return payload.qpy_payload(with_device_noise(isa, backend.target))
 
     def estimates(self, device: str, options: TargetOptions) -> bool:
         """Exact expectation values on ``local:statevector`` (the numpy engine's state) and on
@@ -254,8 +256,13 @@ def _run_aer(
     from qiskit_aer import AerSimulator
 
     if noise:
-        from qorch.contract.device_noise import compact_noisy_run
+        from qorch.contract.device_noise import compact_noisy_run, embedded_simulator
 
+        carried = embedded_simulator(circuits, method=method)  # compiled in: no device SDK
+        if carried is not None:
+            simulator, small = carried
+            result = simulator.run(small, shots=shots, seed_simulator=seed).result()
+            return _counts_of(result, circuits)
         backend = noise_backend(noise)
         result = compact_noisy_run(circuits, backend.target, method=method, shots=shots,
                                    seed=seed)  # fmt: skip

@@ -10,6 +10,13 @@ qubits (renumbered 0..k-1 in device order, couplings and gate properties
 kept), builds Aer's noise model from that, and runs the circuits moved onto
 those k qubits: the same channels on the same gates, at a fraction of the cost.
 Part of the provider contract: the IBM plugin's fake backends use it too.
+
+:func:`with_device_noise` does the restriction at compile time: the payload of a
+``local:aer`` job with a device's noise carries the used qubits and the device's
+properties on them (what the noise model is built from) in its metadata, so the
+bundle pins the noise it was compiled against, and the job's worker builds and runs
+it (:func:`embedded_simulator`) without importing the device's SDK
+(qiskit-ibm-runtime's fake provider takes seconds to import).
 """
 
 from __future__ import annotations
@@ -20,12 +27,20 @@ from qiskit import QuantumCircuit
 from qiskit.transpiler import Target
 
 __all__ = [
+    "DEVICE_NOISE_KEY",
     "compact_noisy_run",
     "compact_simulator",
     "compacted",
+    "embedded_simulator",
     "restricted_target",
+    "stable_noise_dict",
+    "target_from_record",
+    "target_record",
     "used_qubits",
+    "with_device_noise",
 ]
+
+DEVICE_NOISE_KEY = "qorch_device_noise"  # circuit metadata: {"qubits": [...], "target": {...}}
 
 
 def used_qubits(circuits: list[QuantumCircuit]) -> list[int]:
@@ -88,6 +103,24 @@ class _TargetBackend:
         self.dt = target.dt
 
 
+def stable_noise_dict(noise: Any) -> dict[str, Any]:
+    """``NoiseModel.to_dict`` with its random error ids replaced by their positions,
+    so that the same plan compiles to the same bytes."""
+    data: dict[str, Any] = noise.to_dict(serializable=True)
+    for position, error in enumerate(data.get("errors", [])):
+        if "id" in error:
+            error["id"] = f"error-{position}"
+    return data
+
+
+def _compactable(circuits: list[QuantumCircuit]) -> list[int] | None:
+    """The qubits ``circuits`` use; None if a circuit has control flow (its blocks name
+    the device's qubits) or no gate."""
+    if any(getattr(i.operation, "blocks", ()) for c in circuits for i in c.data):
+        return None
+    return used_qubits(circuits) or None
+
+
 def compact_simulator(
     circuits: list[QuantumCircuit], target: Target, *, method: str = "automatic"
 ) -> tuple[Any, list[QuantumCircuit]] | None:
@@ -98,10 +131,8 @@ def compact_simulator(
     from qiskit_aer import AerSimulator
     from qiskit_aer.noise import NoiseModel
 
-    if any(getattr(i.operation, "blocks", ()) for c in circuits for i in c.data):
-        return None
-    qubits = used_qubits(circuits)
-    if not qubits:
+    qubits = _compactable(circuits)
+    if qubits is None:
         return None
     model = NoiseModel.from_backend(_TargetBackend(restricted_target(target, qubits)))
     simulator = AerSimulator(method=method, noise_model=model)
@@ -118,3 +149,83 @@ def compact_noisy_run(
         return None
     simulator, small = found
     return simulator.run(small, shots=shots, seed_simulator=seed).result()
+
+
+def target_record(target: Target) -> dict[str, Any]:
+    """What ``NoiseModel.from_backend`` reads of ``target``, as JSON: each qubit's T1, T2
+    and frequency, each standard instruction's error and duration per qubit tuple (floats
+    round-trip exactly through JSON)."""
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+
+    standard = get_standard_gate_name_mapping()
+    properties = target.qubit_properties
+    qubits = None if properties is None else [
+        None if p is None else {"t1": p.t1, "t2": p.t2, "frequency": p.frequency}
+        for p in properties
+    ]  # fmt: skip
+    instructions = []
+    for name in sorted(target.operation_names):  # sorted: the same bytes in every process
+        if name not in standard:  # control flow: no noise of its own
+            continue
+        known = sorted((qargs, props) for qargs, props in target[name].items()
+                       if qargs is not None and props is not None)  # fmt: skip
+        rows = [[list(qargs), props.error, props.duration] for qargs, props in known]
+        instructions.append({"name": name, "properties": rows})
+    return {"num_qubits": target.num_qubits, "dt": target.dt, "qubit_properties": qubits,
+            "instructions": instructions}  # fmt: skip
+
+
+def target_from_record(record: dict[str, Any]) -> Target:
+    """The :class:`Target` :func:`target_record` describes (standard gates only)."""
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+    from qiskit.providers import QubitProperties
+    from qiskit.transpiler import InstructionProperties
+
+    standard = get_standard_gate_name_mapping()
+    qubits = record["qubit_properties"]
+    target = Target(
+        num_qubits=int(record["num_qubits"]),
+        dt=record["dt"],
+        qubit_properties=None if qubits is None else [
+            None if q is None else QubitProperties(t1=q["t1"], t2=q["t2"], frequency=q["frequency"])
+            for q in qubits
+        ],
+    )  # fmt: skip
+    for entry in record["instructions"]:
+        rows = {tuple(int(q) for q in qargs): InstructionProperties(duration=duration, error=error)
+                for qargs, error, duration in entry["properties"]}  # fmt: skip
+        target.add_instruction(standard[entry["name"]], rows, name=entry["name"])
+    return target
+
+
+def with_device_noise(circuit: QuantumCircuit, target: Target) -> QuantumCircuit:
+    """``circuit`` (transpiled to ``target``'s device) carrying, in its metadata, the qubits
+    it uses and the device's properties on them (:func:`target_record`: the noise model's
+    inputs, small and deterministic JSON); unchanged where :func:`compact_simulator` does
+    not apply."""
+    qubits = _compactable([circuit])
+    if qubits is None:
+        return circuit
+    carried = {"qubits": qubits, "target": target_record(restricted_target(target, qubits))}
+    circuit.metadata = {**(circuit.metadata or {}), DEVICE_NOISE_KEY: carried}
+    return circuit
+
+
+def embedded_simulator(
+    circuits: list[QuantumCircuit], *, method: str = "automatic"
+) -> tuple[Any, list[QuantumCircuit]] | None:
+    """An ``AerSimulator`` with the noise of the device properties ``circuits`` carry
+    (:func:`with_device_noise`), built as :func:`compact_simulator` builds it, and the
+    circuits moved onto those qubits; None unless every circuit carries the same record."""
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import NoiseModel
+
+    carried = [(c.metadata or {}).get(DEVICE_NOISE_KEY) for c in circuits]
+    if not carried or carried[0] is None or any(entry != carried[0] for entry in carried):
+        return None
+    qubits = [int(q) for q in carried[0]["qubits"]]
+    if not set(used_qubits(circuits)) <= set(qubits):  # the circuit is not the one compiled
+        return None
+    model = NoiseModel.from_backend(_TargetBackend(target_from_record(carried[0]["target"])))
+    simulator = AerSimulator(method=method, noise_model=model)
+    return simulator, [compacted(circuit, qubits) for circuit in circuits]

@@ -50,6 +50,7 @@ def job_specs(analysis: Analysis) -> list[JobSpec]:
 
 
 def _simulate_specs(analysis: Analysis) -> list[JobSpec]:
+    from qorch.contract.device_noise import stable_noise_dict
     from qorch.workloads.distributed.simulate import ideal_circuit, noisy_program
 
     program, schedule = analysis.program, analysis.schedule
@@ -84,16 +85,6 @@ def _simulate_specs(analysis: Analysis) -> list[JobSpec]:
             optimization_level=1,
         ),
     ]
-
-
-def stable_noise_dict(noise: Any) -> dict[str, Any]:
-    """``NoiseModel.to_dict`` with its random error ids replaced by their positions,
-    so that the same plan compiles to the same bytes."""
-    data: dict[str, Any] = noise.to_dict(serializable=True)
-    for position, error in enumerate(data.get("errors", [])):
-        if "id" in error:
-            error["id"] = f"error-{position}"
-    return data
 
 
 def _register_clbits(circuit: QuantumCircuit, name: str = "meas") -> tuple[int, ...]:
