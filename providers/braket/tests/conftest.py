@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -72,14 +73,36 @@ class Stubs:
             stubber.assert_no_pending_responses()
 
 
+@cache
+def _service_models() -> Any:
+    """One botocore loader for every test: each new session's loader parsed the Braket,
+    S3 and STS service models again (about a second of every stubbed test's setup)."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+def _boto3_session() -> Any:
+    """A fresh boto3 session (credentials and configuration read from this test's
+    environment) that reads service models through the shared loader."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.get_session()
+    loader = _service_models()
+    core.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=core, region_name="us-east-1")
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))  # boto3 appends its own
+    return session
+
+
 @pytest.fixture
 def stubs(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Stubs:
     """Patch ``aws.make_session`` to hand out one AwsSession whose clients are stubbed."""
-    import boto3
     from botocore.stub import Stubber
     from braket.aws import AwsSession
 
-    boto_session = boto3.Session(region_name="us-east-1")
+    boto_session = _boto3_session()
     session = AwsSession(boto_session=boto_session, braket_client=boto_session.client("braket"))
     s3 = boto_session.resource("s3")  # AwsSession reads results through an S3 resource
     monkeypatch.setattr(boto_session, "resource", lambda name, **_: s3)

@@ -219,6 +219,32 @@ def test_a_program_set_parses_its_source_once(
     assert interpreter.parse is counting  # restored after the job
 
 
+def test_a_program_set_checks_its_instructions_up_front_once_per_program(
+    provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator interpreted every executable once only to check its instructions
+    before running it (a third of a QCNN evaluation's time), then again to run it, which
+    checks them too: the check before the run interprets the first executable only."""
+    from braket.default_simulator.simulator import BaseLocalSimulator
+
+    checked: list[Any] = []
+    original = BaseLocalSimulator.parse_program
+
+    def counting(self: Any, program: Any) -> Any:
+        checked.append(program.inputs)
+        return original(self, program)
+
+    monkeypatch.setattr(BaseLocalSimulator, "parse_program", counting)
+    rows = [(PI * (k % 2), PI * (k // 2 % 2)) for k in range(40)]
+    for device in ("local", "local_dm"):
+        checked.clear()
+        results = execute(provider, two_parameter_circuit(), rows, device)
+        assert checked == [{"p0": 0.0, "p1": 0.0}], device
+        assert [next(iter(counts)) for counts in results] == ["00", "01", "10", "11"] * 10
+    name = "_validate_program_set_instructions_compatibility"
+    assert getattr(BaseLocalSimulator, name).__name__ == name  # restored after the job
+
+
 def test_a_payload_without_inputs_repeats_per_set(provider: Provider) -> None:
     circuit = QuantumCircuit(2, name="fixed")
     circuit.x(1)
