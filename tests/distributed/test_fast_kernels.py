@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from qorch.workloads.distributed.layers import block_layers
 from qorch.workloads.distributed.refine import Gates, Teleport, placed, small_matching_size
-from qorch.workloads.distributed.teleport import _cover_cost
+from qorch.workloads.distributed.teleport import _cover_cost, _rehome
 
 
 def _random_gates(rng: np.random.Generator, n: int, count: int) -> Gates:
@@ -129,3 +129,35 @@ def test_block_layer_windows_wait_for_each_qubits_next_block() -> None:
                 want = later[0][1:] if later else (last[x], last[x] + 1)
                 assert tuple(window[x]) == want
                 assert lay.first[d][x] == want[1]
+
+
+def test_rehome_splits_a_moved_qubits_segments_and_keeps_the_rest() -> None:
+    """From ``start`` on, a moved qubit's gates get its new node and keys used nowhere
+    else, equal where they were equal; every other entry is unchanged."""
+    rng = np.random.default_rng(13)
+    for _ in range(200):
+        n, count = int(rng.integers(2, 8)), int(rng.integers(1, 60))
+        gates = _random_gates(rng, n, count)
+        arrays = (rng.integers(0, 3, count), rng.integers(0, 3, count),
+                  gates.seg_a.copy(), gates.seg_b.copy())  # fmt: skip
+        before = tuple(x.copy() for x in arrays)
+        fresh = int(max(gates.seg_a.max(), gates.seg_b.max())) + 1
+        start = int(rng.integers(0, count))
+        moves = [(int(q), 3 + i) for i, q in enumerate(rng.choice(n, 2, replace=False))]
+        end = _rehome(gates.a, gates.b, arrays, moves, start, fresh)
+        for side, (qubits, nodes, keys) in enumerate(
+            ((gates.a, arrays[0], arrays[2]), (gates.b, arrays[1], arrays[3]))
+        ):
+            for pos in range(count):
+                dest = dict(moves).get(int(qubits[pos]))
+                if pos < start or dest is None:
+                    assert (nodes[pos], keys[pos]) == (before[side][pos], before[2 + side][pos])
+                else:
+                    assert nodes[pos] == dest and fresh <= keys[pos] < end
+        old = {}  # (qubit, old key) -> new key: one to one, per moved qubit
+        for qubits, keys, was in ((gates.a, arrays[2], before[2]), (gates.b, arrays[3], before[3])):
+            for pos in range(start, count):
+                if int(qubits[pos]) in dict(moves):
+                    old.setdefault((int(qubits[pos]), int(was[pos])), set()).add(int(keys[pos]))
+        assert all(len(v) == 1 for v in old.values())
+        assert len({next(iter(v)) for v in old.values()}) == len(old)

@@ -109,15 +109,21 @@ def _rehome(
     start: int,
     fresh: int,
 ) -> int:
-    """Set node ``dest`` and new keys (from ``fresh``) on moved qubits' gates from ``start``."""
+    """Set node ``dest`` and new keys (from ``fresh``, past every key in use) on moved
+    qubits' gates from ``start``; returns the next unused key."""
     na, nb, ka, kb = arrays
     for q, dest in moves:
         hit_a = np.nonzero(a[start:] == q)[0] + start
         hit_b = np.nonzero(b[start:] == q)[0] + start
+        if not len(hit_a) and not len(hit_b):
+            continue
         na[hit_a], nb[hit_b] = dest, dest
-        uniq, inverse = np.unique(np.concatenate([ka[hit_a], kb[hit_b]]), return_inverse=True)
-        ka[hit_a], kb[hit_b] = fresh + inverse[: len(hit_a)], fresh + inverse[len(hit_a) :]
-        fresh += len(uniq)
+        # the qubit's keys shifted past every key in use: equal stay equal, no others
+        low = min(ka[hit_a].min(initial=fresh), kb[hit_b].min(initial=fresh))
+        high = max(ka[hit_a].max(initial=low), kb[hit_b].max(initial=low))
+        ka[hit_a] += fresh - low
+        kb[hit_b] += fresh - low
+        fresh += int(high - low) + 1
     return fresh
 
 
