@@ -62,18 +62,19 @@ def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGr
     A gate running on node w needs a copy on w of each of its segments that lives
     elsewhere: one, or two when w is a third node (see :mod:`hub`).
     """
-    na, nb, ka, kb = placed(gates, assign, teleports)
+    na, nb, ka, kb = (x.tolist() for x in placed(gates, assign, teleports))
+    qa, qb = gates.a.tolist(), gates.b.tolist()
     serve: dict[int, list[tuple]] = {}
     uses: dict[tuple, deque[int]] = defaultdict(deque)
     for pos, i in enumerate(gates.index.tolist()):
-        if i not in where:
+        w = where.get(i)
+        if w is None:
             continue
-        w = where[i]
-        keys = [
-            (int(q[pos]), int(key[pos]), w, int(node[pos]))
-            for q, key, node in ((gates.a, ka, na), (gates.b, kb, nb))
-            if node[pos] != w
-        ]
+        keys = []
+        if na[pos] != w:
+            keys.append((qa[pos], ka[pos], w, na[pos]))
+        if nb[pos] != w:
+            keys.append((qb[pos], kb[pos], w, nb[pos]))
         serve[i] = keys
         for key in keys:
             uses[key].append(i)
@@ -85,6 +86,8 @@ def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGr
         done.append(CatGroup(key[0], key[3], node, tuple(rec[1]), rec[0], at))
 
     def make_room(node: int, at: int, need: int = 1, keep: Sequence[tuple] = ()) -> None:
+        if len(held[node]) + need <= comm[node]:  # room already (keep is held: no error)
+            return
         if comm[node] < need + len(keep):
             raise CommQubitsError(
                 f"node {names[node]} has no communication qubits for its EPR pairs", node
@@ -109,7 +112,8 @@ def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGr
         for key in keys:
             _, _, target, source = key
             if key not in held[target]:
-                make_room(target, i, keep=[o for o in keys if o != key and o in held[target]])
+                if len(held[target]) >= comm[target]:
+                    make_room(target, i, keep=[o for o in keys if o != key and o in held[target]])
                 make_room(source, i)
                 held[target][key] = [i, []]
         for key in keys:

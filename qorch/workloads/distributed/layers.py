@@ -61,13 +61,21 @@ def block_layers(gates: Gates, n: int) -> BlockLayers:
     depth = max(layer, default=-1) + 1
     lay = np.asarray(layer, dtype=np.int64)
     q, s, p = np.asarray(qubits).reshape(-1, 2), np.asarray(start), np.asarray(prev).reshape(-1, 2)
-    sel = [np.nonzero(lay == d)[0] for d in range(depth)]
+    by_layer = np.argsort(lay, kind="stable")
+    cuts = np.searchsorted(lay[by_layer], np.arange(1, depth))
+    sel = np.split(by_layer, cuts) if depth else []
     window = np.zeros((depth, n, 2), dtype=np.int64)
     window[:, :, 0] = np.asarray(last)
     window[:, :, 1] = np.asarray(last) + 1
-    for blk in range(len(lay) - 1, -1, -1):  # a qubit's later blocks first, earlier overwrite
-        for side in (0, 1):
-            window[: lay[blk] + 1, q[blk, side]] = (p[blk, side], s[blk])
+    # a qubit's blocks come in rising layers: layers after its previous block's, up to
+    # this block's, wait for this block (after its last block: the end of the circuit)
+    filled = [0] * n
+    for layer_of, (qa, qb), (pa, pb), begin in zip(
+        layer, q.tolist(), p.tolist(), s.tolist(), strict=True
+    ):
+        for x, before in ((qa, pa), (qb, pb)):
+            window[filled[x] : layer_of + 1, x] = (before, begin)
+            filled[x] = layer_of + 1
     return BlockLayers(
         [q[x] for x in sel],
         [s[x] for x in sel],

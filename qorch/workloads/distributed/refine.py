@@ -59,10 +59,42 @@ class Gates:
 def placed(
     gates: Gates, assign: np.ndarray, teleports: Sequence[Teleport]
 ) -> tuple[np.ndarray, ...]:
-    """Nodes of both qubits of every gate, and segment keys split at each teleportation."""
-    na, nb = assign[gates.a].copy(), assign[gates.b].copy()
+    """Nodes of both qubits of every gate, and segment keys split at each teleportation.
+
+    A gate sees, per qubit, the teleportations of that qubit at or before it: its node is
+    the last one's target and its key moves on by ``stride`` for each. Found by binary
+    search over the teleports sorted by (qubit, op): O((gates + teleports) log), where a
+    pass per teleport was O(gates × teleports) (a minute at 128 qubits, 10 000 teleports).
+    """
+    na, nb = assign[gates.a], assign[gates.b]  # fancy indexing copies
     ka, kb = gates.seg_a.copy(), gates.seg_b.copy()
+    if not len(teleports):
+        return na, nb, ka, kb
     stride = int(max(ka.max(initial=0), kb.max(initial=0))) + 1
+    tq = np.array([t.qubit for t in teleports], dtype=np.int64)
+    tat = np.array([t.at for t in teleports], dtype=np.int64)
+    to = np.array([t.target for t in teleports], dtype=np.int64)
+    order = np.argsort(tq, kind="stable")  # per qubit, in the plan's order
+    tq, tat, to = tq[order], tat[order], to[order]
+    same = tq[1:] == tq[:-1]
+    if np.any(same & (tat[1:] < tat[:-1])):  # a qubit's moves out of op order: apply in turn
+        return _placed_in_turn(gates, (na, nb, ka, kb), teleports, stride)
+    span = int(max(tat.max(), gates.index.max(initial=0))) + 2
+    tkey = tq * span + tat  # sorted: by qubit, then op
+    for nodes, qubits, keys in ((na, gates.a, ka), (nb, gates.b, kb)):
+        hi = np.searchsorted(tkey, qubits * span + gates.index, side="right")
+        seen = hi - np.searchsorted(tkey, qubits * span, side="left")
+        moved = seen > 0
+        nodes[moved] = to[hi[moved] - 1]
+        keys += stride * seen
+    return na, nb, ka, kb
+
+
+def _placed_in_turn(
+    gates: Gates, arrays: tuple[np.ndarray, ...], teleports: Sequence[Teleport], stride: int
+) -> tuple[np.ndarray, ...]:
+    """:func:`placed` one teleportation at a time (for plans not in op order per qubit)."""
+    na, nb, ka, kb = arrays
     for t in teleports:
         later = gates.index >= t.at
         for nodes, qubits, keys in ((na, gates.a, ka), (nb, gates.b, kb)):
@@ -102,31 +134,40 @@ SMALL_GRAPH_EDGES = 600  # below this, augmenting paths in Python beat building 
 def cover_size(left: np.ndarray, right: np.ndarray) -> int:
     """Size of a minimum vertex cover of the bipartite graph with edges (left[i], right[i])."""
     if len(left) <= SMALL_GRAPH_EDGES:
-        return _small_matching_size(left.tolist(), right.tolist())
+        return small_matching_size(left.tolist(), right.tolist())
     match, _, _ = _matching(left, right)
     return int(np.count_nonzero(match >= 0))
 
 
-def _small_matching_size(left: list[int], right: list[int]) -> int:
-    """Maximum matching size by augmenting paths (Kuhn): exact, fast for small graphs."""
-    adj: dict[int, list[int]] = {}
+def small_matching_size(left: Sequence[int], right: Sequence[int]) -> int:
+    """Maximum matching size by augmenting paths (Kuhn) from a greedy matching: exact
+    (a vertex with no augmenting path never gains one), fast for small graphs."""
+    adj: dict[int, dict[int, None]] = {}
     for x, y in zip(left, right, strict=True):
-        adj.setdefault(x, []).append(y)
-    mate: dict[int, int] = {}
-    size = 0
-    for root in adj:
+        adj.setdefault(x, {})[y] = None
+    mate: dict[int, int] = {}  # right vertex -> its left partner
+    free: list[int] = []
+    for x, ys in adj.items():
+        first = next((y for y in ys if y not in mate), None)
+        if first is None:
+            free.append(x)
+        else:
+            mate[first] = x
+    size = len(mate)
+    for root in free:
         seen: set[int] = set()
         stack = [(root, iter(adj[root]))]
         path: list[tuple[int, int]] = []
         while stack:
             x, it = stack[-1]
-            nxt = next((y for y in it if y not in seen), None)
-            if nxt is None:
+            for y in it:
+                if y not in seen:
+                    break
+            else:
                 stack.pop()
                 if path:
                     path.pop()
                 continue
-            y = nxt
             seen.add(y)
             path.append((x, y))
             if y not in mate:
