@@ -72,7 +72,7 @@ class BranchSimulation:
             self._visit(inst, qs, cs)
             self.op_end.append(len(self.steps))
         self.final_state, self.final_axes = self.state, list(self.axes)
-        self.ideal_probabilities = self._output_distribution()
+        self.ideal_probabilities = self.distribution_of(np.abs(self.final_state) ** 2)
 
     # ---- forward ----------------------------------------------------------------------------
 
@@ -179,8 +179,9 @@ class BranchSimulation:
             self.kept[index] = (axis, np.take(self.state, 1 - step.bit, axis=axis))
         self.state = forward(self.state, self.axes, step)
 
-    def _output_distribution(self) -> np.ndarray:
-        probabilities = np.abs(self.final_state) ** 2
+    def distribution_of(self, probabilities: np.ndarray) -> np.ndarray:
+        """The distribution over the ``meas`` register (index = integer value) of
+        ``probabilities`` over the final live qubits (one axis each, as ``final_axes``)."""
         measured = [q for q in self.final_axes if q in self.final]
         rest = tuple(i for i, q in enumerate(self.final_axes) if q not in self.final)
         marginal = probabilities.sum(axis=rest) if rest else probabilities
