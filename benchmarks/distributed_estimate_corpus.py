@@ -28,7 +28,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 from qorch.workloads.distributed.distribution import classical_fidelity
-from qorch.workloads.distributed.estimate import estimate_fidelity
+from qorch.workloads.distributed.estimate import SAMPLED, estimate_fidelity
 from qorch.workloads.distributed.lower import lower
 from qorch.workloads.distributed.partition import partition_circuit
 from qorch.workloads.distributed.program import DistributedProgram
@@ -140,7 +140,10 @@ def measure(case: tuple[str, QuantumCircuit, int, float, bool], shots: int) -> d
     start = time.perf_counter()
     estimate = estimate_fidelity(program, schedule, timings, links)
     seconds = time.perf_counter() - start
-    per_channel = estimate_fidelity(program, schedule, timings, links, max_density_work=0)
+    sampled = estimate_fidelity(program, schedule, timings, links, max_density_work=0)
+    per_channel = estimate_fidelity(
+        program, schedule, timings, links, max_density_work=0, max_trajectory_work=0
+    )
     counts = simulate(program, schedule, timings, links, shots=shots, seed=7 * shots)
     ideal = {k: v for k, v in Statevector(circuit).probabilities_dict().items() if v > 1e-12}
     measured = classical_fidelity(counts, ideal)
@@ -156,6 +159,7 @@ def measure(case: tuple[str, QuantumCircuit, int, float, bool], shots: int) -> d
         "measured": round(measured, 4),
         "estimated": round(estimate.best, 4),
         "method": estimate.method,
+        "trajectories": _round(sampled.classical_fidelity) if sampled.method == SAMPLED else None,
         "per_channel_model": _round(per_channel.classical_fidelity),
         "success_probability": _round(estimate.success_probability),
         "lower_bound": round(estimate.lower_bound, 4),
@@ -167,7 +171,12 @@ def measure(case: tuple[str, QuantumCircuit, int, float, bool], shots: int) -> d
 
 def _estimated_distribution(program, schedule, timings, links, width) -> dict[str, float] | None:  # type: ignore[no-untyped-def]
     """The density-matrix path's distribution (as bitstrings), for the shot-noise figure."""
-    from qorch.workloads.distributed.branchdensity import density_work, distribution, final_density
+    from qorch.workloads.distributed.branchdensity import (
+        MAX_DENSITY_WORK,
+        density_work,
+        distribution,
+        final_density,
+    )
     from qorch.workloads.distributed.estimate import _Channels
     from qorch.workloads.distributed.sensitivity import BranchSimulation
 
@@ -175,7 +184,7 @@ def _estimated_distribution(program, schedule, timings, links, width) -> dict[st
     collected = _Channels(program.combined, sim, timings, links)
     collected.collect(schedule)
     paulis, relaxations = collected.exact()
-    if density_work(sim, paulis, relaxations) > 2**26:
+    if density_work(sim, paulis, relaxations) > MAX_DENSITY_WORK:
         return None
     q = distribution(sim, final_density(sim, paulis, relaxations))
     return {format(i, f"0{width}b"): float(v) for i, v in enumerate(q) if v > 1e-12}
@@ -187,16 +196,17 @@ def _round(value: float | None) -> float | None:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| case | QPUs | F | memories | measured | estimated | per-channel model | "
-        "measured − estimated |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | QPUs | F | memories | measured | estimated | trajectories | per-channel model "
+        "| measured − estimated |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         model = "-" if r["per_channel_model"] is None else f"{r['per_channel_model']:.3f}"
+        sampled = "-" if r["trajectories"] is None else f"{r['trajectories']:.3f}"
         lines.append(
             f"| {r['case']} | {r['qpus']} | {r['link_fidelity']:.2f} | "
             f"{'100 µs' if r['memory_noise'] else 'ideal'} | {r['measured']:.3f} | "
-            f"{r['estimated']:.3f} ({r['method']}) | {model} | "
+            f"{r['estimated']:.3f} ({r['method']}) | {sampled} | {model} | "
             f"{r['measured_minus_estimated']:+.3f} |"
         )
     return "\n".join(lines)

@@ -134,7 +134,9 @@ def test_the_estimate_tracks_aer_within_005(name: str, fidelity: float) -> None:
     schedule = schedule_program(program, timings, links)
     mixture = estimate_fidelity(program, schedule, timings, links)
     assert mixture.method == MIXTURE
-    per_channel = estimate_fidelity(program, schedule, timings, links, max_density_work=0)
+    per_channel = estimate_fidelity(
+        program, schedule, timings, links, max_density_work=0, max_trajectory_work=0
+    )
     assert per_channel.method == PER_CHANNEL  # the model for programs too wide for ρ
     shots = 2000
     counts = simulate(program, schedule, timings, links, shots=shots, seed=31 * shots)

@@ -21,8 +21,9 @@ from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 from qorch.workloads.distributed.branchdensity import distribution, final_density
+from qorch.workloads.distributed.branchtrajectories import sampled_outputs
 from qorch.workloads.distributed.distribution import classical_fidelity
-from qorch.workloads.distributed.estimate import MIXTURE, PER_CHANNEL, estimate_fidelity
+from qorch.workloads.distributed.estimate import MIXTURE, PER_CHANNEL, SAMPLED, estimate_fidelity
 from qorch.workloads.distributed.sensitivity import BranchSimulation, UnsupportedProgram
 from qorch.workloads.distributed.simulate import simulate
 from tests.distributed.test_estimate import teleport
@@ -40,6 +41,19 @@ def test_errors_compose_as_on_the_device() -> None:
     flipped = p * (1 - readout) + readout * (1 - p)  # an odd number of the two flips
     expected = [p0 * (1 - flipped) + (1 - p0) * flipped, (1 - p0) * (1 - flipped) + p0 * flipped]
     assert distribution(sim, final_density(sim, flips)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_trajectories_average_to_the_mixture() -> None:
+    theta = 1.1
+    sim = BranchSimulation(teleport(theta))
+    pair, last = sim.op_end[2], len(sim.steps)
+    paulis = {pair: [((2,), (("X", 0.1), ("Z", 0.05)))], last: [((2,), (("Y", 0.05),))]}
+    relaxations = {last: [(2, 0.2, 0.7)]}
+    exact = distribution(sim, final_density(sim, paulis, relaxations))
+    bras = [sim.outcome_state(0)]
+    sampled, success = sampled_outputs(sim, paulis, relaxations, bras, 4000, seed=1)
+    assert sampled == pytest.approx(exact, abs=0.02)  # 3σ of 4000 draws
+    assert success == pytest.approx(sampled[0], abs=1e-9)  # one qubit: the outcome's share
 
 
 def test_a_relaxation_pulls_towards_zero() -> None:
@@ -71,8 +85,14 @@ def test_the_distributed_sim_circuit_on_three_qpus_tracks_aer() -> None:
     counts = simulate(program, schedule, timings, links, shots=shots, seed=3 * shots)
     measured = classical_fidelity(counts, Statevector(circuit).probabilities_dict())
     assert estimate.best == pytest.approx(measured, abs=0.05)  # was 0.71 against 0.82
-    per_channel = estimate_fidelity(program, schedule, timings, links, max_density_work=0)
-    assert per_channel.method == PER_CHANNEL  # the model kept for wider programs
+    sampled = estimate_fidelity(program, schedule, timings, links, max_density_work=0)
+    assert sampled.method == SAMPLED  # what a program too wide for ρ gets
+    assert sampled.best == pytest.approx(estimate.best, abs=0.01)
+    per_channel = estimate_fidelity(
+        program, schedule, timings, links, max_density_work=0, max_trajectory_work=0
+    )
+    assert per_channel.method == PER_CHANNEL  # and one too wide to sample
+    assert measured - per_channel.best > 0.05  # its assumptions: the gap this test pins
     assert per_channel.classical_fidelity is not None
     assert estimate.lower_bound <= per_channel.classical_fidelity <= estimate.best
     assert estimate.success_probability is not None

@@ -47,6 +47,12 @@ from qorch.workloads.distributed.branchdensity import (
     distribution,
     final_density,
 )
+from qorch.workloads.distributed.branchtrajectories import (
+    MAX_TRAJECTORY_WORK,
+    MIN_TRAJECTORIES,
+    affordable_trajectories,
+    sampled_outputs,
+)
 from qorch.workloads.distributed.errorclasses import PROBES, kept_shares
 from qorch.workloads.distributed.program import EPR_NAME, DistributedProgram, node_of
 from qorch.workloads.distributed.schedule import Schedule, last_mixing
@@ -78,6 +84,7 @@ MAX_WORK_PASSES = 4
 """The backward pass follows ψ, each bra and the probes: outcomes are followed one by one
 only while that stays within this many times the forward pass's work bound."""
 MIXTURE = "density-matrix"
+SAMPLED = "trajectories"
 PER_CHANNEL = "per-channel"
 LOWER_BOUND_ONLY = "lower-bound"
 PERFECT = "perfect"
@@ -116,10 +123,12 @@ def estimate_fidelity(
     links: Mapping[Pair, PairLinkLike],
     max_qubits: int = MAX_LIVE_QUBITS,
     max_density_work: int = MAX_DENSITY_WORK,
+    max_trajectory_work: int = MAX_TRAJECTORY_WORK,
 ) -> FidelityEstimate:
     """The estimate of ``program`` (see the module docstring): the exact mixture when its
-    density matrix costs at most ``max_density_work``, else the per-channel model; only
-    the lower bound when more than ``max_qubits`` qubits are live at once."""
+    density matrix costs at most ``max_density_work``, else sampled trajectories when
+    enough fit in ``max_trajectory_work``, else the per-channel model; only the lower bound
+    when more than ``max_qubits`` qubits are live at once."""
     bound = schedule.estimated_fidelity
     try:
         sim = BranchSimulation(program.combined, max_qubits)
@@ -135,6 +144,13 @@ def estimate_fidelity(
         except UnsupportedProgram:  # a relaxation biased a mid-circuit outcome: twirl all
             density = final_density(sim, channels)
         return _mixture_estimate(sim, density, bound)
+    trajectories = affordable_trajectories(sim, max_trajectory_work)
+    if trajectories >= MIN_TRAJECTORIES:
+        support = _few_outcomes(ideal, MAX_OUTCOMES)
+        bras = [sim.outcome_state(x) for x in support] if support else [sim.final_state]
+        noisy, success = sampled_outputs(sim, paulis, relaxations, bras, trajectories)
+        classical = min(1.0, float(np.sum(np.sqrt(ideal * noisy)) ** 2))
+        return FidelityEstimate(min(success, classical), classical, bound, SAMPLED)
     affordable = min(
         MAX_WORK_PASSES * sim.max_work // max(1, sim.work) - 2 - PROBES,
         MAX_BRA_BYTES // (16 * 2**sim.widest),
