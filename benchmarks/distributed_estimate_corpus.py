@@ -164,18 +164,23 @@ def measure(case: tuple[str, QuantumCircuit, int, float, bool], shots: int) -> d
         "success_probability": _round(estimate.success_probability),
         "lower_bound": round(estimate.lower_bound, 4),
         "measured_minus_estimated": round(measured - estimate.best, 4),
-        "shot_noise": round(shot_noise(ideal, estimated_q or ideal, shots), 4),
+        "shot_noise": round(shot_noise(ideal, estimated_q, shots), 4),
         "estimate_seconds": round(seconds, 2),
     }
 
 
-def _estimated_distribution(program, schedule, timings, links, width) -> dict[str, float] | None:  # type: ignore[no-untyped-def]
-    """The density-matrix path's distribution (as bitstrings), for the shot-noise figure."""
+def _estimated_distribution(program, schedule, timings, links, width) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """The estimate's distribution (as bitstrings), for the shot-noise figure: the density
+    matrix's, else the trajectories'."""
     from qorch.workloads.distributed.branchdensity import (
         MAX_DENSITY_WORK,
         density_work,
         distribution,
         final_density,
+    )
+    from qorch.workloads.distributed.branchtrajectories import (
+        affordable_trajectories,
+        sampled_outputs,
     )
     from qorch.workloads.distributed.estimate import _Channels
     from qorch.workloads.distributed.sensitivity import BranchSimulation
@@ -184,9 +189,11 @@ def _estimated_distribution(program, schedule, timings, links, width) -> dict[st
     collected = _Channels(program.combined, sim, timings, links)
     collected.collect(schedule)
     paulis, relaxations = collected.exact()
-    if density_work(sim, paulis, relaxations) > MAX_DENSITY_WORK:
-        return None
-    q = distribution(sim, final_density(sim, paulis, relaxations))
+    if density_work(sim, paulis, relaxations) <= MAX_DENSITY_WORK:
+        q = distribution(sim, final_density(sim, paulis, relaxations))
+    else:
+        bras = [sim.final_state]
+        q, _ = sampled_outputs(sim, paulis, relaxations, bras, affordable_trajectories(sim))
     return {format(i, f"0{width}b"): float(v) for i, v in enumerate(q) if v > 1e-12}
 
 

@@ -1,30 +1,41 @@
 """Estimated fidelity of a distributed program, channel by channel (pure).
 
 The simulator (:mod:`qorch.workloads.distributed.simulate`) puts these channels on the
-program, and this module lists the same ones as Pauli channels at the same places:
+program, and this module lists the same ones at the same places:
 
 - a delivered pair: ``depolarizing_error(4(1−F)/3, 2)`` on its two halves (each of the 16
   two-qubit Paulis with probability λ/16);
 - a 1q or 2q gate: the depolarising channel of the node's average gate infidelity after it
   (gates inside ``if_test`` corrections run half the time: probability halved);
 - a measurement: a bit flip (X before it) with the node's readout error;
-- an idle gap: the Pauli twirl of thermal relaxation, ``p_X = p_Y = (1 − e^{−t/T1})/4``,
-  ``p_Z = (1 − e^{−t/T2})/2 − p_X``.
+- an idle gap: thermal relaxation (T1, T2). After the qubit's last mid-circuit measurement
+  it is kept as it is (amplitude damping pulls towards |0⟩, which biases the output);
+  before, and in the per-channel model, as its Pauli twirl ``p_X = p_Y = (1 − e^{−t/T1})/4``,
+  ``p_Z = (1 − e^{−t/T2})/2 − p_X`` (a relaxation there would bias an outcome that the
+  branch followed needs uniform).
 
-A Z error after a qubit's last non-diagonal operation reaches the measurement unchanged and
-is dropped. :class:`~qorch.workloads.distributed.sensitivity.BranchSimulation` then gives,
-for each channel, the share of an ideal outcome's probability it keeps — a Z on a qubit
-measured in Z, or a flipped control of a small phase rotation, keeps all or most of it —
-and, channels being independent (errors that leave the same output first combined, see
-:mod:`qorch.workloads.distributed.errorclasses`), a shot ends on outcome ``x`` with
-probability ``q(x) = p(x)·∏ kept(x)``; each of the (at most :data:`MAX_OUTCOMES`) ideal outcomes is
-followed on its own. The **success probability** is ``S = Σ q(x)``, the chance of an ideal
-outcome (for one ideal outcome, the chance of that outcome). Failed shots are taken as
-spread uniformly (the fully depolarised limit: they still hit ideal outcomes by chance), so
-the expected **classical fidelity** is the Bhattacharyya fidelity of ``q + (1 − S)·u`` to
-``p``. An ideal distribution over more outcomes uses the chance that the output *state*
-stays ideal instead (``S`` times ``p``): conservative, since a harmed state still overlaps a
-broad distribution. The "no error anywhere" product of
+Three ways to the output distribution under all of them, the first that fits its bound
+(each bounded by work, not wall time, so the answer is the same on every machine):
+
+1. ``density-matrix``: the exact mixture, a density matrix of the live qubits along the one
+   branch of :class:`~qorch.workloads.distributed.sensitivity.BranchSimulation`
+   (:mod:`~qorch.workloads.distributed.branchdensity`, at most 2^26 entries touched);
+2. ``trajectories``: at least 400 (at most 2000) seeded statevector trajectories along that
+   branch (:mod:`~qorch.workloads.distributed.branchtrajectories`), their mean distribution;
+3. ``per-channel``: for each channel the share of an ideal outcome's probability it keeps
+   (one backward pass), errors that leave the same output combined
+   (:mod:`~qorch.workloads.distributed.errorclasses`) and channels taken as independent:
+   a shot ends on outcome ``x`` with probability ``q(x) = p(x)·∏ kept(x)``, each of at most
+   :data:`MAX_OUTCOMES` ideal outcomes followed on its own; failed shots are taken as spread
+   uniformly, and a broader ideal distribution uses the chance that the output *state*
+   stays ideal instead — conservative (a harmed state still overlaps a broad distribution;
+   0.71 against 0.82 measured for ``benchmarks/distributed_sim.py``'s 6-qubit circuit on 3
+   QPUs, which the first two give as 0.826 and 0.825).
+
+The **classical fidelity** is the Bhattacharyya fidelity of that distribution to the ideal
+one ``p`` (compare with a measured fidelity); the **success probability** is the chance of
+an intact ideal outcome: ``Σ ⟨b_x|ρ|b_x⟩`` over a few ideal outcomes' bras, else ``⟨ψ|ρ|ψ⟩``
+(for one ideal outcome, the chance of that outcome). The "no error anywhere" product of
 :class:`~qorch.workloads.distributed.schedule.Schedule` stays as a lower bound, and is all
 that is reported for a program wider than the branch simulation follows.
 """

@@ -14,7 +14,9 @@ the same linear map gives the output *with* the error. For an error ``P`` on the
 one backward pass (undoing each step on ``ψ``; a projection's discarded half is kept for
 this). The result is exact for Pauli errors, up to the one assumption checked as it runs
 (every mid-circuit outcome is uniform or certain); a program that breaks it, or is too wide,
-raises :class:`UnsupportedProgram`.
+raises :class:`UnsupportedProgram`. The forward pass's steps are also what the density
+matrix (:mod:`~qorch.workloads.distributed.branchdensity`) and the sampled trajectories
+(:mod:`~qorch.workloads.distributed.branchtrajectories`) follow.
 """
 
 from __future__ import annotations
