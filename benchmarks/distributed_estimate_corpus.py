@@ -193,7 +193,8 @@ def _estimated_distribution(program, schedule, timings, links, width) -> dict[st
         q = distribution(sim, final_density(sim, paulis, relaxations))
     else:
         bras = [sim.final_state]
-        q, _ = sampled_outputs(sim, paulis, relaxations, bras, affordable_trajectories(sim))
+        count = affordable_trajectories(sim, relaxations)
+        q, _ = sampled_outputs(sim, paulis, relaxations, bras, count)
     return {format(i, f"0{width}b"): float(v) for i, v in enumerate(q) if v > 1e-12}
 
 

@@ -155,7 +155,7 @@ def estimate_fidelity(
         except UnsupportedProgram:  # a relaxation biased a mid-circuit outcome: twirl all
             density = final_density(sim, channels)
         return _mixture_estimate(sim, density, bound)
-    trajectories = affordable_trajectories(sim, max_trajectory_work)
+    trajectories = affordable_trajectories(sim, relaxations, max_trajectory_work)
     if trajectories >= MIN_TRAJECTORIES:
         support = _few_outcomes(ideal, MAX_OUTCOMES)
         bras = [sim.outcome_state(x) for x in support] if support else [sim.final_state]
