@@ -225,7 +225,9 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=8000)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if args.markdown:  # the header now, each row as it is measured
+        print("\n".join(markdown([]).splitlines()[:2]), flush=True)
     for case in CORPUS:
         rows.append(measure(case, args.shots))
         if args.markdown:
