@@ -150,11 +150,12 @@ def estimate_fidelity(
     ideal = sim.ideal_probabilities
     paulis, relaxations = collected.exact()
     if density_work(sim, paulis, relaxations) <= max_density_work:
-        try:
-            density = final_density(sim, paulis, relaxations)
-        except UnsupportedProgram:  # a relaxation biased a mid-circuit outcome: twirl all
-            density = final_density(sim, channels)
-        return _mixture_estimate(sim, density, bound)
+        # a relaxation that biases a mid-circuit outcome: twirl them all, then give up
+        for exact, relaxed in ((paulis, relaxations), (channels, {})):
+            try:
+                return _mixture_estimate(sim, final_density(sim, exact, relaxed), bound)
+            except UnsupportedProgram:
+                continue
     trajectories = affordable_trajectories(sim, relaxations, max_trajectory_work)
     if trajectories >= MIN_TRAJECTORIES:
         support = _few_outcomes(ideal, MAX_OUTCOMES)
