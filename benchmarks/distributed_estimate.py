@@ -61,6 +61,7 @@ def measure(index: int, label: str, plan: dict[str, Any], work: Path) -> dict[st
         "estimated_classical_fidelity": _round(simulation["estimated_classical_fidelity"]),
         "estimated_success_probability": _round(simulation["estimated_success_probability"]),
         "fidelity_lower_bound": _round(simulation["fidelity_lower_bound"]),
+        "estimate_method": simulation.get("estimate_method"),
         "measured_minus_estimated": round(measured - estimated, 4),
         "seconds": round(time.perf_counter() - start, 1),
     }

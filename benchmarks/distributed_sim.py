@@ -1,8 +1,9 @@
 """Aer throughput of distributed programs (perfect and noisy links) against the monolithic
 circuit, for a GHZ-plus-rotations circuit lowered onto 2 and 3 nodes.
 
-Prints one JSON line: per size, shots/s of each run and the perfect-link TVD to the
-monolithic distribution. Usage: ``python benchmarks/distributed_sim.py [--shots N]``.
+Prints one JSON line: per size, shots/s of each run, the perfect-link TVD to the
+monolithic distribution, and the noisy run's classical fidelity to it beside the estimate.
+Usage: ``python benchmarks/distributed_sim.py [--shots N]``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
 
-from qorch.workloads.distributed.distribution import total_variation_distance
+from qorch.workloads.distributed.distribution import (
+    classical_fidelity,
+    total_variation_distance,
+)
 from qorch.workloads.distributed.estimate import estimate_fidelity
 from qorch.workloads.distributed.lower import lower
 from qorch.workloads.distributed.partition import partition_circuit
@@ -73,6 +77,7 @@ def measure(num_qubits: int, nodes: int, shots: int) -> dict[str, object]:
         "epr_pairs": program.epr_pairs,
         **{k: round(v, 1) for k, v in rates.items()},
         "perfect_tvd": round(total_variation_distance(counts["perfect"], reference), 4),
+        "noisy_classical_fidelity": round(classical_fidelity(counts["noisy"], reference), 4),
         "estimated_classical_fidelity": round(
             estimate_fidelity(program, schedule, timings, links).best, 4
         ),

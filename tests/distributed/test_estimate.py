@@ -19,7 +19,12 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.quantum_info import Statevector
 
 from qorch.workloads.distributed.distribution import classical_fidelity
-from qorch.workloads.distributed.estimate import LOWER_BOUND_ONLY, PER_CHANNEL, estimate_fidelity
+from qorch.workloads.distributed.estimate import (
+    LOWER_BOUND_ONLY,
+    MIXTURE,
+    PER_CHANNEL,
+    estimate_fidelity,
+)
 from qorch.workloads.distributed.lower import lower
 from qorch.workloads.distributed.partition import partition_circuit
 from qorch.workloads.distributed.program import DistributedProgram
@@ -127,17 +132,22 @@ def test_the_estimate_tracks_aer_within_005(name: str, fidelity: float) -> None:
     links = {pair: Link(fidelity=fidelity) for pair in program.epr_pairs_per_pair}
     timings = {node: MEMORY for node in program.nodes}
     schedule = schedule_program(program, timings, links)
-    estimate = estimate_fidelity(program, schedule, timings, links)
-    assert estimate.method == PER_CHANNEL
+    mixture = estimate_fidelity(program, schedule, timings, links)
+    assert mixture.method == MIXTURE
+    per_channel = estimate_fidelity(
+        program, schedule, timings, links, max_density_work=0, max_trajectory_work=0
+    )
+    assert per_channel.method == PER_CHANNEL  # the model for programs too wide for ρ
     shots = 2000
     counts = simulate(program, schedule, timings, links, shots=shots, seed=31 * shots)
     measured = classical_fidelity(counts, monolithic_counts(circuit, 20_000, seed=1))
-    assert estimate.classical_fidelity == pytest.approx(measured, abs=0.05)
-    assert estimate.lower_bound <= estimate.classical_fidelity
-    assert estimate.success_probability is not None
-    assert estimate.success_probability <= estimate.classical_fidelity + 1e-9
+    for estimate in (mixture, per_channel):
+        assert estimate.classical_fidelity == pytest.approx(measured, abs=0.05)
+        assert estimate.lower_bound <= estimate.classical_fidelity
+        assert estimate.success_probability is not None
+        assert estimate.success_probability <= estimate.classical_fidelity + 1e-9
     if fidelity <= 0.8:  # the no-error product alone would miss by more than the target
-        assert measured - estimate.lower_bound > 0.05
+        assert measured - mixture.lower_bound > 0.05
 
 
 def test_a_program_too_wide_to_follow_reports_only_the_lower_bound() -> None:

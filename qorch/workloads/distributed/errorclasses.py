@@ -1,4 +1,6 @@
-"""Combine a program's Pauli channels into what a shot keeps of each ideal outcome (pure).
+"""Combine a program's Pauli channels into what a shot keeps of each ideal outcome (pure):
+the per-channel model of :mod:`~qorch.workloads.distributed.estimate`, for a program too
+wide for its density matrix and for sampled trajectories.
 
 Two errors that leave the same output — a Z on either half of a Bell pair, on a qubit or
 its cat copy, or on a qubit before and after a diagonal gate — undo each other when both

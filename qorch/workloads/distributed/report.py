@@ -31,9 +31,10 @@ ESTIMATE_KEYS = (
 ``estimated_classical_fidelity`` (expected fidelity of the output distribution to the
 ideal one: compare with ``measured_fidelity``), ``estimated_success_probability`` (chance a
 shot's output is unharmed; for one ideal outcome, the chance of that outcome),
-``fidelity_lower_bound`` (no error anywhere), ``estimate_method`` (``per-channel``,
-``perfect`` or ``lower-bound`` when the program is too wide to follow; then the first two
-are null). ``estimated_fidelity`` keeps its name: the classical one, else the bound."""
+``fidelity_lower_bound`` (no error anywhere), ``estimate_method`` (``density-matrix``,
+``trajectories``, ``per-channel``, ``perfect`` or ``lower-bound`` when the program is too
+wide to follow; then the first two are null). ``estimated_fidelity`` keeps its name: the
+classical one, else the bound."""
 
 
 def estimate_fields(analysis: Analysis) -> dict[str, Any]:

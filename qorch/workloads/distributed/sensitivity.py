@@ -14,7 +14,9 @@ the same linear map gives the output *with* the error. For an error ``P`` on the
 one backward pass (undoing each step on ``ψ``; a projection's discarded half is kept for
 this). The result is exact for Pauli errors, up to the one assumption checked as it runs
 (every mid-circuit outcome is uniform or certain); a program that breaks it, or is too wide,
-raises :class:`UnsupportedProgram`.
+raises :class:`UnsupportedProgram`. The forward pass's steps are also what the density
+matrix (:mod:`~qorch.workloads.distributed.branchdensity`) and the sampled trajectories
+(:mod:`~qorch.workloads.distributed.branchtrajectories`) follow.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class BranchSimulation:
             self._visit(inst, qs, cs)
             self.op_end.append(len(self.steps))
         self.final_state, self.final_axes = self.state, list(self.axes)
-        self.ideal_probabilities = self._output_distribution()
+        self.ideal_probabilities = self.distribution_of(np.abs(self.final_state) ** 2)
 
     # ---- forward ----------------------------------------------------------------------------
 
@@ -179,8 +181,9 @@ class BranchSimulation:
             self.kept[index] = (axis, np.take(self.state, 1 - step.bit, axis=axis))
         self.state = forward(self.state, self.axes, step)
 
-    def _output_distribution(self) -> np.ndarray:
-        probabilities = np.abs(self.final_state) ** 2
+    def distribution_of(self, probabilities: np.ndarray) -> np.ndarray:
+        """The distribution over the ``meas`` register (index = integer value) of
+        ``probabilities`` over the final live qubits (one axis each, as ``final_axes``)."""
         measured = [q for q in self.final_axes if q in self.final]
         rest = tuple(i for i, q in enumerate(self.final_axes) if q not in self.final)
         marginal = probabilities.sum(axis=rest) if rest else probabilities
