@@ -73,11 +73,12 @@ def count_epr_pairs(circuit: QuantumCircuit) -> Counter[tuple[str, str]]:
     def visit(qc: QuantumCircuit, outer: QuantumCircuit, qubits: list[Qubit]) -> None:
         for inst in qc.data:
             mapped = [qubits[qc.find_bit(q).index] for q in inst.qubits]
-            if inst.operation.name == EPR_NAME:
+            if inst.name == EPR_NAME:  # the name, not .operation: no gate object is built
                 a, b = sorted((node_of(outer, mapped[0]), node_of(outer, mapped[1])))
                 pairs[(a, b)] += 1
-            for block in getattr(inst.operation, "blocks", ()):
-                visit(block, outer, mapped)
+            elif inst.is_control_flow():
+                for block in inst.operation.blocks:
+                    visit(block, outer, mapped)
 
     visit(circuit, circuit, list(circuit.qubits))
     return pairs

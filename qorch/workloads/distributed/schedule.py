@@ -166,14 +166,14 @@ def last_mixing(circuit: QuantumCircuit) -> list[int]:
 
 
 def _mixed_qubits(inst: CircuitInstruction, circuit: QuantumCircuit) -> list[int]:
-    op = inst.operation
+    name = inst.name  # not .operation, which builds a gate object per access
     qs = [circuit.find_bit(q).index for q in inst.qubits]
-    if op.name in DIAGONAL:
+    if name in DIAGONAL:
         return []
-    if op.name in ("cx", "ccx", "mcx", "cy"):  # diagonal on the controls
+    if name in ("cx", "ccx", "mcx", "cy"):  # diagonal on the controls
         return qs[-1:]
-    blocks = getattr(op, "blocks", ())
-    if op.name == "if_else" and blocks:
+    blocks = inst.operation.blocks if inst.is_control_flow() else ()
+    if name == "if_else" and blocks:
         mixed: set[int] = set()
         for block in blocks:
             for inner in block.data:
@@ -181,6 +181,14 @@ def _mixed_qubits(inst: CircuitInstruction, circuit: QuantumCircuit) -> list[int
                 mixed.update(qs[i] for i in local)
         return sorted(mixed)
     return qs
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What :meth:`_Scheduler.cost` reads of a measurement, reset or 1-2 qubit gate."""
+
+    name: str
+    num_qubits: int
 
 
 def _decohered(pair: StoredPair) -> bool:
@@ -234,7 +242,7 @@ class _Scheduler:
             qs = [self.circuit.find_bit(q).index for q in inst.qubits]
             cs = [self.circuit.find_bit(c).index for c in inst.clbits]
             start, end = self.place(inst, qs, cs, top_index=index)
-            ops.append(ScheduledOp(index, inst.operation.name, tuple(qs), start, end))
+            ops.append(ScheduledOp(index, inst.name, tuple(qs), start, end))
         makespan = max((op.end_s for op in ops), default=0.0)
         return self.result(makespan, tuple(ops))
 
@@ -242,28 +250,30 @@ class _Scheduler:
         self, inst: CircuitInstruction, qs: list[int], cs: list[int], top_index: int | None
     ) -> tuple[float, float]:
         """Schedule one instruction on global qubits ``qs``/clbits ``cs``; (start, end) in s."""
-        op = inst.operation
+        name = inst.name  # .operation builds a gate object per access: only where needed
         ready = max((self.free[q] for q in qs), default=0.0)
-        if op.name == "barrier":
+        if name == "barrier":
             return ready, ready
-        if op.name == "if_else":
+        if name == "if_else":
             ready = max(ready, self.condition_ready(inst, qs, cs))
-        elif len({self.node[q] for q in qs}) > 1 and op.name != EPR_NAME:
-            raise PlanError(f"instruction '{op.name}' spans nodes; only '{EPR_NAME}' may")
+        elif len({self.node[q] for q in qs}) > 1 and name != EPR_NAME:
+            raise PlanError(f"instruction '{name}' spans nodes; only '{EPR_NAME}' may")
         for q in qs:
-            self.note_use(q, ready, top_index, fresh=op.name in (EPR_NAME, "reset"))
-        if op.name == EPR_NAME:
+            self.note_use(q, ready, top_index, fresh=name in (EPR_NAME, "reset"))
+        if name == EPR_NAME:
             start, end = self.place_epr(qs, ready, -1 if top_index is None else top_index)
-        elif op.name == "if_else":
-            start, end = ready, self.place_blocks(op, qs, cs, ready)
+        elif name == "if_else":
+            start, end = ready, self.place_blocks(inst.operation, qs, cs, ready)
         else:
+            plain = name != "delay" and len(qs) <= 2  # timed by name and width alone
+            op = _Shape(name, len(qs)) if plain else inst.operation
             duration_s, error = self.cost(op, self.timings[self.node[qs[0]]])
             start, end = ready, ready + duration_s
             self.log_gate += math.log1p(-error)
         for q in qs:
             self.free[q] = end
-            self.live[q] = op.name not in ("measure", "reset")
-        if op.name == "measure":
+            self.live[q] = name not in ("measure", "reset")
+        if name == "measure":
             for c in cs:
                 self.bit_ready[c] = (end, self.node[qs[0]])
         return start, end
