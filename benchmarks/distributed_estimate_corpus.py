@@ -20,10 +20,14 @@ import argparse
 import json
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+# the link and the GHZ-plus-rotations circuit of distributed_sim.py (a sibling script: its
+# directory is on the path when this one runs, and the tests put it there)
+from distributed_sim import Link
+from distributed_sim import circuit_of as ghz_rotations
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
@@ -38,23 +42,6 @@ from qorch.workloads.distributed.timing import NodeTiming
 from qorch.workloads.sources.generators import qft
 
 NO_MEMORY_NOISE = NodeTiming(t1_s=math.inf, t2_s=math.inf)
-
-
-@dataclass(frozen=True)
-class Link:
-    rate_hz: float
-    fidelity: float | None
-    latency_s: float
-
-
-def ghz_rotations(n: int) -> QuantumCircuit:
-    """The circuit of ``benchmarks/distributed_sim.py``."""
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-        qc.ry(0.3 * (q + 1), q + 1)
-    return qc
 
 
 def ghz(n: int) -> QuantumCircuit:
