@@ -301,3 +301,36 @@ def test_the_worker_asks_the_jobs_provider_to_execute(tmp_path: Path, monkeypatc
     assert worker.run(Path(handle["dir"])) == 0
     assert calls == ["qorch-exec-0000"]
     assert execution.result(Recording(), handle) == {"00": 100}
+
+
+def _job(idx: int, status: str, handle: dict[str, Any] | None) -> Any:
+    from qorch.store.records import JobRecord
+
+    return JobRecord(
+        run_id="r", idx=idx, circuit="c", target="t", shots=1, payload="p", token=f"t{idx}",
+        status=status, handle=handle, message="", submitted=None, finished=None, result_file=None,
+    )  # fmt: skip
+
+
+def test_waiting_on_local_workers_polls_every_tenth_of_a_second(monkeypatch: Any) -> None:
+    """The run ends soon after the last local result lands: no pause grows past 0.1 s
+    while only local workers run (it grew to poll_s, adding up to 2 s to a local run);
+    a cloud job's pause still grows by half up to poll_s."""
+    from qorch.engine import jobs as run_jobs
+
+    local = {"job_id": "a", "dir": "jobs/a", "local": True}
+    cloud = {"job_id": "b", "local": False}
+    polls = iter(range(12))
+    slept: list[float] = []
+
+    def refresh(ctx: Any) -> list[Any]:
+        n = next(polls)
+        if n == 11:
+            return [_job(0, "done", local), _job(1, "done", cloud)]
+        return [_job(0, "running", local), _job(1, "done" if n < 6 else "running", cloud)]
+
+    monkeypatch.setattr(run_jobs, "refresh", refresh)
+    monkeypatch.setattr(run_jobs.time, "sleep", slept.append)
+    assert run_jobs.wait(object(), timeout_s=None, poll_s=2.0)  # type: ignore[arg-type]
+    assert slept[:6] == [0.1] * 6, slept
+    assert slept[6:] == pytest.approx([0.15, 0.225, 0.3375, 0.50625, 0.759375]), slept
