@@ -234,15 +234,21 @@ def create_database(path: Path, timeout_s: float) -> bool:
     """Create ``path`` with qorch's schema, atomically; False if another process was first.
 
     Built under a temporary name (0600), then hard-linked into place, which
-    fails if ``path`` appeared meanwhile.
+    fails if ``path`` appeared meanwhile. Built with a rollback journal, not
+    WAL: the schema is in the file itself once its COMMIT returns (a full
+    disk fails the COMMIT). In WAL mode it sat in ``-wal`` until closing
+    merged it, a merge that fails silently on a full disk, and the link then
+    published a file whose pages were only in the deleted ``-wal``: a
+    malformed store. The store switches to WAL when it is opened.
     """
     tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
     try:
         _remove_db_files(tmp)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
         os.close(fd)
-        conn = connect(tmp, timeout_s)
+        conn = connect(tmp, timeout_s, wal=False)
         try:
+            conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA synchronous = FULL")
             init_schema(conn)
         finally:
