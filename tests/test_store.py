@@ -300,6 +300,72 @@ def test_full_disk_gives_one_line_and_keeps_the_store(
         conn.close()
 
 
+def test_a_store_created_on_a_nearly_full_disk_is_whole_or_refused(tmp_path: Path) -> None:
+    """With room for the new store's journal but not for its file, creating the store
+    published a file whose pages were only in its deleted WAL: every later command said
+    the store was malformed. Now each amount of free space gives a whole store or a
+    one-line 'disk full', and the next try after freeing space works."""
+    from qorch.contract.errors import StateError
+    from qorch.store.state import StateStore
+
+    outcomes: set[str] = set()
+    with tmpfs(tmp_path / "small", size="1m") as mount:
+        for free_kib in range(0, 200, 8):
+            state = mount / f"state{free_kib}"
+            filler = fill_disk(mount)
+            with open(filler, "r+b") as handle:  # give back free_kib
+                handle.truncate(max(0, filler.stat().st_size - free_kib * 1024))
+            try:
+                with StateStore(state) as store:
+                    store.runs()
+                outcomes.add("created")
+            except StateError as error:
+                assert "disk full" in str(error) and "damaged" not in str(error), error
+                outcomes.add("disk full")
+            finally:
+                filler.unlink()
+            with StateStore(state) as store:  # space freed: the store opens, or is created
+                assert store.runs() == []
+            shutil.rmtree(state)
+    assert outcomes == {"created", "disk full"}, outcomes
+
+
+def test_a_local_job_the_full_disk_stopped_is_submitted_by_the_next_run(
+    make_plan: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while writing a local job's directory failed the job for good ("run
+    the same command again" then changed nothing). Now the run stops with the one-line
+    error and the next run submits the job, once."""
+    import qorch
+    from qorch.contract.errors import StateError
+    from qorch.engine import localjob
+    from qorch.store.fsutil import describe_os_error
+    from qorch.store.state import StateStore
+
+    monkeypatch.setenv("QORCH_STATE_DIR", str(tmp_path / "state"))
+    plan = make_plan(TINY_PLAN)
+    real = localjob.write_bytes_atomic
+    written: list[Path] = []
+
+    def full_at_the_second_payload(path: Path, data: bytes, **options: Any) -> None:
+        written.append(path)
+        if len(written) == 2:
+            raise StateError(describe_os_error(path, OSError(errno.ENOSPC, "No space left")))
+        real(path, data, **options)
+
+    monkeypatch.setattr(localjob, "write_bytes_atomic", full_at_the_second_payload)
+    with pytest.raises(StateError, match=r"disk full: free space under .* run the same command"):
+        qorch.run(plan, qorch.RunOptions(poll_s=0.05))
+    monkeypatch.setattr(localjob, "write_bytes_atomic", real)
+    done = qorch.run(plan, qorch.RunOptions(poll_s=0.05))
+    assert done.exit_code == 0 and done.finished
+    with StateStore(tmp_path / "state") as store:
+        [run] = store.runs()
+        assert [job.status for job in store.jobs(run.run_id)] == ["done", "done"]
+    logs = sorted((tmp_path / "state" / "jobs").glob("*/worker.log"))
+    assert [log.read_text().count("result written") for log in logs] == [1, 1]
+
+
 def test_atomic_write_on_full_disk_names_the_path_and_removes_the_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -131,7 +131,7 @@ def _advance(ctx: RunJobs, job: JobRecord, broken: dict[str, QorchError]) -> int
             _resume_submission(ctx, job)
         else:
             _submit(ctx, job, ctx.job_request(job))
-    except (NetworkError, CredentialsError) as error:
+    except (NetworkError, CredentialsError, StateError) as error:
         broken[provider] = _submission_failed(ctx, job, error)
         return 0
     return 1
@@ -139,11 +139,13 @@ def _advance(ctx: RunJobs, job: JobRecord, broken: dict[str, QorchError]) -> int
 
 def _submit(ctx: RunJobs, job: JobRecord, request: JobRequest) -> None:
     """Submit a job marked ``submitting``. Network and credentials errors propagate (the
-    call may or may not have reached the provider); other provider errors fail the job."""
+    call may or may not have reached the provider), and so do state errors (a full disk
+    while writing a local job's directory: the next run re-attaches to what was written
+    or submits it, never a permanent failure); other provider errors fail the job."""
     provider = _provider(ctx, job)
     try:
         handle = execution.submit(provider, request)
-    except (NetworkError, CredentialsError):
+    except (NetworkError, CredentialsError, StateError):
         raise
     except QorchError as error:
         ctx.store.update_job(job.run_id, job.idx, "failed", f"submission failed: {error}")
