@@ -366,6 +366,36 @@ def test_a_local_job_the_full_disk_stopped_is_submitted_by_the_next_run(
     assert [log.read_text().count("result written") for log in logs] == [1, 1]
 
 
+def test_history_on_a_full_disk_gives_one_line(tmp_path: Path) -> None:
+    """A run judged on a full disk died with sqlite3's traceback ('database or disk is
+    full') while keeping its metrics in the history: the history writes went around the
+    store's error translation."""
+    from types import SimpleNamespace
+
+    from qorch.contract.errors import StateError
+    from qorch.store import history
+    from qorch.store.state import StateStore
+
+    metric = {"circuit": "c", "target": "t", "std_error": 0.1, "low": 0.0, "high": 1.0,
+              "level": 0.95}  # fmt: skip
+    values = [SimpleNamespace(name=f"m{i}", value=float(i), **metric) for i in range(5000)]
+    with tmpfs(tmp_path / "small", size="1m") as mount:
+        with StateStore(mount / "state") as store:
+            run, _ = store.open_run(
+                idem_key="k", new=True, plan_path="p.yaml", plan_name="p", plan_hash="h",
+                kind="circuits", bundle_dir="b", jobs=[],
+            )  # fmt: skip
+            filler = fill_disk(mount)
+            try:
+                with pytest.raises(StateError, match="disk full: free space under"):
+                    history.record_metrics(store, run.run_id, values)
+            finally:
+                filler.unlink()
+        with StateStore(mount / "state") as store:  # the next command, space freed
+            history.record_metrics(store, run.run_id, values[:3])
+            assert len(store.query("SELECT * FROM metrics")) == 3
+
+
 def test_atomic_write_on_full_disk_names_the_path_and_removes_the_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -169,15 +169,22 @@ class StateStore:
 
     @contextmanager
     def write(self) -> Iterator[_Writer]:
-        """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        """A write transaction (``BEGIN IMMEDIATE``): commit on success, roll back on error.
+
+        SQLite's errors (a full disk at COMMIT, a lock held too long) leave it as
+        one-line StateErrors, for the store's own modules (history) as for its methods.
+        """
         try:
-            yield _Writer(self._conn)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("ROLLBACK")
-            raise
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Writer(self._conn)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise translate(error, self.path, self.timeout_s) from None
 
     # runs -----------------------------------------------------------------
 
