@@ -176,6 +176,8 @@ def _submission_failed(ctx: RunJobs, job: JobRecord, error: QorchError) -> Qorch
     )
     ctx.store.update_job(job.run_id, job.idx, "failed", message)
     ctx.notify(f"job {job.idx} ({job.circuit} on {job.target}): {message}")
+    if isinstance(error, StateError):  # its message says what to do (free space …)
+        return StateError(f"{job.target}: job {job.idx} ({job.circuit}) was not submitted: {error}")
     return type(error)(
         f"{job.target}: job {job.idx} ({job.circuit}) could not be submitted: {error}. "
         "Fix this and run the same command again: qorch first asks the provider whether "
