@@ -123,7 +123,10 @@ def run(
     poll: Annotated[
         float,
         typer.Option(
-            "--poll", help="Seconds between status checks.", min=0.05, callback=finite_seconds
+            "--poll",
+            help="Most seconds between status checks of cloud jobs (local jobs: every 0.1 s).",
+            min=0.05,
+            callback=finite_seconds,
         ),
     ] = 2.0,
     cluster: ClusterOption = None,

@@ -331,7 +331,8 @@ LOCAL_POLL_S = 0.1
 
 def next_poll_s(interval_s: float, jobs: list[JobRecord], poll_s: float) -> float:
     """The next pause between polls: growing by half up to ``poll_s`` while a cloud job
-    runs, at most LOCAL_POLL_S while every unfinished job runs in a local worker.
+    runs, at most LOCAL_POLL_S (or ``poll_s`` if shorter) while every unfinished job runs
+    in a local worker.
 
     Polling a local job reads a few small files, and the run ends when the last
     result lands: a pause grown to two seconds would add up to two to every run
@@ -341,7 +342,7 @@ def next_poll_s(interval_s: float, jobs: list[JobRecord], poll_s: float) -> floa
     local = bool(pending) and all(
         job.handle is not None and execution.is_local(job.handle) for job in pending
     )
-    return min(LOCAL_POLL_S if local else poll_s, interval_s * 1.5)
+    return min(min(poll_s, LOCAL_POLL_S) if local else poll_s, interval_s * 1.5)
 
 
 def _restart_due(job: JobRecord) -> bool:
