@@ -284,3 +284,21 @@ def test_a_job_whose_submitter_died_before_starting_its_worker_is_started_by_res
     wait_for(lambda: localjob.status(handle).state == JobState.DONE, 60, "the job")
     assert not (directory / "attempts.json").exists()
     assert localjob.restart(handle) is None  # finished: nothing more to start
+
+
+def test_a_worker_that_ended_on_an_error_is_not_said_to_be_killed(tmp_path: Path) -> None:
+    """A worker whose result and error.json a full disk refused ends with a traceback in
+    its log; its death read 'killed: out of memory, a signal or a reboot?' before the
+    traceback's last line. It now says it stopped on an error, and which."""
+    from qorch.engine.workerproc import Ident
+
+    directory = tmp_path / "qorch-job"
+    directory.mkdir()
+    log = directory / "worker.log"
+    words = "Traceback (most recent call last):\nOSError: [Errno 28] No space left on device\n"
+    log.write_text("qorch.engine.worker: 2026-12-07T08:07:21Z executing\n" + words)
+    said = localjob._death_reason(directory, Ident(pid=2**22 + 1))
+    assert "stopped on an error" in said and "killed" not in said, said
+    assert said.endswith("its last words: OSError: [Errno 28] No space left on device"), said
+    log.write_text("qorch.engine.worker: 2026-12-07T08:07:21Z executing\n")  # SIGKILL: no words
+    assert "killed: out of memory" in localjob._death_reason(directory, Ident(pid=2**22 + 1))

@@ -425,6 +425,8 @@ def _death_reason(directory: Path, worker: Ident) -> str:
     else:
         how = "vanished without a result (killed: out of memory, a signal or a reboot?)"
     last = _last_log_line(directory)
+    if last and how.startswith("vanished"):  # it ended on an error it could not record
+        how = "stopped on an error it could not record (no result, no error.json)"
     tail = f"; its last words: {last}" if last else ""
     return f"worker {worker} {how}{tail}"
 
