@@ -3,10 +3,12 @@ each with an isolated state directory."""
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,38 +151,83 @@ def bundle_files(directory: Path) -> list[Path]:
     return sorted(p.relative_to(directory) for p in directory.rglob("*") if p.is_file())
 
 
-# Compiles each (plan, bundle directory) pair of its arguments, in one fresh interpreter.
-COMPILE_ELSEWHERE = """
-import sys
+# A second interpreter that compiles plans on request, one JSON line each way: {"state_dir",
+# "pairs": [[plan, bundle directory], ...]} in, {"error": null or a message} out. The CLI's
+# own output goes to the log file (stdout is the reply channel).
+COMPILE_SERVER = """
+import json, os, sys
+replies = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
 from qorch.cli.app import run
-for plan, out in zip(sys.argv[1::2], sys.argv[2::2]):
-    if code := run(["compile", plan, "-o", out]):
-        sys.exit(f"compile {plan}: exit {code}")
+for line in sys.stdin:
+    request = json.loads(line)
+    os.environ["QORCH_STATE_DIR"] = request["state_dir"]
+    error = None
+    for plan, out in request["pairs"]:
+        try:
+            code = run(["compile", plan, "-o", out])
+        except SystemExit as stop:
+            code = stop.code
+        if code:
+            error = f"compile {plan}: exit {code}"
+            break
+    sys.stdout.flush()
+    replies.write(json.dumps({"error": error}) + "\\n")
+    replies.flush()
 """
+
+CompileElsewhere = Callable[[Path, list[tuple[str, Path]]], None]
+
+
+@pytest.fixture(scope="session")
+def compile_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompileElsewhere]:
+    """Compile (plan, bundle directory) pairs in another interpreter, started on first use
+    and kept for the test process: another hash seed, no memory shared with this process,
+    and one start-up and one import of the SDKs per test process instead of per test."""
+    log = tmp_path_factory.mktemp("compile-elsewhere") / "log.txt"
+    server: subprocess.Popen[str] | None = None
+
+    def compile_pairs(state_dir: Path, pairs: list[tuple[str, Path]]) -> None:
+        nonlocal server
+        if server is None:
+            with log.open("w") as output:
+                server = subprocess.Popen(
+                    [sys.executable, "-c", COMPILE_SERVER], cwd=REPO, text=True,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
+                    env={**os.environ, "CI": "true"},
+                )  # fmt: skip
+        assert server.stdin is not None and server.stdout is not None
+        request = {"state_dir": str(state_dir), "pairs": [[p, str(d)] for p, d in pairs]}
+        server.stdin.write(json.dumps(request) + "\n")
+        server.stdin.flush()
+        ready, _, _ = select.select([server.stdout], [], [], 300)
+        reply = server.stdout.readline() if ready else ""
+        assert reply, f"no reply from the compiling interpreter:\n{log.read_text()[-4000:]}"
+        error = json.loads(reply)["error"]
+        assert error is None, f"{error}\n{log.read_text()[-4000:]}"
+
+    yield compile_pairs
+    if server is not None:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=60)
 
 
 @pytest.fixture
 def compile_in_two_processes(
-    cli: InProcessCli, state_dir: Path, tmp_path: Path
+    cli: InProcessCli, state_dir: Path, tmp_path: Path, compile_elsewhere: CompileElsewhere
 ) -> Callable[..., list[tuple[Path, list[Path]]]]:
-    """``qorch compile PLAN -o DIR`` for each plan in this process, and in one fresh
-    interpreter for all of them (another hash seed; one start-up and one import of the
-    SDKs, not one per plan); asserts each plan's two bundles hold the same files with the
-    same bytes, and returns each plan's first bundle and its file list."""
+    """``qorch compile PLAN -o DIR`` for each plan in this process, and in another
+    interpreter (:func:`compile_elsewhere`); asserts each plan's two bundles hold the same
+    files with the same bytes, and returns each plan's first bundle and its file list."""
 
     def compile_twice(*plans: str) -> list[tuple[Path, list[Path]]]:
         pairs = [(tmp_path / f"one{n}", tmp_path / f"two{n}") for n in range(len(plans))]
         for plan, (one, _) in zip(plans, pairs, strict=True):
             here = cli("compile", plan, "-o", str(one))
             assert here.returncode == 0, here.stderr
-        arguments = [arg for plan, (_, two) in zip(plans, pairs, strict=True)
-                     for arg in (plan, str(two))]  # fmt: skip
-        there = subprocess.run(
-            [sys.executable, "-c", COMPILE_ELSEWHERE, *arguments],
-            cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
-            env={**os.environ, "QORCH_STATE_DIR": str(state_dir), "CI": "true"},
-        )  # fmt: skip
-        assert there.returncode == 0, there.stderr
+        elsewhere = [(plan, two) for plan, (_, two) in zip(plans, pairs, strict=True)]
+        compile_elsewhere(state_dir, elsewhere)
         bundles = []
         for one, two in pairs:
             files = bundle_files(one)

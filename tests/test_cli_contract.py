@@ -65,7 +65,7 @@ def test_run_json_contract(cli, make_plan: Callable[..., Path]) -> None:
 
 @pytest.mark.detached_workers  # a job still queued or running
 def test_timeout_exits_3_then_results_collects(cli, make_plan: Callable[..., Path]) -> None:
-    plan = make_plan(PLAN.replace("DELAY", "3"))
+    plan = make_plan(PLAN.replace("DELAY", "1.5"))  # the worker's start-up, then 1.5 s
     first = cli("run", str(plan), "--json", "--timeout", "0.5")
     assert first.returncode == 3, first.stderr
     data = json.loads(first.stdout)

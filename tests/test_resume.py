@@ -95,7 +95,7 @@ def read_attempts(directory: Path) -> list[dict[str, Any]]:
 def test_sigkill_mid_run_then_rerun_completes_without_resubmitting(
     cli, make_plan: Callable[..., Path], state_dir: Path
 ) -> None:
-    plan = make_plan(SLOW_PLAN.replace("DELAY", "4"))
+    plan = make_plan(SLOW_PLAN.replace("DELAY", "1.5"))  # in flight when the kill lands
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir), "QORCH_LOCAL_WORKERS": "3"}
     first = subprocess.Popen(
         [sys.executable, "-m", "qorch", "run", str(plan), "--json", "--poll", "0.2"],

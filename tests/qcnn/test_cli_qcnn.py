@@ -207,7 +207,14 @@ def test_sweep_on_a_dask_cluster_matches_local_processes(
     )
 
 
-def test_unreachable_dask_scheduler_is_one_line(cli, make_plan: Callable[..., Path]) -> None:
+def test_unreachable_dask_scheduler_is_one_line(
+    cli, make_plan: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+    from qorch.workloads.qcnn import executor
+
+    # Dask retries a refused connection until its timeout: 1 s here instead of 10 s
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT", "1s")
     plan = make_plan(SLOW_SWEEP.replace("steps: 100", "steps: 5"))
     result = cli("run", str(plan), "--cluster", "tcp://127.0.0.1:9")
     assert result.returncode == 1

@@ -30,6 +30,7 @@ def _start(plan: Path, state_dir: Path, *extra: str) -> subprocess.Popen[str]:
     """``qorch run PLAN`` in its own process group (as a shell runs a foreground job)."""
     env = {**os.environ, "QORCH_STATE_DIR": str(state_dir), "CI": "true"}
     env.pop("OPENBLAS_NUM_THREADS", None)
+    env.pop("OMP_NUM_THREADS", None)  # threads at their defaults, as in a user's shell
     return subprocess.Popen(
         [sys.executable, "-m", "qorch", "run", str(plan), *extra],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

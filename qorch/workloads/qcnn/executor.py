@@ -35,6 +35,7 @@ from qorch.engine import interrupt
 PRELOAD = ["numpy", "sklearn", "qorch.workloads.qcnn.task"]
 POLL_S = 0.2  # how often the parent looks at the Ctrl-C flag while tasks run
 STOP_GRACE_S = 1.0  # SIGTERM, then this long before SIGKILL
+CONNECT_TIMEOUT = "10s"  # how long to keep trying an unreachable Dask scheduler
 
 Notify = Callable[[str], None]
 
@@ -80,7 +81,7 @@ def task_executor(
             "pip install 'qorch[dask]'"
         ) from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as error:
         raise NetworkError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     executor = client.get_executor()
