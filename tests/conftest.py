@@ -186,6 +186,10 @@ def compile_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comp
     and one start-up and one import of the SDKs per test process instead of per test."""
     log = tmp_path_factory.mktemp("compile-elsewhere") / "log.txt"
     server: subprocess.Popen[str] | None = None
+    # each request names its state directory: the interpreter is no test's qorch process
+    # (tests/qcnn's check for processes left behind looks for QORCH_STATE_DIR under the
+    # session's temporary directory, and this interpreter lives until the session ends)
+    env = {key: value for key, value in os.environ.items() if key != "QORCH_STATE_DIR"}
 
     def compile_pairs(state_dir: Path, pairs: list[tuple[str, Path]]) -> None:
         nonlocal server
@@ -194,7 +198,7 @@ def compile_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Comp
                 server = subprocess.Popen(
                     [sys.executable, "-c", COMPILE_SERVER], cwd=REPO, text=True,
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
-                    env={**os.environ, "CI": "true"},
+                    env={**env, "CI": "true"},
                 )  # fmt: skip
         assert server.stdin is not None and server.stdout is not None
         request = {"state_dir": str(state_dir), "pairs": [[p, str(d)] for p, d in pairs]}
