@@ -26,6 +26,7 @@ from qorch.workloads.distributed.refine import Gates, Teleport
 from qorch.workloads.distributed.teleport import batch_comm_peak
 
 LOOKAHEAD = (1.0, 0.35, 0.12)  # weight of split blocks in the next layers
+LEAST_OPTIONS = 16  # side choices per placement and layer, however tight the budget
 IDLE = 4  # idle qubits that may move to balance the nodes, when blocks alone cannot
 
 
@@ -174,7 +175,8 @@ def layered_teleports(
 
     The beam keeps ``bounds.layered_beam`` placements per layer (fewer when the layers
     times the beam would pass ``bounds.layered_steps``) and tries at most
-    ``bounds.layered_options`` block-side choices for each.
+    ``bounds.layered_options`` block-side choices for each, fewer when all of them, times
+    the qubits, would pass ``bounds.layered_cells`` (see :func:`_widths`).
     """
     bounds = bounds or effort_named("default")
     k, n = len(capacities), len(assign)
@@ -182,7 +184,7 @@ def layered_teleports(
         return None
     lay = block_layers(gates, n)
     depth = len(lay.pairs)
-    beam = max(1, min(bounds.layered_beam, bounds.layered_steps // max(depth, 1)))
+    beam, options = _widths(bounds, depth, n)
     caps = np.asarray(capacities)
     rng = np.random.default_rng(seed)
     states = [assign.astype(np.int8)]
@@ -195,11 +197,11 @@ def layered_teleports(
         for s, (col, g) in enumerate(zip(states, scores, strict=True)):
             split = col[pairs[:, 0]] != col[pairs[:, 1]]
             var = np.arange(len(pairs)) if d == 0 else np.nonzero(split)[0]
-            cols = _options(col, pairs, var, caps, rng, bounds.layered_options)
+            cols = _options(col, pairs, var, caps, rng, options)
             if not len(cols):
                 idle = np.setdiff1d(np.arange(n), pairs.ravel())
                 idle = idle[np.argsort(lay.first[d][idle], kind="stable")][:IDLE]
-                cols = _options(col, pairs, var, caps, rng, bounds.layered_options, idle)
+                cols = _options(col, pairs, var, caps, rng, options, idle)
             if not len(cols):
                 return None
             if work is not None:
@@ -238,6 +240,22 @@ def layered_teleports(
     if not moves_fit(start, plan, caps, comm):
         return None
     return start, plan
+
+
+def _widths(bounds: Effort, depth: int, n: int) -> tuple[int, int]:
+    """The beam and the side choices per placement and layer within the effort's bounds.
+
+    Choices × qubits (the cells the planner fills and compares) over every layer and
+    placement stay within ``bounds.layered_cells``: a wider or deeper circuit gets fewer
+    choices, down to :data:`LEAST_OPTIONS`, then a narrower beam. The work is fixed by
+    the circuit's shape and the effort, so the plan is the same on every machine.
+    """
+    depth = max(depth, 1)
+    beam = max(1, min(bounds.layered_beam, bounds.layered_steps // depth))
+    cells = max(bounds.layered_cells, 1)
+    beam = max(1, min(beam, cells // (depth * n * LEAST_OPTIONS)))
+    options = min(bounds.layered_options, max(LEAST_OPTIONS, cells // (depth * beam * n)))
+    return beam, options
 
 
 def _timed(lay: BlockLayers, chosen: list[np.ndarray]) -> list[Teleport]:
