@@ -71,8 +71,9 @@ def count_epr_pairs(circuit: QuantumCircuit) -> Counter[tuple[str, str]]:
     pairs: Counter[tuple[str, str]] = Counter()
 
     def visit(qc: QuantumCircuit, outer: QuantumCircuit, qubits: list[Qubit]) -> None:
+        where = {q: i for i, q in enumerate(qc.qubits)}  # find_bit per use is slow
         for inst in qc.data:
-            mapped = [qubits[qc.find_bit(q).index] for q in inst.qubits]
+            mapped = [qubits[where[q]] for q in inst.qubits]
             if inst.name == EPR_NAME:  # the name, not .operation: no gate object is built
                 a, b = sorted((node_of(outer, mapped[0]), node_of(outer, mapped[1])))
                 pairs[(a, b)] += 1
