@@ -51,6 +51,7 @@ EPR_HALF_NAME = "epr_half"
 _EULER = OneQubitEulerDecomposer(basis="U")
 # immutable singletons: every instruction may share them
 _CX, _H, _X, _Z, _MEASURE, _RESET = CXGate(), HGate(), XGate(), ZGate(), Measure(), Reset()
+_PHASE, _CPHASE = PhaseGate._standard_gate, CPhaseGate._standard_gate
 
 
 class _Emitter:
@@ -171,9 +172,16 @@ class _Emitter:
         """The gate, each qubit in ``copies`` replaced by its remote copy."""
         a, b = op.qubits
         pa, pb, cphase = op.diag_phases()
-        self.add(PhaseGate(pa), self.slot[a])
-        self.add(PhaseGate(pb), self.slot[b])
-        self.add(CPhaseGate(cphase), copies.get(a, self.slot[a]), copies.get(b, self.slot[b]))
+        qc, sa, sb = self.qc, self.slot[a], self.slot[b]
+        # as qc.p/qc.cp store them, without a Python gate object (a CPhaseGate builds its
+        # base gate: a third of lowering 79 000 diagonal gates)
+        qc._append(CircuitInstruction.from_standard(_PHASE, (sa,), (pa,)))
+        qc._append(CircuitInstruction.from_standard(_PHASE, (sb,), (pb,)))
+        qc._append(
+            CircuitInstruction.from_standard(
+                _CPHASE, (copies.get(a, sa), copies.get(b, sb)), (cphase,)
+            )
+        )
 
 
 def lower(
