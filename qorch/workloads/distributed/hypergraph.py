@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import CircuitInstruction
 
 from qorch.contract.errors import CapabilityError
 
@@ -146,7 +147,11 @@ def _prepare(circuit: QuantumCircuit) -> list[_Inst]:
             simple = False
     if simple:
         return found
-    bare = circuit.remove_final_measurements(inplace=False)
+    # what remove_final_measurements(inplace=False) builds, in the same order, without its
+    # copy of every operation (12 s of 26 at 256 qubits)
+    bare = circuit.copy_empty_like()
+    for inst in found:
+        bare._append(CircuitInstruction(inst.node.op, inst.node.qargs, inst.node.cargs))
     return _instructions(transpile(bare, basis_gates=_BASIS, optimization_level=0))
 
 
