@@ -24,6 +24,7 @@ plus one circuit per node (``per_node``). The conventions every stage relies on:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from qiskit.circuit import Gate, QuantumCircuit, Qubit
@@ -99,7 +100,7 @@ class DistributedProgram:
 
     nodes: tuple[str, ...]
     combined: QuantumCircuit
-    per_node: dict[str, QuantumCircuit]
+    per_node: Mapping[str, QuantumCircuit]  # lowering's is split from combined on first use
     epr_pairs_per_pair: dict[tuple[str, str], int]
     cat_groups: int = 0
     teleports: int = 0
