@@ -267,10 +267,13 @@ class _Scheduler:
             return ready, ready
         if name == "if_else":
             ready = max(ready, self.condition_ready(inst, qs, cs))
-        elif len({self.node[q] for q in qs}) > 1 and name != EPR_NAME:
+        elif len(qs) > 1 and len({self.node[q] for q in qs}) > 1 and name != EPR_NAME:
             raise PlanError(f"instruction '{name}' spans nodes; only '{EPR_NAME}' may")
-        for q in qs:
-            self.note_use(q, ready, top_index, fresh=name in (EPR_NAME, "reset"))
+        fresh = name in (EPR_NAME, "reset")
+        live, pending = self.live, self.pending
+        for q in qs:  # most uses have no gap to record and no pair waiting: skip the call
+            if (live[q] and not fresh and ready > free[q]) or q in pending:
+                self.note_use(q, ready, top_index, fresh=fresh)
         if name == EPR_NAME:
             start, end = self.place_epr(qs, ready, -1 if top_index is None else top_index)
         elif name == "if_else":
@@ -288,9 +291,10 @@ class _Scheduler:
                     self.plain_costs[key] = found
             start, end = ready, ready + found[0]
             self.log_gate += found[1]
+        now_live = name not in ("measure", "reset")
         for q in qs:
-            self.free[q] = end
-            self.live[q] = name not in ("measure", "reset")
+            free[q] = end
+            live[q] = now_live
         if name == "measure":
             for c in cs:
                 self.bit_ready[c] = (end, self.node[qs[0]])
