@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from qorch.workloads.distributed.effort import Work, effort_named
 from qorch.workloads.distributed.hypergraph import canonicalise
+from qorch.workloads.distributed.layerchoices import choice_scores, side_choices
 from qorch.workloads.distributed.layers import (
     LEAST_OPTIONS,
     block_layers,
@@ -76,3 +78,26 @@ def test_a_random_generator_plan_on_two_qpus_beats_the_baseline_at_every_effort(
         assert part.baseline_pairs is not None and part.epr_pairs < part.baseline_pairs
     assert parts["fast"].work["layered_options"] < parts["default"].work["layered_options"]
     assert parts["default"].epr_pairs <= parts["fast"].epr_pairs
+
+
+def test_choice_scores_equal_counting_on_every_colouring() -> None:
+    """The scores' constant + linear + product terms equal moving qubits and counting the
+    split blocks of the next layers on each colouring (the planner no longer builds them)."""
+    rng = np.random.default_rng(5)
+    n = 14
+    col = rng.integers(0, 2, n).astype(np.int8)
+    pairs = rng.permutation(n)[:10].reshape(5, 2)
+    var = np.array([0, 2, 3])
+    idle = np.setdiff1d(np.arange(n), pairs.ravel())[:2]
+    caps = np.array([n, n])
+    found = side_choices(col, pairs, var, caps, rng, 64, idle)
+    ahead = [rng.permutation(n)[:8].reshape(4, 2) for _ in range(3)]
+    ahead.append(np.array([[pairs[0, 0], pairs[0, 1]], [pairs[2, 0], idle[0]]]))
+    weights = (1.0, 0.35, 0.12, 0.5)
+    moved, h = choice_scores(col, found, ahead, weights)
+    assert len(found.bits) == 2**5  # every row fits: all of them
+    for row in range(len(found.bits)):
+        colouring = found.colouring(col, row)
+        assert moved[row] == np.count_nonzero(colouring != col)
+        split = [np.count_nonzero(colouring[nxt[:, 0]] != colouring[nxt[:, 1]]) for nxt in ahead]
+        assert h[row] == pytest.approx(sum(w * s for w, s in zip(weights, split, strict=True)))

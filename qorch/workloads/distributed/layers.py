@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 
 from qorch.workloads.distributed.effort import Effort, Work, effort_named
 from qorch.workloads.distributed.hypergraph import DIAG2, CanonicalCircuit
+from qorch.workloads.distributed.layerchoices import Choices, choice_scores, side_choices
 from qorch.workloads.distributed.refine import Gates, Teleport
 from qorch.workloads.distributed.teleport import batch_comm_peak
 
@@ -86,81 +86,6 @@ def block_layers(gates: Gates, n: int) -> BlockLayers:
     )
 
 
-def _options(
-    col: np.ndarray,
-    pairs: np.ndarray,
-    var: np.ndarray,
-    caps: np.ndarray,
-    rng: np.random.Generator,
-    options: int,
-    idle: np.ndarray | None = None,
-) -> np.ndarray:
-    """Colourings with each ``var`` block on one side (and ``idle`` qubits free), in capacity."""
-    idle = np.zeros(0, dtype=np.int64) if idle is None else idle
-    m, i = len(var), len(idle)
-    if not m and not i:
-        return col[None, :]
-    vq = pairs[var].ravel()
-    rest = np.ones(len(col), dtype=bool)
-    rest[vq] = False
-    rest[idle] = False
-    base = np.bincount(col[rest], minlength=2)
-    budget = max(1, options >> i)
-    out = []
-    for bits in range(1 << i):
-        ids = np.array([(bits >> j) & 1 for j in range(i)], dtype=np.int8)
-        u = int(ids.sum())
-        # side 1 holds base[1] + 2·ones + u qubits, side 0 base[0] + 2·(m − ones) + i − u
-        lo = max(0, -(-(int(base[0]) + 2 * m + i - u - int(caps[0])) // 2))
-        hi = (int(caps[1]) - int(base[1]) - u) // 2
-        sides = _choices(m, lo, hi, rng, budget)
-        if not len(sides):
-            continue
-        cols = np.repeat(col[None, :], len(sides), axis=0)
-        if m:
-            cols[:, pairs[var, 0]] = sides
-            cols[:, pairs[var, 1]] = sides
-        cols[:, idle] = ids
-        out.append(cols)
-    return np.concatenate(out) if out else np.zeros((0, len(col)), dtype=col.dtype)
-
-
-def _choices(m: int, lo: int, hi: int, rng: np.random.Generator, budget: int) -> np.ndarray:
-    """Rows of 0/1 (side per variable block) with between ``lo`` and ``hi`` ones.
-
-    All of them when there are at most ``budget``; else ``budget`` rows drawn uniformly
-    (a count of ones weighted by how many rows have it, then that many blocks at random),
-    repeats dropped (ordered by their bits as an integer). One batch of numpy calls per
-    call: drawing row by row made ``rng.choice`` the planner's main cost (665 000 calls
-    at 64 qubits on 2 QPUs).
-    """
-    counts = list(range(max(lo, 0), min(hi, m) + 1))
-    sizes = [math.comb(m, t) for t in counts]
-    total = sum(sizes)
-    if total == 0:
-        return np.zeros((0, m), dtype=np.int8)
-    if total <= budget:
-        rows = np.zeros((total, m), dtype=np.int8)
-        at = 0
-        for t, size in zip(counts, sizes, strict=True):
-            if t:
-                ones = np.array(list(combinations(range(m), t)), dtype=np.int64)
-                rows[np.arange(at, at + size)[:, None], ones] = 1
-            at += size
-        return rows
-    weights = np.array(sizes, dtype=float)
-    ts = rng.choice(np.asarray(counts), size=budget, p=weights / weights.sum())
-    # a uniformly random subset of t blocks: the t smallest of m uniform draws
-    draws = rng.random((budget, m))
-    kth = np.sort(draws, axis=1)[np.arange(budget), np.maximum(ts - 1, 0)]
-    rows = ((draws <= kth[:, None]) & (ts[:, None] > 0)).astype(np.int8)
-    if m > 62:  # 2^62 rows or more: repeats are too rare to be worth a row sort
-        return rows
-    keys = rows.astype(np.int64) @ (np.int64(1) << np.arange(m, dtype=np.int64))
-    _, first = np.unique(keys, return_index=True)
-    return rows[first]
-
-
 def layered_teleports(
     gates: Gates,
     assign: np.ndarray,
@@ -193,41 +118,42 @@ def layered_teleports(
     for d in range(depth):
         pairs = lay.pairs[d]
         ahead = [lay.pairs[e] for e in range(d + 1, min(depth, d + 1 + len(LOOKAHEAD)))]
-        cand_cols, cand_g, cand_h, cand_par = [], [], [], []
+        cand: list[Choices] = []
+        cand_g, cand_h, cand_par = [], [], []
         for s, (col, g) in enumerate(zip(states, scores, strict=True)):
             split = col[pairs[:, 0]] != col[pairs[:, 1]]
             var = np.arange(len(pairs)) if d == 0 else np.nonzero(split)[0]
-            cols = _options(col, pairs, var, caps, rng, options)
-            if not len(cols):
+            found = side_choices(col, pairs, var, caps, rng, options)
+            if not len(found.bits):
                 idle = np.setdiff1d(np.arange(n), pairs.ravel())
                 idle = idle[np.argsort(lay.first[d][idle], kind="stable")][:IDLE]
-                cols = _options(col, pairs, var, caps, rng, options, idle)
-            if not len(cols):
+                found = side_choices(col, pairs, var, caps, rng, options, idle)
+            if not len(found.bits):
                 return None
             if work is not None:
-                work.add("layered_options", len(cols))
-            moved = np.count_nonzero(cols != col[None, :], axis=1)
-            step = np.zeros(len(cols)) if d == 0 else moved * float(costs[0, 1])
-            h = np.zeros(len(cols))
-            for w, nxt in zip(LOOKAHEAD, ahead, strict=False):
-                h += w * np.count_nonzero(cols[:, nxt[:, 0]] != cols[:, nxt[:, 1]], axis=1)
-            cand_cols.append(cols)
+                work.add("layered_options", len(found.bits))
+            moved, h = choice_scores(col, found, ahead, LOOKAHEAD)
+            step = np.zeros(len(moved)) if d == 0 else moved * float(costs[0, 1])
+            cand.append(found)
             cand_g.append(g + step)
             cand_h.append(h * float(costs[0, 1]))
-            cand_par.append(np.full(len(cols), s))
-        cols = np.concatenate(cand_cols)
+            cand_par.append(np.full(len(moved), s))
+        rows = np.concatenate([np.arange(len(c.bits)) for c in cand])
         g_all, h_all, par = map(np.concatenate, (cand_g, cand_h, cand_par))
         order = np.lexsort((par, g_all, g_all + h_all))
+        kept: list[np.ndarray] = []
         keep, seen = [], set()
         for i in order.tolist():
-            key = cols[i].tobytes()
+            colouring = cand[par[i]].colouring(states[par[i]], int(rows[i]))
+            key = colouring.tobytes()
             if key in seen:
                 continue
             seen.add(key)
             keep.append(i)
+            kept.append(colouring)
             if len(keep) == beam:
                 break
-        states = [cols[i] for i in keep]
+        states = kept
         scores = [float(g_all[i]) for i in keep]
         history.append((states, [int(par[i]) for i in keep]))
     path = [0]
