@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
@@ -88,9 +88,9 @@ def classify_1q(matrix: np.ndarray) -> str | None:
     return GENERAL1
 
 
-@dataclass(frozen=True)
-class _Inst:
-    """One DAG node, read without building its Python operation unless needed."""
+class _Inst(NamedTuple):
+    """One DAG node, read without building its Python operation unless needed (a named
+    tuple: one per gate, twice, and a frozen dataclass is slow to build)."""
 
     name: str
     qubits: tuple[int, ...]
@@ -123,7 +123,7 @@ def _instructions(circuit: QuantumCircuit) -> list[_Inst]:
     if "measure" in circuit.count_ops():
         dag = RemoveFinalMeasurements().run(dag)
     index = {q: i for i, q in enumerate(circuit.qubits)}
-    return [_Inst(node.name, tuple(index[q] for q in node.qargs), node)
+    return [_Inst(node.name, tuple([index[q] for q in node.qargs]), node)
             for node in dag.topological_op_nodes()]  # fmt: skip
 
 
