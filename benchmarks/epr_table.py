@@ -20,8 +20,9 @@ u/cx), at exactly n/k data qubits per QPU with 2 and with ample communication qu
 Generator rows (source ``qorch``) are qorch's own ``random`` generator (``random-2q``:
 two-qubit gates only, depth 2n, seed 11, as in a plan's ``generator: random``) at 32,
 64 and 128 qubits (256 with ``--scale``) on 2 and 8 QPUs with 2 communication qubits
-and 2 spare data slots per QPU: they reach the two-QPU layered planner with hundreds of
-block layers, which MQT's random circuits (gates on up to four qubits) do not.
+and exactly n/k data qubits per QPU (the plans of issue 14's grid): they reach the
+two-QPU layered planner with hundreds of block layers, which MQT's random circuits
+(gates on up to four qubits) do not.
 
 Usage: ``python benchmarks/epr_table.py`` (everything) or a subset, e.g.
 ``--mqt-only --families draper,qaoa --qubits 32 --qpus 2,4 --comm 2``;
@@ -59,9 +60,9 @@ REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {
     ("quantum_volume", 32, 4): (None, None),  # no published figure; the k-QPU layered planner
 }
 SCALE = [(32, 8), (64, 4), (64, 8), (128, 8), (256, 8)]
-GENERATOR = [(n, k) for n in (32, 64, 128) for k in (2, 8)]  # (qubits, QPUs), comm 2, spare 2
+GENERATOR = [(n, k) for n in (32, 64, 128) for k in (2, 8)]  # (qubits, QPUs), comm 2, n/k data
 GENERATOR_SCALE = [(256, 2), (256, 8)]
-GENERATOR_SPARE = 2
+GENERATOR_SPARE = 0
 
 # Row name -> (mqt.bench benchmark name, its keyword arguments: seeded where it draws).
 MQT_FAMILIES: dict[str, tuple[str, dict[str, int]]] = {

@@ -73,7 +73,7 @@ def test_generator_rows_cover_two_and_eight_qpus_and_beat_the_baseline() -> None
     assert rows == [j for j in table._jobs(parse([])) if j[0] == "qorch"]
     qc = table.generator_circuit(16)
     assert qc.num_qubits == 16 and qc.depth() >= 32
-    r = table.row(qc, "random-2q", 2, spare=2, comm=2, source="qorch")
+    r = table.row(qc, "random-2q", 2, spare=table.GENERATOR_SPARE, comm=2, source="qorch")
     assert 0 < r["lower_bound"] <= r["epr_pairs"] < r["baseline"]
 
 
