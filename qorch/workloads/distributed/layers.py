@@ -8,7 +8,9 @@ block split across the nodes, which of its qubits moves, ranking placements by t
 pairs spent so far plus the split blocks of the next layers (each needs a move).
 The first layer's placement is free (it becomes the initial assignment). Moves in
 opposite directions are paired into one batch so full nodes stay within capacity.
-The caller weighs the result under the exact global cost.
+The caller weighs the result under the exact global cost. The side choices are drawn
+and scored by :mod:`layerchoices`; how many, in all, is fixed by the effort and the
+circuit's shape (:func:`_widths`), never by time.
 """
 
 from __future__ import annotations
