@@ -1,8 +1,8 @@
 """EPR pairs of distributed plans: the published QFT/QV rows and MQT Bench families.
 
 Prints one JSON line ``{"rows": [...], "summary": {...}}`` (per-row progress on stderr).
-Each row: circuit, source (``published`` or ``mqt.bench``), qubits, qpus (a full mesh),
-spare data slots per QPU (0 = exactly n/k data qubits; 1 = DisQCO's benchmark setting,
+Each row: circuit, source (``published``, ``qorch`` or ``mqt.bench``), qubits, qpus (a
+full mesh), spare data slots per QPU (0 = exactly n/k data qubits; 1 = DisQCO's benchmark setting,
 ``qpu_info = n/k + 1``), ``comm_qubits`` (null = as many as needed, the published
 setting; 2 = the plan default), ``epr_pairs``, ``baseline`` (the naive plan under the
 same limits: block placement, one pair per gate group in circuit order), ``lower_bound``
@@ -17,9 +17,17 @@ MQT Bench rows (the ``bench`` extra: ``pip install 'qorch[bench]'``) take each f
 the algorithm level, transpiled to u/cx/cp (the published rows' gates: QFT's h/cp, QV's
 u/cx), at exactly n/k data qubits per QPU with 2 and with ample communication qubits.
 
+Generator rows (source ``qorch``) are qorch's own ``random`` generator (``random-2q``:
+two-qubit gates only, depth 2n, seed 11, as in a plan's ``generator: random``) at 32,
+64 and 128 qubits (256 with ``--scale``) on 2 and 8 QPUs with 2 communication qubits
+and exactly n/k data qubits per QPU (the plans of issue 14's grid): they reach the
+two-QPU layered planner with hundreds of block layers, which MQT's random circuits
+(gates on up to four qubits) do not.
+
 Usage: ``python benchmarks/epr_table.py`` (everything) or a subset, e.g.
 ``--mqt-only --families draper,qaoa --qubits 32 --qpus 2,4 --comm 2``;
-``--published-only`` needs no extra; ``--scale`` adds QFT-32…256 on 4 and 8 QPUs.
+``--published-only`` needs no extra (nor ``--generator-only``); ``--scale`` adds
+QFT-32…256 on 4 and 8 QPUs and the 256-qubit generator rows.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from qiskit.synthesis import synth_qft_full
 
 from qorch.workloads.distributed.effort import EFFORTS
 from qorch.workloads.distributed.partition import partition_circuit
+from qorch.workloads.sources.generators import random as generator_random
 
 # (circuit, qubits, qpus) -> (DisQCO, pytket-dqc)
 REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {
@@ -51,6 +60,9 @@ REFERENCES: dict[tuple[str, int, int], tuple[float | None, float | None]] = {
     ("quantum_volume", 32, 4): (None, None),  # no published figure; the k-QPU layered planner
 }
 SCALE = [(32, 8), (64, 4), (64, 8), (128, 8), (256, 8)]
+GENERATOR = [(n, k) for n in (32, 64, 128) for k in (2, 8)]  # (qubits, QPUs), comm 2, n/k data
+GENERATOR_SCALE = [(256, 2), (256, 8)]
+GENERATOR_SPARE = 0
 
 # Row name -> (mqt.bench benchmark name, its keyword arguments: seeded where it draws).
 MQT_FAMILIES: dict[str, tuple[str, dict[str, int]]] = {
@@ -81,6 +93,11 @@ def published_circuit(name: str, n: int) -> QuantumCircuit:
     if name == "qft":
         return synth_qft_full(n, do_swaps=False)
     return transpile(quantum_volume(n, seed=7), basis_gates=["u", "cx"], optimization_level=1)
+
+
+def generator_circuit(n: int) -> QuantumCircuit:
+    """qorch's ``random`` generator as a plan's ``generator: random`` builds it (depth 2n)."""
+    return generator_random(n, 2 * n, 11)
 
 
 def mqt_circuit(family: str, n: int) -> QuantumCircuit:
@@ -161,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     only = p.add_mutually_exclusive_group()
     only.add_argument("--published-only", action="store_true", help="no MQT Bench rows")
     only.add_argument("--mqt-only", action="store_true", help="no published QFT/QV rows")
+    only.add_argument("--generator-only", action="store_true",
+                      help="only qorch's random-generator rows")  # fmt: skip
     p.add_argument("--families", type=_families, default=list(MQT_FAMILIES),
                    help=f"MQT families, comma-separated ({','.join(MQT_FAMILIES)})")  # fmt: skip
     p.add_argument("--qubits", type=_ints, default=list(MQT_QUBITS), help="e.g. 16,32")
@@ -168,19 +187,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--comm", type=_comms, default=[2, None],
                    help="communication qubits per QPU, e.g. 2,ample")  # fmt: skip
     p.add_argument("--effort", choices=EFFORTS, default="default")
-    p.add_argument("--scale", action="store_true", help="add QFT-32…256 on 4/8 QPUs, comm 2")
+    p.add_argument("--scale", action="store_true",
+                   help="add QFT-32…256 on 4/8 QPUs and random-2q-256, comm 2")  # fmt: skip
     return p
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[str, str, int, int, int, int | None]]:
     """(source, circuit, qubits, qpus, spare, comm) of every row asked for, in table order."""
     jobs: list[tuple[str, str, int, int, int, int | None]] = []
-    if not args.mqt_only:
+    if not args.mqt_only and not args.generator_only:
         jobs += [("published", c, n, k, s, None) for s in (0, 1) for (c, n, k) in REFERENCES]
         jobs += [("published", c, n, k, 0, 2) for (c, n, k) in REFERENCES]
         if args.scale:
             jobs += [("published", "qft", n, k, 0, 2) for n, k in SCALE]
-    if not args.published_only:
+    if not args.published_only and not args.mqt_only:
+        sizes = GENERATOR + (GENERATOR_SCALE if args.scale else [])
+        jobs += [("qorch", "random-2q", n, k, GENERATOR_SPARE, 2) for n, k in sizes]
+    if not args.published_only and not args.generator_only:
         jobs += [("mqt.bench", f, n, k, 0, comm)
                  for f in args.families for n in args.qubits
                  for k in args.qpus for comm in args.comm]  # fmt: skip
@@ -224,7 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     try:
         for source, name, n, k, spare, comm in _jobs(args):
-            qc = mqt_circuit(name, n) if source == "mqt.bench" else published_circuit(name, n)
+            if source == "mqt.bench":
+                qc = mqt_circuit(name, n)
+            elif source == "qorch":
+                qc = generator_circuit(n)
+            else:
+                qc = published_circuit(name, n)
             r = row(qc, name, k, spare=spare, comm=comm, source=source, effort=args.effort)
             rows.append(r)
             print(f"{name}-{n}/{k} spare={spare} comm={comm}: {r['epr_pairs']} pairs "

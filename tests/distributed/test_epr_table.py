@@ -61,6 +61,22 @@ def test_flags_select_a_subset_of_rows() -> None:
     assert len(mqt) == len(table.MQT_FAMILIES) * len(table.MQT_QUBITS) * len(table.MQT_QPUS) * 2
 
 
+def test_generator_rows_cover_two_and_eight_qpus_and_beat_the_baseline() -> None:
+    """qorch's own random generator (two-qubit gates, depth 2n) reaches the layered planner."""
+    table = _table()
+    parse = table._parser().parse_args
+    rows = table._jobs(parse(["--generator-only"]))
+    assert {(j[2], j[3]) for j in rows} == {(n, k) for n in (32, 64, 128) for k in (2, 8)}
+    assert all(j[:2] == ("qorch", "random-2q") and j[5] == 2 for j in rows)
+    scaled = table._jobs(parse(["--generator-only", "--scale"]))
+    assert {(256, 2), (256, 8)} <= {(j[2], j[3]) for j in scaled}
+    assert rows == [j for j in table._jobs(parse([])) if j[0] == "qorch"]
+    qc = table.generator_circuit(16)
+    assert qc.num_qubits == 16 and qc.depth() >= 32
+    r = table.row(qc, "random-2q", 2, spare=table.GENERATOR_SPARE, comm=2, source="qorch")
+    assert 0 < r["lower_bound"] <= r["epr_pairs"] < r["baseline"]
+
+
 def test_unknown_family_is_an_argument_error(capsys) -> None:  # type: ignore[no-untyped-def]
     table = _table()
     with pytest.raises(SystemExit) as exc:

@@ -161,3 +161,35 @@ def test_rehome_splits_a_moved_qubits_segments_and_keeps_the_rest() -> None:
                     old.setdefault((int(qubits[pos]), int(was[pos])), set()).add(int(keys[pos]))
         assert all(len(v) == 1 for v in old.values())
         assert len({next(iter(v)) for v in old.values()}) == len(old)
+
+
+def test_ample_cat_ends_are_schedule_cats_own_when_no_copy_is_closed_early() -> None:
+    """Candidates' cost with ample comm qubits reads only the groups' ends: ample_cats
+    gives schedule_cats' ends in its order, or None where a node might run out."""
+    from qiskit.circuit.random import random_circuit
+
+    from qorch.workloads.distributed.catplan import ample_cats, schedule_cats
+    from qorch.workloads.distributed.hypergraph import canonicalise
+    from qorch.workloads.distributed.refine import serving_nodes
+    from qorch.workloads.distributed.teleport import best_teleports
+
+    rng = np.random.default_rng(3)
+    checked = refused = 0
+    for seed in range(12):
+        n, k = int(rng.integers(6, 12)), int(rng.integers(2, 5))
+        gates = Gates.of(canonicalise(random_circuit(n, 10, max_operands=2, seed=seed)))
+        assign = rng.integers(0, k, n)
+        caps = np.bincount(assign, minlength=k) + 1
+        costs = np.ones((k, k)) - np.eye(k)
+        tele = best_teleports(gates, assign, caps.tolist(), [n] * k, costs) if seed % 2 else []
+        where = serving_nodes(gates, assign, tele, k, bool(seed % 3))
+        names = [str(i) for i in range(k)]
+        for comm in ([n] * k, [2] * k):
+            ends = ample_cats(gates, assign, tele, k, comm, where)
+            if ends is None:
+                refused += 1
+                continue
+            groups = schedule_cats(gates, assign, tele, k, comm, names, where)
+            assert ends == [(g.source, g.target) for g in groups]
+            checked += 1
+    assert checked >= 12 and refused >= 1

@@ -32,6 +32,9 @@ class Effort:
     layered_beam: int  # placements kept per layer by the layered two-QPU planner
     layered_options: int  # block-side choices per placement and layer
     layered_steps: int  # placements × layers in all: deep circuits get a narrower beam
+    layered_cells: int  # side choices × qubits weighed by one layered two-QPU search in all:
+    # unbounded, 1536 choices per placement and layer took 14 s at 128 qubits on 2 QPUs;
+    # 500 M take ~2 s there (3.7 M choices)
     milp_nodes: int  # branch-and-bound nodes of the third-QPU integer program
     milp_variables: int  # larger instances skip it; their gates run on their own QPUs.
     # HiGHS's root LP is the cost, not its nodes: QFT-96 on 4 QPUs, 14 256 variables, ~6 s;
@@ -47,7 +50,7 @@ _EFFORTS = {
         "fast", refine_evaluations=60, refine_width=32,
         refine_gate_evaluations=500_000, teleport_sweeps=1,
         teleport_gates=1_000, teleport_window_gates=150_000,
-        layered_beam=8, layered_options=128, layered_steps=500,
+        layered_beam=8, layered_options=128, layered_steps=500, layered_cells=20_000_000,
         milp_nodes=200, milp_variables=4_000, reorder_ops=10_000, capacity_levels=1,
         fitted_variables=0,
     ),
@@ -56,6 +59,7 @@ _EFFORTS = {
         refine_gate_evaluations=3_000_000, teleport_sweeps=5,
         teleport_gates=3_000, teleport_window_gates=1_000_000,
         layered_beam=48, layered_options=1536, layered_steps=4_000,
+        layered_cells=500_000_000,
         milp_nodes=2_000, milp_variables=15_000, reorder_ops=20_000, capacity_levels=2,
         fitted_variables=1_000,
     ),
@@ -64,6 +68,7 @@ _EFFORTS = {
         refine_gate_evaluations=40_000_000, teleport_sweeps=5,
         teleport_gates=30_000, teleport_window_gates=10_000_000,
         layered_beam=96, layered_options=4096, layered_steps=40_000,
+        layered_cells=5_000_000_000,
         milp_nodes=20_000, milp_variables=40_000, reorder_ops=1_000_000, capacity_levels=3,
         fitted_variables=4_000,
     ),

@@ -8,7 +8,9 @@ block split across the nodes, which of its qubits moves, ranking placements by t
 pairs spent so far plus the split blocks of the next layers (each needs a move).
 The first layer's placement is free (it becomes the initial assignment). Moves in
 opposite directions are paired into one batch so full nodes stay within capacity.
-The caller weighs the result under the exact global cost.
+The caller weighs the result under the exact global cost. The side choices are drawn
+and scored by :mod:`layerchoices`; how many, in all, is fixed by the effort and the
+circuit's shape (:func:`_widths`), never by time.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 
 from qorch.workloads.distributed.effort import Effort, Work, effort_named
 from qorch.workloads.distributed.hypergraph import DIAG2, CanonicalCircuit
+from qorch.workloads.distributed.layerchoices import Choices, choice_scores, side_choices
 from qorch.workloads.distributed.refine import Gates, Teleport
 from qorch.workloads.distributed.teleport import batch_comm_peak
 
 LOOKAHEAD = (1.0, 0.35, 0.12)  # weight of split blocks in the next layers
+LEAST_OPTIONS = 16  # side choices per placement and layer, however tight the budget
 IDLE = 4  # idle qubits that may move to balance the nodes, when blocks alone cannot
 
 
@@ -85,67 +88,6 @@ def block_layers(gates: Gates, n: int) -> BlockLayers:
     )
 
 
-def _options(
-    col: np.ndarray,
-    pairs: np.ndarray,
-    var: np.ndarray,
-    caps: np.ndarray,
-    rng: np.random.Generator,
-    options: int,
-    idle: np.ndarray | None = None,
-) -> np.ndarray:
-    """Colourings with each ``var`` block on one side (and ``idle`` qubits free), in capacity."""
-    idle = np.zeros(0, dtype=np.int64) if idle is None else idle
-    m, i = len(var), len(idle)
-    if not m and not i:
-        return col[None, :]
-    vq = pairs[var].ravel()
-    rest = np.ones(len(col), dtype=bool)
-    rest[vq] = False
-    rest[idle] = False
-    base = np.bincount(col[rest], minlength=2)
-    budget = max(1, options >> i)
-    out = []
-    for bits in range(1 << i):
-        ids = np.array([(bits >> j) & 1 for j in range(i)], dtype=np.int8)
-        u = int(ids.sum())
-        # side 1 holds base[1] + 2·ones + u qubits, side 0 base[0] + 2·(m − ones) + i − u
-        lo = max(0, -(-(int(base[0]) + 2 * m + i - u - int(caps[0])) // 2))
-        hi = (int(caps[1]) - int(base[1]) - u) // 2
-        sides = _choices(m, lo, hi, rng, budget)
-        if not len(sides):
-            continue
-        cols = np.repeat(col[None, :], len(sides), axis=0)
-        if m:
-            cols[:, pairs[var, 0]] = sides
-            cols[:, pairs[var, 1]] = sides
-        cols[:, idle] = ids
-        out.append(cols)
-    return np.concatenate(out) if out else np.zeros((0, len(col)), dtype=col.dtype)
-
-
-def _choices(m: int, lo: int, hi: int, rng: np.random.Generator, budget: int) -> np.ndarray:
-    """Rows of 0/1 (side per variable block) with between ``lo`` and ``hi`` ones."""
-    counts = range(max(lo, 0), min(hi, m) + 1)
-    total = sum(math.comb(m, t) for t in counts)
-    if total == 0:
-        return np.zeros((0, m), dtype=np.int8)
-    if total <= budget:
-        rows = []
-        for t in counts:
-            for ones in combinations(range(m), t):
-                row = np.zeros(m, dtype=np.int8)
-                row[list(ones)] = 1
-                rows.append(row)
-        return np.asarray(rows)
-    out = np.zeros((budget, m), dtype=np.int8)
-    weights = np.array([math.comb(m, t) for t in counts], dtype=float)
-    ts = rng.choice(np.asarray(list(counts)), size=budget, p=weights / weights.sum())
-    for r, t in enumerate(ts.tolist()):
-        out[r, rng.choice(m, size=t, replace=False)] = 1
-    return np.unique(out, axis=0)
-
-
 def layered_teleports(
     gates: Gates,
     assign: np.ndarray,
@@ -160,7 +102,8 @@ def layered_teleports(
 
     The beam keeps ``bounds.layered_beam`` placements per layer (fewer when the layers
     times the beam would pass ``bounds.layered_steps``) and tries at most
-    ``bounds.layered_options`` block-side choices for each.
+    ``bounds.layered_options`` block-side choices for each, fewer when all of them, times
+    the qubits, would pass ``bounds.layered_cells`` (see :func:`_widths`).
     """
     bounds = bounds or effort_named("default")
     k, n = len(capacities), len(assign)
@@ -168,7 +111,7 @@ def layered_teleports(
         return None
     lay = block_layers(gates, n)
     depth = len(lay.pairs)
-    beam = max(1, min(bounds.layered_beam, bounds.layered_steps // max(depth, 1)))
+    beam, options = _widths(bounds, depth, n)
     caps = np.asarray(capacities)
     rng = np.random.default_rng(seed)
     states = [assign.astype(np.int8)]
@@ -177,41 +120,42 @@ def layered_teleports(
     for d in range(depth):
         pairs = lay.pairs[d]
         ahead = [lay.pairs[e] for e in range(d + 1, min(depth, d + 1 + len(LOOKAHEAD)))]
-        cand_cols, cand_g, cand_h, cand_par = [], [], [], []
+        cand: list[Choices] = []
+        cand_g, cand_h, cand_par = [], [], []
         for s, (col, g) in enumerate(zip(states, scores, strict=True)):
             split = col[pairs[:, 0]] != col[pairs[:, 1]]
             var = np.arange(len(pairs)) if d == 0 else np.nonzero(split)[0]
-            cols = _options(col, pairs, var, caps, rng, bounds.layered_options)
-            if not len(cols):
+            found = side_choices(col, pairs, var, caps, rng, options)
+            if not len(found.bits):
                 idle = np.setdiff1d(np.arange(n), pairs.ravel())
                 idle = idle[np.argsort(lay.first[d][idle], kind="stable")][:IDLE]
-                cols = _options(col, pairs, var, caps, rng, bounds.layered_options, idle)
-            if not len(cols):
+                found = side_choices(col, pairs, var, caps, rng, options, idle)
+            if not len(found.bits):
                 return None
             if work is not None:
-                work.add("layered_options", len(cols))
-            moved = np.count_nonzero(cols != col[None, :], axis=1)
-            step = np.zeros(len(cols)) if d == 0 else moved * float(costs[0, 1])
-            h = np.zeros(len(cols))
-            for w, nxt in zip(LOOKAHEAD, ahead, strict=False):
-                h += w * np.count_nonzero(cols[:, nxt[:, 0]] != cols[:, nxt[:, 1]], axis=1)
-            cand_cols.append(cols)
+                work.add("layered_options", len(found.bits))
+            moved, h = choice_scores(col, found, ahead, LOOKAHEAD)
+            step = np.zeros(len(moved)) if d == 0 else moved * float(costs[0, 1])
+            cand.append(found)
             cand_g.append(g + step)
             cand_h.append(h * float(costs[0, 1]))
-            cand_par.append(np.full(len(cols), s))
-        cols = np.concatenate(cand_cols)
+            cand_par.append(np.full(len(moved), s))
+        rows = np.concatenate([np.arange(len(c.bits)) for c in cand])
         g_all, h_all, par = map(np.concatenate, (cand_g, cand_h, cand_par))
         order = np.lexsort((par, g_all, g_all + h_all))
+        kept: list[np.ndarray] = []
         keep, seen = [], set()
         for i in order.tolist():
-            key = cols[i].tobytes()
+            colouring = cand[par[i]].colouring(states[par[i]], int(rows[i]))
+            key = colouring.tobytes()
             if key in seen:
                 continue
             seen.add(key)
             keep.append(i)
+            kept.append(colouring)
             if len(keep) == beam:
                 break
-        states = [cols[i] for i in keep]
+        states = kept
         scores = [float(g_all[i]) for i in keep]
         history.append((states, [int(par[i]) for i in keep]))
     path = [0]
@@ -224,6 +168,22 @@ def layered_teleports(
     if not moves_fit(start, plan, caps, comm):
         return None
     return start, plan
+
+
+def _widths(bounds: Effort, depth: int, n: int) -> tuple[int, int]:
+    """The beam and the side choices per placement and layer within the effort's bounds.
+
+    Choices × qubits (the cells the planner fills and compares) over every layer and
+    placement stay within ``bounds.layered_cells``: a wider or deeper circuit gets fewer
+    choices, down to :data:`LEAST_OPTIONS`, then a narrower beam. The work is fixed by
+    the circuit's shape and the effort, so the plan is the same on every machine.
+    """
+    depth = max(depth, 1)
+    beam = max(1, min(bounds.layered_beam, bounds.layered_steps // depth))
+    cells = max(bounds.layered_cells, 1)
+    beam = max(1, min(beam, cells // (depth * n * LEAST_OPTIONS)))
+    options = min(bounds.layered_options, max(LEAST_OPTIONS, cells // (depth * beam * n)))
+    return beam, options
 
 
 def _timed(lay: BlockLayers, chosen: list[np.ndarray]) -> list[Teleport]:

@@ -8,9 +8,12 @@ Pure and deterministic; every error is located at the plan field responsible.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import itertools
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from qorch.contract.errors import (
@@ -152,8 +155,32 @@ def capacity_problems(loaded: LoadedPlan) -> list[QorchError]:
     return problems
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector, then collect once.
+
+    Compiling 256 qubits builds millions of long-lived objects (1.3 M instructions, one
+    scheduled op each); the collector traversed them again and again, ~20 % of lowering
+    and scheduling. Nothing here relies on finalisers; the one collection at the end
+    frees whatever cycles the compile left.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect()
+
+
 def analyse(loaded: LoadedPlan) -> Analysis:
     """Partition, lower, schedule (or cut) the plan's circuit; pure and deterministic."""
+    with _no_cycle_collection():
+        return _analyse(loaded)
+
+
+def _analyse(loaded: LoadedPlan) -> Analysis:
     from qorch.workloads.distributed.hypergraph import CircuitNotDistributableError
     from qorch.workloads.distributed.partition import (
         CommQubitsError,

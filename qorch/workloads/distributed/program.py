@@ -24,6 +24,7 @@ plus one circuit per node (``per_node``). The conventions every stage relies on:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from qiskit.circuit import Gate, QuantumCircuit, Qubit
@@ -71,8 +72,9 @@ def count_epr_pairs(circuit: QuantumCircuit) -> Counter[tuple[str, str]]:
     pairs: Counter[tuple[str, str]] = Counter()
 
     def visit(qc: QuantumCircuit, outer: QuantumCircuit, qubits: list[Qubit]) -> None:
+        where = {q: i for i, q in enumerate(qc.qubits)}  # find_bit per use is slow
         for inst in qc.data:
-            mapped = [qubits[qc.find_bit(q).index] for q in inst.qubits]
+            mapped = [qubits[where[q]] for q in inst.qubits]
             if inst.name == EPR_NAME:  # the name, not .operation: no gate object is built
                 a, b = sorted((node_of(outer, mapped[0]), node_of(outer, mapped[1])))
                 pairs[(a, b)] += 1
@@ -98,7 +100,7 @@ class DistributedProgram:
 
     nodes: tuple[str, ...]
     combined: QuantumCircuit
-    per_node: dict[str, QuantumCircuit]
+    per_node: Mapping[str, QuantumCircuit]  # lowering's is split from combined on first use
     epr_pairs_per_pair: dict[tuple[str, str], int]
     cat_groups: int = 0
     teleports: int = 0

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qorch.workloads.distributed.catplan import CatGroup, CommQubitsError, schedule_cats
+from qorch.workloads.distributed.catplan import (
+    CatGroup,
+    CommQubitsError,
+    ample_cats,
+    schedule_cats,
+)
 from qorch.workloads.distributed.effort import Effort, Work
 from qorch.workloads.distributed.hub import gate_nodes
 from qorch.workloads.distributed.hypergraph import CanonicalCircuit
@@ -105,12 +110,23 @@ def candidate(
     except CommQubitsError:
         return None
     ample = [max(canon.num_qubits, 1)] * k
-    free = schedule_cats(gates, assign, teleports, k, ample, prob.names, where)
+    ends = ample_cats(gates, assign, teleports, k, ample, where)
+    if ends is None:
+        free = schedule_cats(gates, assign, teleports, k, ample, prob.names, where)
+        ends = [(g.source, g.target) for g in free]
     return Candidate(
         canon, assign, tuple(groups), tuple(teleports),
-        plan_cost(groups, teleports, prob.costs), plan_cost(free, teleports, prob.costs),
-        len(free) + len(teleports), label,
+        plan_cost(groups, teleports, prob.costs), _ends_cost(ends, teleports, prob.costs),
+        len(ends) + len(teleports), label,
     )  # fmt: skip
+
+
+def _ends_cost(
+    ends: Sequence[tuple[int, int]], teleports: Sequence[Teleport], costs: np.ndarray
+) -> float:
+    """:func:`plan_cost` of groups with these (source, target) ends, summed in their order."""
+    cats = sum(costs[u, v] for u, v in ends)
+    return float(cats + sum(costs[t.source, t.target] for t in teleports))
 
 
 def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[np.ndarray]]:
