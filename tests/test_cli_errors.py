@@ -175,3 +175,13 @@ def test_cost_budget_exceeded(cli, make_plan: Callable[..., Path]) -> None:
         r"costs an estimated \$\d+\.\d\d.*allows \$5\.00",
     )
     assert "braket:ionq_forte1" in result.stderr
+
+
+def test_a_tab_in_the_indentation_is_named(cli, make_plan: Callable[..., Path]) -> None:
+    """PyYAML's 'found character that cannot start any token' does not say it is a tab."""
+    plan = make_plan("version: 1\nkind: circuits\ncircuits:\n\t- {name: a, generator: ghz}\n")
+    result = cli("validate", str(plan))
+    assert result.returncode == 1
+    assert f"{plan}:4: YAML syntax error" in result.stderr
+    assert "a tab: YAML indents with spaces only" in result.stderr, result.stderr
+    assert "a tab:" not in cli("validate", str(make_plan("version: 1\nkind: [\n"))).stderr

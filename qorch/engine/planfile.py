@@ -62,6 +62,13 @@ def load_plan(path: Path, display: str | None = None) -> LoadedPlan:
     return LoadedPlan(plan=plan, path=path, display=shown, lines=lines, text_sha256=digest)
 
 
+def _tab_at(text: str, line: int, column: int) -> bool:
+    """True if the 0-based ``line`` of ``text`` holds a tab at or just before ``column``."""
+    lines = text.splitlines()
+    here = lines[line] if 0 <= line < len(lines) else ""
+    return "\t" in here[max(0, column - 1) : column + 1]
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[PathKey, int]]:
     """Parse YAML into plain data and a map from field path to 1-based line."""
     try:
@@ -73,6 +80,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[PathKey, int]]:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem_text = error.problem or error.context or "invalid YAML"
+        if mark is not None and _tab_at(text, mark.line, mark.column):
+            problem_text += " (a tab: YAML indents with spaces only)"
         raise PlanErrors(file, [Issue(line, "", f"YAML syntax error: {problem_text}")]) from None
     except yaml.YAMLError as error:
         text_of = str(error).splitlines()[0] if str(error) else type(error).__name__
