@@ -302,3 +302,26 @@ def test_a_worker_that_ended_on_an_error_is_not_said_to_be_killed(tmp_path: Path
     assert said.endswith("its last words: OSError: [Errno 28] No space left on device"), said
     log.write_text("qorch.engine.worker: 2026-12-07T08:07:21Z executing\n")  # SIGKILL: no words
     assert "killed: out of memory" in localjob._death_reason(directory, Ident(pid=2**22 + 1))
+
+
+@linux_only
+def test_a_worker_stopped_by_a_full_disk_is_restarted_by_the_next_run_not_at_once(
+    tmp_path: Path,
+) -> None:
+    """A worker a full disk stopped (its result refused) was restarted at once into the
+    same full disk: a few seconds could spend all three attempts, and the job then failed
+    for good. Now the job fails for this run with what to do, and the next run's restart
+    (what 'qorch run' does for it) starts it again."""
+    handle = localjob.submit(make_request(tmp_path, delay=2.0), "local")
+    directory = Path(handle["dir"])
+    kill_worker(live_worker(directory))
+    words = "Traceback (most recent call last):\nOSError: [Errno 28] No space left on device\n"
+    with open(directory / "worker.log", "a") as log:  # the traceback it would have left
+        log.write(words)
+    status = localjob.status(handle)
+    assert status.state is JobState.FAILED, status
+    assert "full disk on attempt 1 of 3" in status.message, status.message
+    assert "run the same command again" in status.message, status.message
+    assert localjob.restart(handle) is not None  # the next 'qorch run'
+    wait_for(lambda: localjob.status(handle).state.final, 60, "the job to finish")
+    assert localjob.status(handle).state is JobState.DONE

@@ -68,6 +68,7 @@ from qorch.store.fsutil import read_json, write_bytes_atomic, write_json_atomic
 
 JOBS_DIR = "jobs"  # where a state directory keeps its local jobs
 MAX_ATTEMPTS = 3  # workers started for one job, in all
+DISK_FULL_WORDS = ("[Errno 28]", "No space left on device", "[Errno 122]", "Disk quota exceeded")
 SPAWN_GRACE_S = 30.0  # a job with no recorded worker: time for its submitter to start one
 CLAIM_GRACE_S = 30.0  # an unreadable claim and no worker running: dead after this long
 CANCEL_WAIT_S = 5.0
@@ -349,6 +350,15 @@ def _status_of(directory: Path, view: _View) -> JobStatus:
         )
     if view.state == "waiting":
         last = view.deaths[-1]
+        if any(mark in str(last.get("reason", "")) for mark in DISK_FULL_WORDS):
+            # restarting now would run the job again into the same full disk, each time
+            # spending an attempt: the run stops here, and the next one restarts it
+            return JobStatus(
+                JobState.FAILED,
+                f"worker stopped on a full disk on attempt {last['attempt']} of {MAX_ATTEMPTS} "
+                f"({last['reason']}); free space under {directory.parent} and run the same "
+                "command again: it restarts the job",
+            )
         return JobStatus(
             JobState.QUEUED,
             f"{RESTART_PENDING} on attempt {last['attempt']} of {MAX_ATTEMPTS} ({last['reason']}); "
