@@ -96,6 +96,12 @@ def test_cancel_then_exit_4(cli, make_plan: Callable[..., Path]) -> None:
         final = cli("results", run_id, "--json")
     assert final.returncode == 4, final.stderr
     assert json.loads(final.stdout)["status"] == "cancelled"
+    again = cli("run", str(plan))  # the same command again: the cancelled run, not resumed
+    assert again.returncode == 4, again.stderr
+    assert f"run {run_id} for this plan was cancelled; showing what it holds" in again.stderr
+    assert "resuming" not in again.stderr, again.stderr
+    finished = [line for line in again.stderr.splitlines() if "finished" in line]
+    assert finished and all("cancelled" in line and "failed" not in line for line in finished)
 
 
 def test_compile_twice_is_byte_identical(

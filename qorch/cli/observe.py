@@ -15,6 +15,14 @@ if TYPE_CHECKING:
     from qorch.engine.runner import RunContext
 
 
+REOPENED = {
+    "completed": "is completed; showing its results",
+    "cancelled": "was cancelled; showing what it holds",
+}
+"""What re-opening a run that will not run again says, by its status (a failed run is
+resumed: jobs that can be retried, are)."""
+
+
 class TerminalObserver(RunObserver):
     """What a run reports, on stderr: the run opened, messages, a progress bar while
     waiting for jobs (on a terminal; one line per change otherwise), sweep milestones."""
@@ -30,6 +38,9 @@ class TerminalObserver(RunObserver):
     def started(self, ctx: RunContext, created: bool, holds: str) -> None:
         if created:
             message(f"run {ctx.run.run_id}: {holds} (state in {ctx.state_dir})")
+        elif ctx.run.status in REOPENED:
+            message(f"run {ctx.run.run_id} for this plan {REOPENED[ctx.run.status]} "
+                    "(--new runs the plan again)")  # fmt: skip
         else:
             message(f"run {ctx.run.run_id} exists for this plan ({ctx.run.status}); resuming it")
 
@@ -78,5 +89,6 @@ class TerminalObserver(RunObserver):
 
 def _show_jobs(progress: Progress, jobs: list[Any]) -> None:
     done = sum(1 for job in jobs if job.status in ("done", "failed", "cancelled"))
-    failed = sum(1 for job in jobs if job.status in ("failed", "cancelled"))
-    progress.update(done, failed)
+    failed = sum(1 for job in jobs if job.status == "failed")
+    cancelled = sum(1 for job in jobs if job.status == "cancelled")
+    progress.update(done, failed, cancelled)

@@ -196,7 +196,7 @@ class Progress:
         self.unit = unit
         self._bar: Any = None
         self._task: Any = None
-        self._last: tuple[int, int] | None = None
+        self._last: tuple[int, int, int] | None = None
 
     @contextmanager
     def running(self) -> Iterator[Progress]:
@@ -223,14 +223,16 @@ class Progress:
         else:
             yield self
 
-    def update(self, done: int, failed: int = 0) -> None:
-        """Record ``done`` finished jobs (``failed`` of them unsuccessful)."""
+    def update(self, done: int, failed: int = 0, cancelled: int = 0) -> None:
+        """Record ``done`` finished jobs (``failed`` and ``cancelled`` of them unsuccessful)."""
         if self._bar is not None:
             self._bar.update(self._task, completed=done)
             return
-        if self._last != (done, failed):
-            self._last = (done, failed)
-            extra = f", {failed} failed" if failed else ""
+        if self._last != (done, failed, cancelled):
+            self._last = (done, failed, cancelled)
+            extra = (f", {failed} failed" if failed else "") + (
+                f", {cancelled} cancelled" if cancelled else ""
+            )
             message(
                 f"{self.label}: {done}/{counted(self.total, self.unit.rstrip('s'))} finished{extra}"
             )
