@@ -175,3 +175,25 @@ def test_help_and_validate_do_not_import_vendor_sdks(make_plan: Callable[..., Pa
         modules = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
         assert not modules & {"qiskit_aer", "qiskit_ibm_runtime", "braket", "boto3"}, args
         assert not modules & {"qiskit", "numpy", "scipy"}, args  # generators: from their specs
+
+
+@pytest.mark.detached_workers  # jobs finishing in their workers while the store has not looked
+def test_cancel_says_nothing_of_jobs_that_finished_meanwhile(
+    cli, make_plan: Callable[..., Path], state_dir: Path
+) -> None:
+    """Cancelling a run whose quick jobs finished since the store last looked printed
+    'could not cancel: … has already finished; there is nothing to cancel' for each."""
+    import time
+
+    plan = make_plan(PLAN.replace("DELAY", "60"))
+    submitted = cli("submit", str(plan))
+    assert submitted.returncode == 0, submitted.stderr
+    deadline = time.monotonic() + 120
+    while len(list(state_dir.glob("jobs/*/result.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the two undelayed jobs finish in their worker
+    assert len(list(state_dir.glob("jobs/*/result.json"))) == 2
+    cancelled = cli("cancel", submitted.stdout.strip(), "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "could not cancel" not in cancelled.stderr, cancelled.stderr
+    statuses = sorted(job["status"] for job in json.loads(cancelled.stdout)["jobs"])
+    assert statuses == ["cancelled", "cancelled", "done", "done"], statuses

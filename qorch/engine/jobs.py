@@ -382,6 +382,7 @@ def _cancel_job(ctx: RunJobs, job: JobRecord) -> str | None:
     if job.status in JOB_FINAL and not (job.handle is None and unconfirmed):
         return None
     provider = _provider(ctx, job)
+    handle: Handle | None = None
     try:
         handle = _live_handle(ctx, job) if job.handle is not None else _find(ctx, job)
         if handle is None:
@@ -390,6 +391,8 @@ def _cancel_job(ctx: RunJobs, job: JobRecord) -> str | None:
             return None
         execution.cancel(provider, handle)
     except CancelUnsupportedError as error:
+        if handle is not None and _finished(provider, handle):
+            return None  # it finished since the store last looked: collected below
         return str(error)
     except (NetworkError, CredentialsError) as error:
         return (
@@ -399,6 +402,14 @@ def _cancel_job(ctx: RunJobs, job: JobRecord) -> str | None:
     except QorchError as error:
         return f"its provider refused to cancel it ({error}); it may still run"
     return None
+
+
+def _finished(provider: Provider, handle: Handle) -> bool:
+    """True if the job behind ``handle`` has finished (False if its provider cannot say)."""
+    try:
+        return execution.status(provider, handle).state.final
+    except QorchError:
+        return False
 
 
 def _find(ctx: RunJobs, job: JobRecord) -> Handle | None:
