@@ -152,6 +152,11 @@ def test_history_keeps_every_finished_runs_metrics_and_verdicts(
     assert len(by_file) == 16 and {r["plan_name"] for r in by_file} == {"checked"}
     assert json.loads(cli("history", "checked", "--json").stdout) == by_file
     assert json.loads(cli("history", "another-plan", "--json").stdout) == []
+    mistyped = cli("history", "nightly.yaml", "--metric", "tvd")  # a plan that has no runs here
+    assert mistyped.returncode == 0 and "no metrics recorded yet" not in mistyped.stderr
+    said = ("no metrics match plan 'nightly.yaml', metric 'tvd'; recorded here: plans checked; "
+            "metrics hellinger_fidelity, shots, success_probability, tvd")  # fmt: skip
+    assert said in mistyped.stderr, mistyped.stderr
     assert cli("history", str(plan), "--plan", "another-plan").returncode == 2
     png = tmp_path / "fidelity.png"
     drawn = cli("history", "--metric", "hellinger_fidelity", "--plot", str(png))

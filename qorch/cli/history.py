@@ -73,10 +73,25 @@ def history(
         emit_json(rows)
         return
     if not rows:
-        message("no metrics recorded yet (they are kept when a finished run's results are read)")
+        message(_nothing_found(state_dir, plan=plan, metric=metric, target=target, since=since))
         return
     columns, cells, title = history_table([_row(row) for row in rows])
     emit_table(columns, cells, title=title)
+
+
+def _nothing_found(state_dir: Path | None, **filters: str | None) -> str:
+    """Why the history is empty: nothing recorded yet, or nothing that the filters match
+    (a mistyped plan or metric), naming what is recorded."""
+    from qorch import api
+
+    given = {name: value for name, value in filters.items() if value is not None}
+    every = api.history(state_dir) if given else []
+    if not every:
+        return "no metrics recorded yet (they are kept when a finished run's results are read)"
+    asked = ", ".join(f"{name} {value!r}" for name, value in given.items())
+    plans = ", ".join(sorted({row["plan_name"] for row in every}))
+    metrics = ", ".join(sorted({row["name"] for row in every}))
+    return f"no metrics match {asked}; recorded here: plans {plans}; metrics {metrics}"
 
 
 HISTORY_COLUMNS = ("run", "plan", "metric", "circuit", "target", "value", "interval", "checks")
