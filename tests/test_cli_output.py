@@ -292,3 +292,30 @@ def test_an_interrupt_python_can_only_drop_is_not_printed() -> None:
         interrupt.reset()
         signal.signal(signal.SIGINT, previous_handler)
         sys.unraisablehook = previous_hook
+
+
+def test_compile_to_a_place_that_cannot_hold_a_bundle_says_so(
+    cli, make_plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o` under a file, or where no directory can be made (``-o /proc/x``: ENOENT from
+    the staging directory), ended in a traceback (FileExistsError, FileNotFoundError)."""
+    import errno
+    import tempfile
+
+    plan = make_plan(PLAN)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    under_a_file = cli("compile", str(plan), "-o", str(a_file / "bundle"))
+    assert under_a_file.returncode == 1, under_a_file.stderr
+    assert f"{a_file} is a file, not a directory; choose another place" in under_a_file.stderr
+    assert a_file.read_text() == "mine"
+
+    def no_such_place(*args: object, **kwargs: object) -> str:
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_such_place)  # as /proc answers
+    out = tmp_path / "out"
+    refused = cli("compile", str(plan), "-o", str(out), "--json")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    error = json.loads(refused.stdout)["error"]["message"]
+    assert error == f"cannot write the bundle {out}: No such file or directory", error

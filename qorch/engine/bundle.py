@@ -30,8 +30,15 @@ def write_bundle(bundle: CompiledBundle, directory: Path) -> bool:
     if _same_bundle(bundle, directory):
         return False
     check_replaceable(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except (FileExistsError, NotADirectoryError):  # a file where a directory must be
+        blocking = next(p for p in [directory.parent, *directory.parent.parents] if p.exists())
+        raise StateError(f"cannot write the bundle {directory}: {blocking} is a file, not a "
+                         "directory; choose another place (-o DIR)") from None  # fmt: skip
+    except OSError as error:  # /proc, a missing mount, no permission …
+        raise StateError(describe_os_error(directory, error, "write the bundle")) from None
     staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a bundle follows the umask
     try:
         for name, data in bundle.payloads.items():
