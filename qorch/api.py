@@ -262,6 +262,11 @@ def history(
     from qorch.store.state import StateStore
     from qorch.store.statedir import default_state_dir
 
+    if since is not None:
+        try:
+            since = store_history.utc_since(since)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     directories = locate.state_dirs(None if state_dir is None else Path(state_dir))
     if plan is not None and Path(plan).suffix in {".yaml", ".yml"} and Path(plan).is_file():
         plan_file = Path(plan)

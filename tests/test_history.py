@@ -95,3 +95,16 @@ def test_runs_in_the_same_second_keep_their_order(tmp_path: Path) -> None:
         )
     assert [row.run_id for row in history.metric_rows(store, metric="m")] == run_ids
     assert [run.run_id for run in store.runs()] == run_ids[::-1]
+
+
+def test_since_is_read_as_a_utc_time_like_runs_created() -> None:
+    import pytest
+
+    from qorch.store.history import utc_since
+
+    assert utc_since("2026-12-07") == "2026-12-07"
+    assert utc_since("2026-12-07T10:00+01:00") == "2026-12-07T09:00:00Z"
+    assert utc_since("2026-12-07T10:00") == "2026-12-07T10:00:00Z"  # no offset: UTC
+    assert utc_since("2026-12-07T10:00:30Z") == "2026-12-07T10:00:30Z"
+    with pytest.raises(ValueError, match="not an ISO date or time"):
+        utc_since("last week")

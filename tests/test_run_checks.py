@@ -154,6 +154,11 @@ def test_history_keeps_every_finished_runs_metrics_and_verdicts(
     assert json.loads(cli("history", "another-plan", "--json").stdout) == []
     mistyped = cli("history", "nightly.yaml", "--metric", "tvd")  # a plan that has no runs here
     assert mistyped.returncode == 0 and "no metrics recorded yet" not in mistyped.stderr
+    assert len(json.loads(cli("history", "--since", "2000-01-01", "--json").stdout)) == 16
+    assert json.loads(cli("history", "--since", "2999-01-01T00:00+01:00", "--json").stdout) == []
+    for word in ("yesterday", "2026-13-45"):  # compared as text, they matched nothing, silently
+        refused = cli("history", "--since", word)
+        assert refused.returncode == 2 and "is not an ISO date or time" in refused.stderr
     said = ("no metrics match plan 'nightly.yaml', metric 'tvd'; recorded here: plans checked; "
             "metrics hellinger_fidelity, shots, success_probability, tvd")  # fmt: skip
     assert said in mistyped.stderr, mistyped.stderr

@@ -35,7 +35,10 @@ def history(
         str | None, typer.Option("--target", help="Only targets matching this glob, e.g. 'ibm:*'.")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only runs created since (ISO date or time).")
+        str | None,
+        typer.Option(
+            "--since", help="Only runs created since: an ISO date or time (UTC unless offset)."
+        ),
     ] = None,
     state_dir: StateDirOption = None,
     plot: Annotated[

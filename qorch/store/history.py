@@ -8,6 +8,7 @@ rebuilt by ``qorch recover`` regains them the next time each run is judged.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import sqlite3
 from collections.abc import Iterable
@@ -106,6 +107,25 @@ def record_verdicts(store: StateStore, run_id: str, verdicts: Iterable[Judged]) 
                 (run_id, position, v.label, v.metric, v.circuit or "", v.target or "", v.bound,
                  v.verdict),
             )  # fmt: skip
+
+
+def utc_since(since: str) -> str:
+    """``since`` (an ISO date, or a date and time, with or without an offset: no offset
+    means UTC) as the store writes times, to compare with runs' ``created``; ValueError
+    for anything else (a word such as 'yesterday' compared as text and matched nothing)."""
+    text = since.strip()
+    try:
+        if len(text) == 10:  # a date: from its start, UTC
+            return datetime.date.fromisoformat(text).isoformat()
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"--since {since!r} is not an ISO date or time (e.g. 2026-11-01 or "
+            "2026-11-01T08:00, UTC unless it has an offset such as +01:00)"
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def metric_rows(
