@@ -170,3 +170,25 @@ def test_a_payload_with_classical_control_has_no_ideal_and_does_not_crash(tmp_pa
                        num_clbits=3, measured_clbits=[0, 1, 2], depth=1, two_qubit_gates=0,
                        gate_counts={}, cost_usd=0.0, cost_basis="")  # fmt: skip
     assert ideals.ideal_distributions({}, {0: (spec, tmp_path)}, ["c"]) == {"c": None}
+
+
+@pytest.mark.parametrize("circuits", [1, 3, 12])
+def test_the_plots_title_sits_above_its_first_panel(circuits: int) -> None:
+    """On a tall figure (12 circuits: a distributed cut run) the title was drawn over the
+    first panel: tight_layout left it no room."""
+    run = {"run_id": "r", "jobs": [
+        {"index": i, "circuit": f"c{i}", "target": "a", "counts": {"00": 60, "11": 40}}
+        for i in range(circuits)
+    ]}  # fmt: skip
+    panels, _ = countsplot.panels(run, {}, top_k=4)
+    figure = countsplot.plot_figure("run r — plan.yaml (completed)", panels)
+    try:
+        renderer = figure.canvas.get_renderer()
+        title = figure._suptitle.get_window_extent(renderer)
+        first = figure.axes[0].get_tightbbox(renderer)  # its title, legend and ticks
+        assert title.y0 >= first.y1, (title, first)
+        assert title.y1 <= figure.bbox.y1  # and inside the figure
+    finally:
+        from qorch.engine.figures import pyplot
+
+        pyplot().close(figure)
