@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qorch.contract.errors import QorchError
-from qorch.engine.figures import png_bytes, pyplot
+from qorch.engine.figures import png_bytes, pyplot, titled_layout
 
 DEFAULT_TOP_K = 8
 MAX_PANELS = 12
@@ -79,9 +79,6 @@ def _normalised(counts: Mapping[str, int]) -> dict[str, float]:
     return {outcome: count / total for outcome, count in counts.items()}
 
 
-TITLE_IN = 0.3  # inches kept above the panels for the figure's title
-
-
 def plot_png(title: str, shown: Sequence[Panel]) -> bytes:
     """The PNG of ``shown`` panels (at most :data:`MAX_PANELS`), stacked, under ``title``.
     Raises QorchError if there is nothing to draw."""
@@ -99,15 +96,11 @@ def plot_figure(title: str, shown: Sequence[Panel]) -> Any:
     upright = [len(p.outcomes) * max(1, len(p.bars)) for p in shown if not _sideways(p)]
     widest = max(upright, default=0)
     width = min(20.0, max(8.0, 2.5 + 0.22 * widest))
-    height = sum(heights) + 0.6
-    figure, axes_list = plt.subplots(len(shown), 1, figsize=(width, height), dpi=110,
+    figure, axes_list = plt.subplots(len(shown), 1, figsize=(width, sum(heights) + 0.6), dpi=110,
                                      squeeze=False, height_ratios=heights)  # fmt: skip
     for axes, panel in zip(axes_list[:, 0], shown, strict=True):
         _draw(axes, panel)
-    # the title at a fixed distance from the top, the panels below it: tight_layout
-    # leaves no room for a suptitle, which sat on the first panel of a tall figure
-    figure.suptitle(title, fontsize=11, y=1 - 0.12 / height, va="top")
-    figure.tight_layout(rect=(0.0, 0.0, 1.0, 1 - TITLE_IN / height))
+    titled_layout(figure, title)
     return figure
 
 

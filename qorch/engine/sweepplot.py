@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qorch.engine.figures import png_bytes, pyplot
+from qorch.engine.figures import png_bytes, pyplot, titled_layout
 
 MAX_PANELS = 12
 
@@ -75,6 +75,5 @@ def sweep_png(title: str, panels: list[SweepPanel]) -> bytes:
                        fontsize=10, loc="left")  # fmt: skip
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    figure.suptitle(title, fontsize=11)
-    figure.tight_layout()
+    titled_layout(figure, title)
     return png_bytes(figure)

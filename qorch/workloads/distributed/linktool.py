@@ -290,7 +290,7 @@ def sweep_figure(name: str, rows: list[dict[str, Any]], title: str) -> Any:
     """
     import math
 
-    from qorch.engine.figures import pyplot
+    from qorch.engine.figures import pyplot, titled_layout
 
     plt = pyplot()
     x = [row[name] for row in rows]
@@ -323,6 +323,5 @@ def sweep_figure(name: str, rows: list[dict[str, Any]], title: str) -> Any:
     ax_fid.set_ylabel("delivered fidelity")
     ax_fid.set_xlabel(axis_label(name))
     ax_fid.grid(True, alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
+    titled_layout(fig, title, fontsize=12)
     return fig
