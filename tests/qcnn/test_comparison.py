@@ -74,3 +74,22 @@ def test_a_parameter_matched_baseline_says_how_close_it_is() -> None:
                                             target_params=51)})  # fmt: skip
     (row,) = [r for r in results_view(data).tables[0].rows if r[0] == "mlp"]
     assert row[1].startswith("259 (not matched")
+
+
+def test_the_training_curves_loss_axis_fits_the_figure() -> None:
+    """The loss axis's label, in one line, ran into the title of the 3.8-inch figure (seen
+    in a run's training_curve.png: '… sum over the batch' under the title's text)."""
+    from qorch.engine.figures import pyplot
+    from qorch.workloads.qcnn.artifacts import loss_label, training_curve_figure
+
+    label = loss_label("cross-entropy", "reference")
+    figure = training_curve_figure([3.0, 2.0, 1.5], "csv:data/x.csv, a vs b: so4", label)
+    try:
+        renderer = figure.canvas.get_renderer()
+        drawn = figure.axes[0].yaxis.label
+        extent = drawn.get_window_extent(renderer)
+        title = figure.axes[0].title.get_window_extent(renderer)
+        assert extent.y1 <= title.y0, (extent, title)  # below the title, not into it
+        assert drawn.get_text().replace("\n", " ") == label
+    finally:
+        pyplot().close(figure)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,22 @@ def plot_training_curve(
 ) -> None:
     """Loss per step as a PNG."""
     plt = _figure()
+    figure = training_curve_figure(losses, title, ylabel)
+    _save(figure, path)
+    plt.close(figure)
+
+
+def training_curve_figure(losses: Sequence[float], title: str, ylabel: str) -> Any:
+    """The figure of :func:`plot_training_curve`. The axis label is wrapped: in one line,
+    "training loss: cross-entropy, sum over the batch" ran into the title."""
+    plt = _figure()
     figure, axis = plt.subplots(figsize=(6.5, 3.8))
     axis.plot(range(1, len(losses) + 1), losses, lw=1.2)
     axis.set_xlabel("optimiser step")
-    axis.set_ylabel(ylabel)
+    axis.set_ylabel("\n".join(textwrap.wrap(ylabel, 30, break_on_hyphens=False)))
     axis.set_title(title)
     axis.grid(alpha=0.3)
-    _save(figure, path)
-    plt.close(figure)
+    return figure
 
 
 BASELINE_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 2)))
