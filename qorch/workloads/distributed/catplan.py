@@ -56,16 +56,13 @@ def comm_use(groups: Sequence[CatGroup], k: int) -> tuple[int, ...]:
     return tuple(peak)
 
 
-def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGroup]:
-    """Cat groups serving each gate on its node ``where[op]``, split where comm qubits run out.
-
-    A gate running on node w needs a copy on w of each of its segments that lives
-    elsewhere: one, or two when w is a third node (see :mod:`hub`).
-    """
+def _copies(gates, assign, teleports, where) -> list[tuple[int, list[tuple]]]:
+    """Each gate in ``where`` (in the gates' order) with the copies it needs on its node w:
+    one key ``(qubit, segment, w, node holding the segment)`` per operand living elsewhere
+    (one, or two when w is a third node, see :mod:`hub`)."""
     na, nb, ka, kb = (x.tolist() for x in placed(gates, assign, teleports))
     qa, qb = gates.a.tolist(), gates.b.tolist()
-    serve: dict[int, list[tuple]] = {}
-    uses: dict[tuple, deque[int]] = defaultdict(deque)
+    out: list[tuple[int, list[tuple]]] = []
     for pos, i in enumerate(gates.index.tolist()):
         w = where.get(i)
         if w is None:
@@ -75,6 +72,16 @@ def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGr
             keys.append((qa[pos], ka[pos], w, na[pos]))
         if nb[pos] != w:
             keys.append((qb[pos], kb[pos], w, nb[pos]))
+        out.append((i, keys))
+    return out
+
+
+def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGroup]:
+    """Cat groups serving each gate on its node ``where[op]``, split where comm qubits run out
+    (the copies each gate needs: :func:`_copies`)."""
+    serve: dict[int, list[tuple]] = {}
+    uses: dict[tuple, deque[int]] = defaultdict(deque)
+    for i, keys in _copies(gates, assign, teleports, where):
         serve[i] = keys
         for key in keys:
             uses[key].append(i)
@@ -112,8 +119,7 @@ def schedule_cats(gates, assign, teleports, k, comm, names, where) -> list[CatGr
         for key in keys:
             _, _, target, source = key
             if key not in held[target]:
-                if len(held[target]) >= comm[target]:
-                    make_room(target, i, keep=[o for o in keys if o != key and o in held[target]])
+                make_room(target, i, keep=[o for o in keys if o != key and o in held[target]])
                 make_room(source, i)
                 held[target][key] = [i, []]
         for key in keys:
@@ -134,20 +140,11 @@ def ample_cats(gates, assign, teleports, k, comm, where) -> list[tuple[int, int]
     early when, on every node, the most copies open at once plus what opening one more
     or a teleport batch borrows fits its comm qubits.
     """
-    na, nb, ka, kb = (x.tolist() for x in placed(gates, assign, teleports))
-    qa, qb = gates.a.tolist(), gates.b.tolist()
     span: dict[tuple, list[int]] = {}  # key -> [first use, last use, place in that gate]
-    for pos, i in sorted(enumerate(gates.index.tolist()), key=lambda p: p[1]):
-        w = where.get(i)
-        if w is None:
-            continue
-        slot = 0
-        for node, key in ((na[pos], (qa[pos], ka[pos], w, na[pos])),
-                          (nb[pos], (qb[pos], kb[pos], w, nb[pos]))):  # fmt: skip
-            if node != w:
-                found = span.setdefault(key, [i, i, slot])
-                found[1], found[2] = i, slot
-                slot += 1
+    for i, keys in sorted(_copies(gates, assign, teleports, where), key=lambda c: c[0]):
+        for slot, key in enumerate(keys):
+            found = span.setdefault(key, [i, i, slot])
+            found[1], found[2] = i, slot
     events: list[list[tuple[int, int]]] = [[] for _ in range(k)]
     for key, (first, last, _) in span.items():
         events[key[2]] += [(first, 1), (last + 1, -1)]
