@@ -24,10 +24,10 @@ plus one circuit per node (``per_node``). The conventions every stage relies on:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from qiskit.circuit import Gate, QuantumCircuit, Qubit
+from qiskit.circuit import Bit, Gate, QuantumCircuit, Qubit
 
 EPR_NAME = "epr"
 DATA_PREFIX = "data_"
@@ -67,12 +67,17 @@ def is_comm(circuit: QuantumCircuit, qubit: Qubit) -> bool:
     return any(r.name.startswith(COMM_PREFIX) for r, _ in circuit.find_bit(qubit).registers)
 
 
+def bit_index(bits: Sequence[Bit]) -> dict[Bit, int]:
+    """Each bit's index: ``find_bit`` per use was a fifth of scheduling 1.3 M instructions."""
+    return {bit: i for i, bit in enumerate(bits)}
+
+
 def count_epr_pairs(circuit: QuantumCircuit) -> Counter[tuple[str, str]]:
     """EPR pairs in ``circuit`` per unordered node pair (names sorted), control flow included."""
     pairs: Counter[tuple[str, str]] = Counter()
 
     def visit(qc: QuantumCircuit, outer: QuantumCircuit, qubits: list[Qubit]) -> None:
-        where = {q: i for i, q in enumerate(qc.qubits)}  # find_bit per use is slow
+        where = bit_index(qc.qubits)
         for inst in qc.data:
             mapped = [qubits[where[q]] for q in inst.qubits]
             if inst.name == EPR_NAME:  # the name, not .operation: no gate object is built

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -50,7 +50,12 @@ from qiskit.circuit import Bit, CircuitInstruction, Clbit, QuantumCircuit
 from qiskit.circuit.classical import expr
 
 from qorch.contract.errors import PlanError
-from qorch.workloads.distributed.program import EPR_NAME, DistributedProgram, node_of
+from qorch.workloads.distributed.program import (
+    EPR_NAME,
+    DistributedProgram,
+    bit_index,
+    node_of,
+)
 from qorch.workloads.distributed.timing import (
     NodeTiming,
     Pair,
@@ -168,11 +173,6 @@ def last_mixing(circuit: QuantumCircuit) -> list[int]:
         for q in _mixed_qubits(inst, where):
             last[q] = index
     return last
-
-
-def bit_index(bits: Sequence[Bit]) -> dict[Bit, int]:
-    """Each bit's index: ``find_bit`` per use was a fifth of scheduling 1.3 M instructions."""
-    return {bit: i for i, bit in enumerate(bits)}
 
 
 def _mixed_qubits(inst: CircuitInstruction, where: Mapping[Bit, int]) -> list[int]:
