@@ -142,12 +142,13 @@ def run(
     ``observer`` is told what happens (messages, progress).
     """
     from qorch.engine import results as run_results
-    from qorch.engine import session
+    from qorch.engine import session, warmpool
 
     chosen = options or RunOptions()
     watcher = observer or RunObserver()
-    began = session.start(Path(source), chosen, watcher)
-    began.workload.execute(began, chosen, watcher)
+    with warmpool.scope():  # local workers started during the compile, if any
+        began = session.start(Path(source), chosen, watcher)
+        began.workload.execute(began, chosen, watcher)
     collected = run_results.collect(began.ctx)
     if collected.finished and chosen.wait:
         collected = run_results.write(began.ctx, collected)

@@ -58,6 +58,17 @@ class LocalProvider(Provider):
     def device_is_local(self, name: str) -> bool:
         return True
 
+    def warm_up(self, device: str, options: TargetOptions) -> None:
+        import qiskit.transpiler  # noqa: F401  (translate)
+
+        if device == "aer":
+            import qiskit_aer  # noqa: F401  (execute)
+
+            if options.noise is not None:
+                noise_backend(options.noise)
+        else:
+            import qorch.sim.statevector_qiskit  # noqa: F401  (execute)
+
     def known_qubits(self, name: str) -> int | None:
         return {"statevector": STATEVECTOR_MAX_QUBITS, "aer": AER_MAX_QUBITS}.get(name)
 

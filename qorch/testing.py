@@ -179,6 +179,15 @@ class ProviderConformance:
             assert min(info.price.per_task_usd, info.price.per_shot_usd) >= 0
         json.dumps(info.to_dict())
 
+    def test_warm_up_and_seed_answer_agree_with_the_device(self, provider: Provider) -> None:
+        """What ``qorch run`` asks before it compiles (see :mod:`qorch.engine.warmpool`):
+        a local device warms up without error; the cheap seed answer is the device's."""
+        if provider.device_is_local(self.device):
+            provider.warm_up(self.device, TargetOptions(extra=dict(self.options)))
+        info = provider.device(self.device)
+        unseedable = info.simulator and not info.seedable
+        assert provider.unseedable_simulator(self.device) == unseedable
+
     def test_unknown_device_is_a_clear_error(self, provider: Provider) -> None:
         with pytest.raises(UnknownDeviceError, match="no-such-device"):
             provider.check_device("no-such-device")

@@ -285,6 +285,19 @@ class Provider(ABC):
         runs its jobs in local workers that call :meth:`execute`."""
         return False
 
+    def unseedable_simulator(self, device: str) -> bool:
+        """True if ``device`` is a simulator whose counts a seed cannot make repeatable
+        (``qorch run`` warns a plan that sets one). Default: from :meth:`device`; a
+        provider whose ``device`` is costly answers from what it knows cheaply."""
+        info = self.device(device)
+        return info.simulator and not info.seedable
+
+    def warm_up(self, device: str, options: TargetOptions) -> None:
+        """Import what :meth:`translate` and :meth:`execute` need for the local ``device``:
+        ``qorch run`` starts a local worker before compiling and calls this there, so
+        the vendor SDK loads while the plan compiles. Default: nothing."""
+        return None
+
     def credentials(self) -> Credentials:
         """Whether credentials for the cloud service were found (local-only: always)."""
         return Credentials(found=True, source="not needed")

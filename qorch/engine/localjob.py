@@ -11,6 +11,7 @@ directory (0700, files 0600) named by the job's idempotency token::
     request.json   what to run (written last: its presence means "created")
     payload.*      the translated circuit
     spawn          the worker started for the current attempt: pid, start time, boot
+                   (``warm``: started before the compile, see :mod:`qorch.engine.warmpool`)
     claim          the worker executing the job: pid, start time, boot; created
                    whole and exclusively (hard link), so never empty and never two
     claim.N        the claim of attempt N, whose worker died
@@ -61,7 +62,7 @@ from qorch.contract.provider import (
     Result,
     is_expectations,
 )
-from qorch.engine import workerproc
+from qorch.engine import warmpool, workerproc
 from qorch.engine.jobrequest import request_record
 from qorch.engine.workerproc import Ident
 from qorch.store.fsutil import read_json, write_bytes_atomic, write_json_atomic
@@ -516,6 +517,9 @@ def batched_workers() -> Iterator[None]:
         yield
     finally:
         batch, _batch = _batch, None
+        for warm, jobs in warmpool.take(batch):  # started before the compile: SDKs loaded
+            if not _hand_over(warm, jobs):
+                _start_worker(jobs)
         for jobs in batch.values():
             _start_worker(jobs)
 
@@ -561,12 +565,30 @@ def _start_worker(jobs: list[tuple[Path, int]]) -> None:
     finally:
         os.close(log)
     _children[child.pid] = child
-    ident = workerproc.identify(child.pid).to_record()
+    _record_spawn(child.pid, jobs)
+
+
+def _record_spawn(pid: int, jobs: list[tuple[Path, int]], warm: bool = False) -> None:
+    """Name the worker ``pid`` in each job's ``spawn`` (who runs the current attempt;
+    ``warm``: started before the compile, see :mod:`qorch.engine.warmpool`)."""
+    ident = workerproc.identify(pid).to_record()
     for directory, attempt in jobs:
         record = {**ident, "attempt": attempt, "spawned_by": os.getpid(), "at": _utc_now()}
         if len(jobs) > 1:
             record["jobs"] = len(jobs)
+        if warm:
+            record["warm"] = True
         write_json_atomic(directory / "spawn", record, private=True)
+
+
+def _hand_over(warm: warmpool.WarmWorker, jobs: list[tuple[Path, int]]) -> bool:
+    """Give ``jobs`` to a warm worker, recorded in each job's ``spawn`` first (as for a
+    worker started for them); False if it did not take them."""
+    if settings.local_jobs_inline():
+        return False
+    _children[warm.process.pid] = warm.process
+    _record_spawn(warm.process.pid, jobs, warm=True)
+    return warm.run(jobs)
 
 
 # files -------------------------------------------------------------------

@@ -21,9 +21,28 @@ def provider_names() -> list[str]:
     return sorted(_entry_points())
 
 
-@cache
+_overrides: dict[str, Provider] = {}  # see override()
+
+
+def override(name: str, provider: Provider) -> None:
+    """Make :func:`load` return ``provider`` for ``name`` until :func:`clear_overrides`
+    (:mod:`qorch.engine.warmpool`: translations done by a warm worker)."""
+    _overrides[name] = provider
+
+
+def clear_overrides() -> None:
+    """Make :func:`load` return the plugins themselves again."""
+    _overrides.clear()
+
+
 def load(name: str) -> Provider:
     """The provider plugin called ``name``. Raises UnknownProviderError."""
+    found = _overrides.get(name)
+    return found if found is not None else _load(name)
+
+
+@cache
+def _load(name: str) -> Provider:
     eps = _entry_points()
     if name not in eps:
         close = difflib.get_close_matches(name, list(eps), n=2)

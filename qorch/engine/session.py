@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qorch.contract.errors import QorchError
-from qorch.engine import kinds
+from qorch.engine import kinds, warmpool
 from qorch.engine.bundle import MANIFEST, read_bundle, write_bundle
 from qorch.engine.compile import CompiledBundle
+from qorch.engine.execution import JOBS_DIR
 from qorch.engine.loadedplan import LoadedPlan
 from qorch.engine.planfile import load_plan
 from qorch.engine.runner import Notify, RunContext, open_run
@@ -103,6 +104,9 @@ def start(source: Path, options: RunOptions, observer: RunObserver) -> RunStart:
         found = None if options.new else _reopen(loaded, workload, options, observer)
         if found is not None:
             return found
+        if workload.warm_workers:  # their SDK imports overlap the compile
+            jobs_dir = default_state_dir(source, create=False) / JOBS_DIR
+            warmpool.start([spec for _, spec in workload.targets(loaded.plan)], jobs_dir)
         compiled = _compile_loaded(loaded, workload, source)
         bundle = compiled.bundle
         bundle_dir, state_dir = compiled.directory, default_state_dir(source)
@@ -157,8 +161,7 @@ def _warn_unseedable(loaded: LoadedPlan, workload: Workload, observer: RunObserv
     if "seed" not in loaded.plan.model_fields_set:
         return
     names = sorted({spec.target for _, spec in workload.targets(loaded.plan)
-                    if (device := registry.load(spec.provider).device(spec.device)).simulator
-                    and not device.seedable})  # fmt: skip
+                    if registry.load(spec.provider).unseedable_simulator(spec.device)})  # fmt: skip
     if names:
         observer.notify(
             f"warning: {', '.join(names)} cannot be seeded: counts there differ from run to "

@@ -26,7 +26,7 @@ from types import FrameType
 from typing import IO, Any
 
 from qorch.contract import settings
-from qorch.engine import workerproc
+from qorch.engine import serve, workerproc
 from qorch.store.fsutil import write_text_atomic
 
 
@@ -170,7 +170,7 @@ def run_all(jobs: list[tuple[Path, int]]) -> int:
         if _terminated:  # cancelled while native code ran: SIGTERM ends the whole worker
             break
         if number:
-            _log_to(directory)
+            log_to(directory)
         run(directory, attempt)
     return 0
 
@@ -189,7 +189,7 @@ def run_inline(jobs: list[tuple[Path, int]]) -> None:
             run(directory, attempt, inline=True)
 
 
-def _log_to(directory: Path) -> None:
+def log_to(directory: Path) -> None:
     """Point this process's stdout and stderr at the job's ``worker.log`` (append)."""
     with contextlib.suppress(OSError):
         fd = os.open(directory / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -211,10 +211,15 @@ def parse_args(argv: list[str]) -> list[tuple[Path, int]] | None:
 
 def main(argv: list[str]) -> int:
     """Entry point: ``python -m qorch.engine.worker JOB_DIR [ATTEMPT] [JOB_DIR ATTEMPT ...]``."""
+    if len(argv) == 3 and argv[0] == serve.SERVE_FLAG:  # --serve JOBS_DIR LOG
+        with contextlib.suppress(KeyboardInterrupt):
+            return serve.serve(Path(argv[2]), serve.Worker(run_all, log_to, note))
+        return 130
     jobs = parse_args(argv)
     if jobs is None:
         print(
-            "usage: python -m qorch.engine.worker JOB_DIR [ATTEMPT] [JOB_DIR ATTEMPT ...]",
+            "usage: python -m qorch.engine.worker JOB_DIR [ATTEMPT] [JOB_DIR ATTEMPT ...]"
+            " | --serve JOBS_DIR LOG",
             file=sys.stderr,
         )
         return 2

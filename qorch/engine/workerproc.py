@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 WORKER_MODULE = "qorch.engine.worker"
+SERVE_FLAG = "--serve"  # a warm worker: ``-m qorch.engine.worker --serve JOBS_DIR LOG``
 _PROC = Path("/proc")
 
 
@@ -144,18 +145,31 @@ def names_job(cmdline: bytes, token: str) -> bool:
     )
 
 
+def serves_job(cmdline: bytes, token: str) -> bool:
+    """True if a command line is a warm worker's (:mod:`qorch.engine.serve`) whose jobs
+    directory holds job ``token``: ``qorch run`` started it before the job existed, so
+    its command line cannot name the job; the spawn record that names it does."""
+    args = cmdline.split(b"\0")
+    if WORKER_MODULE.encode() not in args or SERVE_FLAG.encode() not in args:
+        return False
+    at = args.index(SERVE_FLAG.encode()) + 1
+    return at < len(args) and (Path(os.fsdecode(args[at])) / token).is_dir()
+
+
 def is_worker(ident: Ident, token: str) -> bool:
     """True if ``ident`` is a live (not zombie) worker process of job ``token``.
 
-    On Linux: same boot, same start time, command line naming the job. Elsewhere
-    (no ``/proc``): the pid exists and leads its own process group.
+    On Linux: same boot, same start time, command line naming the job (or a warm
+    worker's, see :func:`serves_job`). Elsewhere (no ``/proc``): the pid exists and
+    leads its own process group. :func:`find_workers` finds only workers whose
+    command line names the job.
     """
     if not is_live_process(ident):
         return False
     if not has_proc():
         return _exists_elsewhere(ident.pid)
     cmdline = _cmdline(ident.pid)
-    return cmdline is not None and names_job(cmdline, token)
+    return cmdline is not None and (names_job(cmdline, token) or serves_job(cmdline, token))
 
 
 def is_live_process(ident: Ident) -> bool:

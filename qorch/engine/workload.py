@@ -121,6 +121,10 @@ class Workload(ABC):
     kind: ClassVar[str]
     plan_model: ClassVar[type[PlanModel]]
     template_file: ClassVar[str] = "template.yaml"
+    # True: ``qorch run`` starts the local workers before compiling, to translate the
+    # plan and then run its local jobs (see :mod:`qorch.engine.warmpool`): for kinds
+    # whose compile translates for the targets and whose run submits their jobs at once
+    warm_workers: ClassVar[bool] = False
 
     def template(self) -> str:
         """The commented starter plan (``template_file`` beside the workload's module)."""

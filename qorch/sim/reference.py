@@ -39,13 +39,16 @@ def ideal_distribution(circuit: QuantumCircuit) -> dict[str, float] | None:
     from qorch.sim.statevector import UnsupportedOperation, marginal_clbit_probabilities
     from qorch.sim.statevector_qiskit import SUPPORTED_GATES, program_from_circuit
 
-    try:
-        lowered = transpile(
-            circuit, basis_gates=[*SUPPORTED_GATES, "measure"], optimization_level=0
-        )
-        program = program_from_circuit(lowered)
-    except (UnsupportedOperation, TranspilerError):
-        return None  # mid-circuit measurement, reset, classical control, an unknown operation
+    try:  # as it is: transpiling loads every transpiler plugin (an IBM SDK import, ~1 s)
+        program = program_from_circuit(circuit)
+    except UnsupportedOperation:
+        try:
+            lowered = transpile(
+                circuit, basis_gates=[*SUPPORTED_GATES, "measure"], optimization_level=0
+            )
+            program = program_from_circuit(lowered)
+        except (UnsupportedOperation, TranspilerError):
+            return None  # mid-circuit measurement, reset, classical control, unknown gate
     distribution = marginal_clbit_probabilities(program, CUTOFF)
     if len(distribution) > MAX_REFERENCE_OUTCOMES:
         return None

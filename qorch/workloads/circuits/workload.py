@@ -28,6 +28,8 @@ class CircuitsResult(WorkloadResult):
 class CircuitsWorkload(Workload):
     """Circuits (generators, OpenQASM files) compiled for every target and run there."""
 
+    warm_workers = True
+
     kind = "circuits"
     plan_model = CircuitsPlan
 

@@ -78,6 +78,11 @@ class BraketProvider(Provider):
         spec = devices.lookup(name)
         return spec is not None and spec.local
 
+    def warm_up(self, device: str, options: TargetOptions) -> None:
+        if self.device_is_local(device):
+            import braket.devices  # noqa: F401  (execute: LocalSimulator)
+            import qiskit_braket_provider  # noqa: F401  (translate)
+
     def device(self, name: str) -> Device:
         from qorch_braket import pricing
 

@@ -70,6 +70,14 @@ class IBMProvider(Provider):
     def device_is_local(self, name: str) -> bool:
         return devices.is_fake(name)
 
+    def unseedable_simulator(self, device: str) -> bool:
+        return False  # fake backends take the seed; real QPUs are not simulators
+
+    def warm_up(self, device: str, options: TargetOptions) -> None:
+        if devices.is_fake(device):
+            self._backend(device)  # imports qiskit-ibm-runtime and reads the backend
+            import qiskit_ibm_runtime.executor_sampler  # noqa: F401  (execute)
+
     def devices(self) -> list[Device]:
         """Every fake backend, as its shipped configuration describes it (``qorch backends``
         stays fast); :meth:`device` reads a backend itself. Real QPUs are not listed."""
