@@ -320,8 +320,32 @@ def test_a_worker_stopped_by_a_full_disk_is_restarted_by_the_next_run_not_at_onc
         log.write(words)
     status = localjob.status(handle)
     assert status.state is JobState.FAILED, status
-    assert "full disk on attempt 1 of 3" in status.message, status.message
+    assert "full disk on attempt 1 (not counted" in status.message, status.message
     assert "run the same command again" in status.message, status.message
     assert localjob.restart(handle) is not None  # the next 'qorch run'
+    wait_for(lambda: localjob.status(handle).state.final, 60, "the job to finish")
+    assert localjob.status(handle).state is JobState.DONE
+
+
+@linux_only
+def test_stops_on_a_full_disk_do_not_spend_the_jobs_attempts(tmp_path: Path) -> None:
+    """Each stop on a full disk is restarted by the next run (the run says: free space and
+    run the same command again). They spent the job's three attempts: a third one failed
+    it for good ('worker died 3 times'), and only --new, which submits every job of the
+    run again, paid ones too, got it run. Stops on a full disk no longer count."""
+    handle = localjob.submit(make_request(tmp_path, delay=0.5), "local")
+    directory = Path(handle["dir"])
+    kill_worker(live_worker(directory))
+    words = "Traceback (most recent call last):\nOSError: [Errno 28] No space left on device\n"
+    for attempt in (1, 2, 3):
+        with open(directory / "worker.log", "a") as log:  # the traceback it would have left
+            log.write(words)
+        status = localjob.status(handle)
+        assert status.state is JobState.FAILED, status
+        assert "full disk" in status.message and "died 3 times" not in status.message, status
+        restarted = localjob.restart(handle)  # the next 'qorch run'
+        assert restarted is not None and f"attempt {attempt + 1} of {3 + attempt}" in restarted
+        if attempt < 3:
+            kill_worker(live_worker(directory))
     wait_for(lambda: localjob.status(handle).state.final, 60, "the job to finish")
     assert localjob.status(handle).state is JobState.DONE

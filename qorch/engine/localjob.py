@@ -26,7 +26,8 @@ A worker is alive only if a process with its pid, start time and boot runs
 with a command line naming the job, so a reused pid is never mistaken for it
 and only a verified worker is ever signalled. A worker that died without a
 result (killed by the OOM killer, a reboot) is recorded in ``attempts.json``
-and :func:`restart` starts a fresh one, :data:`MAX_ATTEMPTS` in all; the
+and :func:`restart` starts a fresh one, :data:`MAX_ATTEMPTS` in all (a worker a
+full disk stopped is not counted: the run says to free space and run again); the
 runner calls it when a run is resumed. Workers take one of
 ``QORCH_LOCAL_WORKERS`` (default: CPU count) slots, held by ``flock``.
 
@@ -157,9 +158,9 @@ def restart(handle: Handle) -> str | None:
             return None
         _tidy(directory, view.deaths)
         attempt = len(view.deaths) + 1
-        _log(directory, f"restarting the job: attempt {attempt} of {MAX_ATTEMPTS}")
+        _log(directory, f"restarting the job: {_of(attempt, view.deaths)}")
         _spawn(directory, attempt)
-    return f"restarted (attempt {attempt} of {MAX_ATTEMPTS}) after: {view.deaths[-1]['reason']}"
+    return f"restarted ({_of(attempt, view.deaths)}) after: {view.deaths[-1]['reason']}"
 
 
 def result(handle: Handle) -> Result:
@@ -298,7 +299,7 @@ def _inspect_unclaimed(directory: Path, deaths: list[dict[str, Any]]) -> _View:
     if (directory / "cancel").exists():
         return _View("cancelled", "cancelled before it started", deaths)
     if deaths:
-        return _View("waiting" if len(deaths) < MAX_ATTEMPTS else "exhausted", "", deaths)
+        return _View("waiting" if _spent(deaths) < MAX_ATTEMPTS else "exhausted", "", deaths)
     since = directory / ("spawn" if spawn_exists else "request.json")
     if _age_s(since) < SPAWN_GRACE_S:
         return _View("starting", "waiting for a worker", deaths)
@@ -330,7 +331,7 @@ def _final_view(directory: Path) -> _View | None:
 
 
 def _status_of(directory: Path, view: _View) -> JobStatus:
-    of = f"attempt {view.attempt} of {MAX_ATTEMPTS}"
+    of = _of(view.attempt, view.deaths)
     if view.state == "done":
         return JobStatus(JobState.DONE)
     if view.state in ("error", "missing"):
@@ -351,18 +352,19 @@ def _status_of(directory: Path, view: _View) -> JobStatus:
         )
     if view.state == "waiting":
         last = view.deaths[-1]
-        if any(mark in str(last.get("reason", "")) for mark in DISK_FULL_WORDS):
+        if _disk_full(last):
             # restarting now would run the job again into the same full disk, each time
             # spending an attempt: the run stops here, and the next one restarts it
             return JobStatus(
                 JobState.FAILED,
-                f"worker stopped on a full disk on attempt {last['attempt']} of {MAX_ATTEMPTS} "
+                f"worker stopped on a full disk on attempt {last['attempt']} (not counted "
+                f"against its {MAX_ATTEMPTS} attempts) "
                 f"({last['reason']}); free space under {directory.parent} and run the same "
                 "command again: it restarts the job",
             )
         return JobStatus(
             JobState.QUEUED,
-            f"{RESTART_PENDING} on attempt {last['attempt']} of {MAX_ATTEMPTS} ({last['reason']}); "
+            f"{RESTART_PENDING} on {_of(last['attempt'], view.deaths[:-1])} ({last['reason']}); "
             "the next 'qorch run' or 'qorch submit' of this run restarts it",
         )
     # dead, but the death could not be recorded (read-only directory)
@@ -390,8 +392,8 @@ def _record_death(directory: Path, view: _View) -> None:
     if aside is not None:
         with contextlib.suppress(FileNotFoundError):
             (directory / "claim").rename(aside)
-    then = "the job will be restarted" if len(deaths) < MAX_ATTEMPTS else "giving up"
-    _log(directory, f"attempt {attempt} of {MAX_ATTEMPTS} died: {view.reason}; {then}")
+    then = "the job will be restarted" if _spent(deaths) < MAX_ATTEMPTS else "giving up"
+    _log(directory, f"{_of(attempt, view.deaths)} died: {view.reason}; {then}")
 
 
 def _tidy(directory: Path, deaths: list[dict[str, Any]]) -> None:
@@ -417,6 +419,22 @@ def _aside_name(directory: Path, attempt: int) -> Path:
         aside = directory / f"claim.{attempt}.{suffix}"
         suffix += 1
     return aside
+
+
+def _disk_full(death: dict[str, Any]) -> bool:
+    """True if a recorded death was a stop on a full disk (its worker's last words)."""
+    return any(mark in str(death.get("reason", "")) for mark in DISK_FULL_WORDS)
+
+
+def _spent(deaths: list[dict[str, Any]]) -> int:
+    """The attempts ``deaths`` spent: a stop on a full disk spends none (it is restarted
+    by the next run, once the user freed space; three of them failed the job for good)."""
+    return sum(1 for death in deaths if not _disk_full(death))
+
+
+def _of(attempt: int, deaths: list[dict[str, Any]]) -> str:
+    """'attempt N of M' after ``deaths``: M grows by one per stop on a full disk."""
+    return f"attempt {attempt} of {MAX_ATTEMPTS + len(deaths) - _spent(deaths)}"
 
 
 def _claim_attempt(record: dict[str, Any], default: int) -> int:
