@@ -114,3 +114,54 @@ def test_a_sigterm_that_native_code_turns_into_an_error_is_a_cancellation(
     (job / "cancel").unlink()
     worker._execute(job)  # the same error without a cancellation is the job's failure
     assert "QubitSparsePauli" in json.loads((job / "error.json").read_text())["message"]
+
+
+def test_a_state_file_a_full_disk_refuses_is_not_the_jobs_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker notes 'queued'/'running' in the job's ``state`` file. On a full disk that
+    write failed inside the execution's error handling, so the job got an error.json
+    ('StateError: cannot write …/state: disk full') and failed for good, as if its circuit
+    were at fault: a rerun after freeing space left it failed. The note is best effort."""
+    from qorch.contract.errors import StateError
+    from qorch.contract.provider import JobState
+    from qorch.engine import localjob
+    from tests.test_localjob import make_request
+
+    written = worker.write_text_atomic
+
+    def full_disk(path: Path, text: str, **kwargs: bool) -> None:
+        if path.name == "state":
+            raise StateError(f"cannot write {path}: disk full: free space under {path.parent}")
+        written(path, text, **kwargs)
+
+    monkeypatch.setattr(worker, "write_text_atomic", full_disk)
+    monkeypatch.setenv("QORCH_LOCAL_JOBS", "inline")
+    handle = localjob.submit(make_request(tmp_path, delay=0.0), "local")
+    directory = Path(handle["dir"])
+    assert not (directory / "error.json").exists(), (directory / "error.json").read_text()
+    assert localjob.status(handle).state is JobState.DONE
+
+
+def test_a_full_disk_met_while_executing_stops_the_worker_instead_of_failing_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A simulator that cannot write its scratch files on a full disk raised inside the
+    execution and the job got an error.json: failed for good, never retried. The worker
+    now stops on it (its last words name the full disk), as it does when the result cannot
+    be written, and the next run restarts the job."""
+    import errno
+
+    from qorch.contract.errors import StateError
+    from qorch.engine import jobrequest, localjob
+    from tests.test_localjob import make_request
+
+    def no_space(directory: Path) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(jobrequest, "load_request", no_space)
+    monkeypatch.setenv("QORCH_LOCAL_JOBS", "inline")
+    with pytest.raises(StateError, match="disk full"):  # inline: the run stops on it
+        localjob.submit(make_request(tmp_path, delay=0.0), "local")
+    [directory] = (tmp_path / "jobs").glob("qorch-*")
+    assert not (directory / "error.json").exists()

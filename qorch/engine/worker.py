@@ -14,6 +14,7 @@ once per run, not once per job. Every step is noted in the job's
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -26,6 +27,7 @@ from types import FrameType
 from typing import IO, Any
 
 from qorch.contract import settings
+from qorch.contract.errors import StateError
 from qorch.engine import serve, workerproc
 from qorch.store.fsutil import write_text_atomic
 
@@ -80,7 +82,7 @@ def run(directory: Path, attempt: int = 1, inline: bool = False) -> int:
         return 0
     if not inline:
         signal.signal(signal.SIGTERM, _on_sigterm)
-    write_text_atomic(directory / "state", "queued", private=True)
+    _note_state(directory, "queued")
     slot = acquire_slot(directory.parent, directory / "cancel")
     try:
         if slot is None or (directory / "cancel").exists():
@@ -101,7 +103,7 @@ def _execute(directory: Path) -> None:
         request, provider_name = jobrequest.load_request(directory)
         delay = float(request.options.extra.get("queue_delay_s", 0) or 0)
         _sleep_unless_cancelled(delay, directory / "cancel")
-        write_text_atomic(directory / "state", "running", private=True)
+        _note_state(directory, "running")
         note("executing")
         began = time.time()  # after the (simulated) queue: ``ran_s`` is execution alone
         counts = registry.load(provider_name).execute(request)
@@ -111,6 +113,8 @@ def _execute(directory: Path) -> None:
             # it into a RuntimeError while qiskit's Rust module initialises): cancelled
             note(f"cancelled while running ({type(error).__name__}: {error})")
             return
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # the machine's failure, not the job's: the worker stops on a full disk
         note(f"failed: {type(error).__name__}: {error}")
         record = {"message": f"{type(error).__name__}: {error}",
                   "traceback": traceback.format_exc()}  # fmt: skip
@@ -120,6 +124,16 @@ def _execute(directory: Path) -> None:
     timings = {"started": _utc(began), "ended": _utc(ended), "ran_s": round(ended - began, 6)}
     _publish(directory / "result.json",
              {"counts": counts, "seconds": round(ended - started, 6), **timings})  # fmt: skip
+
+
+def _note_state(directory: Path, state: str) -> None:
+    """Write the job's ``state`` ("queued", "running") for ``qorch status``: best effort.
+    A full disk refusing it is no failure of the job (an error.json would fail it for
+    good); the result, which needs the space, reports the disk when it is written."""
+    try:
+        write_text_atomic(directory / "state", state, private=True)
+    except StateError as error:
+        note(f"could not note the state '{state}': {error}")
 
 
 def _utc(epoch_s: float) -> str:
@@ -178,15 +192,24 @@ def run_all(jobs: list[tuple[Path, int]]) -> int:
 def run_inline(jobs: list[tuple[Path, int]]) -> None:
     """Execute each ``(job directory, attempt)`` in this process, in turn, each job's notes
     in its ``worker.log``: what a detached worker does, without the interpreter and SDK
-    imports a fresh process pays. A job cancelled while queued stops there."""
+    imports a fresh process pays. A job cancelled while queued stops there; a full disk
+    stops the run with a StateError (where a detached worker would stop)."""
     for directory, attempt in jobs:
-        with (
-            open(directory / "worker.log", "a", encoding="utf-8") as log,
-            contextlib.redirect_stdout(log),
-            contextlib.redirect_stderr(log),
-            contextlib.suppress(SystemExit),  # cancelled while queued
-        ):
-            run(directory, attempt, inline=True)
+        try:
+            with (
+                open(directory / "worker.log", "a", encoding="utf-8") as log,
+                contextlib.redirect_stdout(log),
+                contextlib.redirect_stderr(log),
+                contextlib.suppress(SystemExit),  # cancelled while queued
+            ):
+                run(directory, attempt, inline=True)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise StateError(
+                f"cannot run the job in {directory}: disk full: free space "
+                f"under {directory.parent} and run the same command again"
+            ) from None
 
 
 def log_to(directory: Path) -> None:
