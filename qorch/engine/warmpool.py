@@ -48,7 +48,7 @@ class WarmWorker:
     providers: frozenset[str]
     log: Path
     answering: bool = True  # False once it failed to answer: nothing more is asked of it
-    took_jobs: bool = False
+    handed_jobs: bool = False  # True once jobs were sent: it may run them, never killed
     _inbox: IO[bytes] = field(init=False)
     _outbox: IO[bytes] = field(init=False)
 
@@ -91,16 +91,16 @@ class WarmWorker:
 
     def run(self, jobs: Jobs) -> bool:
         """Hand the worker ``jobs`` to execute in turn; True once it said it took them."""
+        self.handed_jobs = True
         reply = self.ask(("run", [(str(directory), attempt) for directory, attempt in jobs]))
-        self.took_jobs = reply == ("running",)
         self.answering = False
         self._close_pipes()
-        return self.took_jobs
+        return reply == ("running",)
 
     def stop(self) -> None:
-        """End a worker that took no jobs (it holds none: killing it loses nothing)."""
+        """End a worker that was handed no jobs (it holds none: killing it loses nothing)."""
         self._close_pipes()
-        if self.took_jobs:
+        if self.handed_jobs:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
