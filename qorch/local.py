@@ -59,8 +59,7 @@ class LocalProvider(Provider):
         return True
 
     def warm_up(self, device: str, options: TargetOptions) -> None:
-        import qiskit.transpiler  # noqa: F401  (translate)
-
+        payload.load_transpiler_plugins()  # translate
         if device == "aer":
             import qiskit_aer  # noqa: F401  (execute)
 

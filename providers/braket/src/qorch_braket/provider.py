@@ -83,6 +83,10 @@ class BraketProvider(Provider):
             import braket.devices  # noqa: F401  (execute: LocalSimulator)
             import qiskit_braket_provider  # noqa: F401  (translate)
 
+            from qorch.contract.payload import load_transpiler_plugins
+
+            load_transpiler_plugins()  # its converter transpiles
+
     def device(self, name: str) -> Device:
         from qorch_braket import pricing
 

@@ -75,7 +75,8 @@ class IBMProvider(Provider):
 
     def warm_up(self, device: str, options: TargetOptions) -> None:
         if devices.is_fake(device):
-            self._backend(device)  # imports qiskit-ibm-runtime and reads the backend
+            payload.load_transpiler_plugins()  # translate
+            self._backend(device)  # reads the backend
             import qiskit_ibm_runtime.executor_sampler  # noqa: F401  (execute)
 
     def devices(self) -> list[Device]:
