@@ -142,9 +142,14 @@ def test_mitigation_example_is_closer_to_exact_and_sweeps_in_one_job(cli) -> Non
 
 def test_compiling_the_examples_twice_is_byte_identical(compile_in_two_processes) -> None:
     """QPY payloads for IBM and Aer, OpenQASM 3 for Braket: same bytes from two processes,
-    for plans/ghz.yaml and plans/qft.yaml."""
-    for _, files in compile_in_two_processes("plans/ghz.yaml", "plans/qft.yaml"):
+    for plans/ghz.yaml and plans/qft.yaml; and plans/mitigation.yaml, whose OpenQASM 3
+    circuit sweeps an ``input float`` (its payloads differed on every compile: QPY stored
+    the random UUID Qiskit gives each Parameter)."""
+    ghz, qft, swept = compile_in_two_processes("plans/ghz.yaml", "plans/qft.yaml",
+                                               "plans/mitigation.yaml")  # fmt: skip
+    for _, files in (ghz, qft):
         assert {p.suffix for p in files} >= {".json", ".qpy", ".qasm"}
+    assert any("tfim" in p.name for p in swept[1])
 
 
 # The sweep example trains 270 QCNNs of 200 steps (about 4 CPU-minutes): the tests compile

@@ -46,6 +46,8 @@ def build_spec(
             circuit = generate(spec)
         except ValueError as error:
             raise loaded.error(key, str(error), CircuitError) from None
+    if circuit.parameters:
+        circuit = pinned_parameters(circuit)
     circuit.name = spec.name
     circuit.metadata = {}
     if circuit.parameters and not symbolic:
@@ -57,6 +59,32 @@ def build_spec(
     if circuit.num_clbits == 0:
         circuit.measure_all()
     return circuit
+
+
+def pinned_parameters(circuit: QuantumCircuit) -> QuantumCircuit:
+    """``circuit`` with each parameter's UUID derived from its name (and index in its
+    vector). Qiskit draws a random UUID for every Parameter and QPY stores it, so the
+    payloads of a swept OpenQASM circuit differed from one compile to the next: a plan
+    must give the same bundle bytes every time, in any process."""
+    import uuid
+
+    from qiskit.circuit import Parameter, ParameterVectorElement
+
+    def uuid_of(name: str) -> uuid.UUID:
+        return uuid.uuid5(uuid.NAMESPACE_OID, f"qorch.parameter.{name}")
+
+    mapping: dict[Any, Any] = {}
+    for parameter in circuit.parameters:
+        if isinstance(parameter, ParameterVectorElement):
+            root = uuid_of(f"{parameter.vector.name}[]").int  # elements: root + index
+            element = uuid.UUID(int=(root + parameter.index) % (1 << 128))
+            mapping[parameter] = ParameterVectorElement(parameter.vector, parameter.index,
+                                                        uuid=element)  # fmt: skip
+        else:
+            mapping[parameter] = Parameter(parameter.name, uuid=uuid_of(parameter.name))
+    pinned = circuit.assign_parameters(mapping)
+    pinned.name, pinned.metadata = circuit.name, circuit.metadata  # a copy is renamed
+    return pinned
 
 
 def generate(spec: AnyCircuitSpec) -> QuantumCircuit:
