@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,7 +36,13 @@ from qorch.workloads.distributed.placement import (
     interaction_weights,
     kl_assignment,
 )
-from qorch.workloads.distributed.refine import Gates, Teleport, pair_counts, serving_nodes
+from qorch.workloads.distributed.refine import (
+    Gates,
+    Teleport,
+    pair_counts,
+    serving_nodes,
+    weighted_cost,
+)
 from qorch.workloads.distributed.reorder import comm_order, op_keys, reordered
 from qorch.workloads.distributed.teleport import best_teleports
 
@@ -66,6 +72,24 @@ class Candidate:
                 max(comm_use(self.groups, k), default=0), len(self.groups))  # fmt: skip
 
 
+Moves = tuple[bytes, tuple[Teleport, ...]]  # a placement's bytes and its teleports
+
+
+@dataclass
+class Shared:
+    """What the capacity levels of one partition share, as none of it depends on the
+    capacities: the placement starts per initial sizes (with the interaction weights
+    and the best start), the candidates of each placement and teleports (plain and
+    layered op order), and the layer order."""
+
+    starts: dict[tuple[int, ...], tuple[list[np.ndarray], np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
+    sited: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    layered: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    layer_order: tuple[CanonicalCircuit, Gates] | None = None
+
+
 @dataclass
 class Problem:
     """What every search reads: the circuit, the network and the bounds."""
@@ -79,6 +103,7 @@ class Problem:
     bounds: Effort
     work: Work
     progress: Progress
+    shared: Shared = field(default_factory=Shared)
 
     @property
     def k(self) -> int:
@@ -129,8 +154,16 @@ def _ends_cost(
     return float(cats + sum(costs[t.source, t.target] for t in teleports))
 
 
-def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The refined initial placement, and the unrefined starts it came from."""
+def placement(
+    prob: Problem, seed: int, method: str, previous: np.ndarray | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The refined initial placement, and the unrefined starts it came from.
+
+    ``previous``: the refined placement of the capacity level below (no node holds more
+    than it may here); the local search continues from it, where spare slots now allow
+    moves, instead of starting again. The starts depend on the initial sizes only, which
+    are the same at every level, so they are made once per partition (:class:`Shared`).
+    """
     gates, costs, k, n = prob.gates, prob.costs, prob.k, prob.canon.num_qubits
     sizes = initial_sizes(n, prob.capacities)
 
@@ -141,27 +174,42 @@ def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[n
         prob.work.add("refine_evaluations")
         return (float(blocked), float(finite))
 
-    starts = []
-    if method in ("auto", "blocks"):
-        starts.append(block_assignment(n, sizes))
-    weights = interaction_weights(gates, n) if len(gates.index) else np.zeros((n, n))
-    if method in ("auto", "kl") and len(gates.index):
-        starts.append(kl_assignment(weights, sizes, seed))
-    if not starts:
-        starts.append(block_assignment(n, sizes))
-    best = min(starts, key=evaluate)
+    key = tuple(sizes)
+    if key not in prob.shared.starts:
+        starts = []
+        if method in ("auto", "blocks"):
+            starts.append(block_assignment(n, sizes))
+        weights = interaction_weights(gates, n) if len(gates.index) else np.zeros((n, n))
+        if method in ("auto", "kl") and len(gates.index):
+            starts.append(kl_assignment(weights, sizes, seed))
+        if not starts:
+            starts.append(block_assignment(n, sizes))
+        prob.shared.starts[key] = (starts, weights, min(starts, key=evaluate))
+    starts, weights, best = prob.shared.starts[key]
     width = min(4 * n, prob.bounds.refine_width)
     per_gate = prob.bounds.refine_gate_evaluations // max(len(gates.index), 1)
     budget = max(1, min(prob.bounds.refine_evaluations, per_gate))
-    assign, _ = improve(best, evaluate, weights, prob.capacities, width=width, budget=budget)
+    origin = best if previous is None else previous
+    assign, _ = improve(origin, evaluate, weights, prob.capacities, width=width, budget=budget)
     return assign, starts
 
 
 def candidate_plans(
-    prob: Problem, assign: np.ndarray, starts: Sequence[np.ndarray], seed: int
+    prob: Problem,
+    assign: np.ndarray,
+    starts: Sequence[np.ndarray],
+    seed: int,
+    bound: float = math.inf,
 ) -> list[Candidate]:
-    """Every candidate from ``assign`` (and, once moving pays, the other starts)."""
-    canon, gates, k, costs, comm = prob.canon, prob.gates, prob.k, prob.costs, prob.comm
+    """Every candidate from ``assign`` (and, once moving pays, the other starts).
+
+    ``bound``: the cheapest plan already in hand (from a lower capacity level); the
+    layered planner for three or more QPUs stops once its moves alone cost more. What
+    does not depend on the capacities (where gates run for a placement and its
+    teleports, the layer order) is computed once per partition (:class:`Shared`): the
+    levels often share a placement, and then those candidates are the same.
+    """
+    gates, k, costs, comm = prob.gates, prob.k, prob.costs, prob.comm
     moves: list[tuple[np.ndarray, list[Teleport]]] = [(assign, [])]
     if len(gates.index) and k > 1:
         prob.progress("teleportations")
@@ -171,38 +219,81 @@ def candidate_plans(
             if not planned:
                 break
             moves.append((start, planned))
-    found: list[Candidate | None] = []
+    found: list[Candidate] = []
     for start, tele in moves:
-        wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
-                  for pref in (True, False)]  # fmt: skip
-        prob.progress("gates on a third QPU")
-        hub = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work)
-        if hub is not None:
-            wheres.append((hub, "hub"))
-        if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
-            fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
-            if fitted is not None:
-                wheres.append((fitted, "hub-fitted"))
-        for where, label in wheres:
-            found.append(candidate(prob, canon, gates, start, tele, where, label))
-            if not tele:
-                found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
+        key = (start.tobytes(), tuple(tele))
+        if key not in prob.shared.sited:
+            prob.shared.sited[key] = _sited(prob, start, tele, bound)
+        found.extend(prob.shared.sited[key])
     if len(gates.index) and k >= 2:  # every block local, ops in layer order (same circuit)
         prob.progress("layered teleportations")
-        layered = layer_order(canon)
-        lgates = Gates.of(layered)
+        if prob.shared.layer_order is None:
+            in_layers = layer_order(prob.canon)
+            prob.shared.layer_order = (in_layers, Gates.of(in_layers))
+        layered, lgates = prob.shared.layer_order
         if k == 2:
             lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
                                        prob.bounds, prob.work)  # fmt: skip
         else:  # stops once its moves alone cost more than a plan in hand
-            cheapest = min((c.cost for c in found if c is not None), default=math.inf)
+            cheapest = min([bound, *(c.cost for c in found)])
             lfound = klayered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
                                         prob.bounds, prob.work, cheapest)  # fmt: skip
         if lfound is not None:
             lstart, ltele = lfound
-            for pref in (True, False):
-                where = serving_nodes(lgates, lstart, ltele, k, pref)
-                found.append(candidate(prob, layered, lgates, lstart, ltele, where, "layered"))
+            key = (lstart.tobytes(), tuple(ltele))
+            if key not in prob.shared.layered:
+                prob.shared.layered[key] = _sited_layered(prob, layered, lgates, lstart, ltele)
+            found.extend(prob.shared.layered[key])
+    return found
+
+
+def _sited(prob: Problem, start: np.ndarray, tele: list[Teleport], bound: float) -> list[Candidate]:
+    """The candidates of one placement and its teleports: each gate on one of its own
+    nodes (two covers), on a third QPU (the program, plain and fitted to comm qubits),
+    and, without teleports, the comm-reuse reorderings of each.
+
+    A cover plan pays at least the fewest cat-entanglements per node pair (before comm
+    limits) plus its teleports, with or without comm limits; when that alone costs more
+    than ``bound``, the plan in hand, the covers are not built (about a second each at
+    256 qubits). Never where they would be reordered: that changes the op order.
+    """
+    canon, gates, k, costs, comm = prob.canon, prob.gates, prob.k, prob.costs, prob.comm
+    wheres: list[tuple[dict[int, int], str]] = []
+    reorders = not tele and len(canon.ops) <= prob.bounds.reorder_ops
+    if reorders or _cover_floor(prob, start, tele) <= bound:
+        wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
+                  for pref in (True, False)]  # fmt: skip
+    prob.progress("gates on a third QPU")
+    hub = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work)
+    if hub is not None:
+        wheres.append((hub, "hub"))
+    if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
+        fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
+        if fitted is not None:
+            wheres.append((fitted, "hub-fitted"))
+    found: list[Candidate | None] = []
+    for where, label in wheres:
+        found.append(candidate(prob, canon, gates, start, tele, where, label))
+        if not tele:
+            found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
+    return [c for c in found if c is not None]
+
+
+def _cover_floor(prob: Problem, start: np.ndarray, tele: Sequence[Teleport]) -> float:
+    """The least a plan serving each gate on one of its own nodes can cost."""
+    counts = pair_counts(prob.gates, start, tele, prob.k)
+    return weighted_cost(counts, prob.costs) + plan_cost((), tele, prob.costs)
+
+
+def _sited_layered(
+    prob: Problem, layered: CanonicalCircuit, lgates: Gates, lstart: np.ndarray,
+    ltele: list[Teleport],
+) -> list[Candidate]:  # fmt: skip
+    """The layered plan's candidates, each gate on one of its own nodes (two covers)."""
+    found = []
+    for pref in (True, False):
+        where = serving_nodes(lgates, lstart, ltele, prob.k, pref)
+        found.append(candidate(prob, layered, lgates, lstart, ltele, where, "layered"))
     return [c for c in found if c is not None]
 
 
