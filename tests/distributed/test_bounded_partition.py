@@ -122,6 +122,18 @@ def test_one_more_slot_never_costs_more_pairs_when_the_teleport_budget_runs_out(
     assert [p.epr_pairs for p in pairs] == sorted((p.epr_pairs for p in pairs), reverse=True)
 
 
+def test_each_capacity_level_weighs_teleports_within_its_own_budget() -> None:
+    """Moves into a free data slot (one pair, where full QPUs need a two-pair swap) are
+    what spare slots buy; with one budget for all levels, the tight sizes, searched
+    first, left too little of it: 5 slots per QPU cost 21 pairs, no teleport found."""
+    qc = random_circuit(16, 12, max_operands=2, seed=5)
+    bounded = _tight(teleport_window_gates=2_000)
+    tight = partition_circuit(qc, [4] * 4, _mesh(4), comm_qubits=[2] * 4, seed=5, effort=bounded)
+    spare = partition_circuit(qc, [5] * 4, _mesh(4), comm_qubits=[2] * 4, seed=5, effort=bounded)
+    assert spare.work["teleport_window_gates"] > 2_000  # two levels, a budget each
+    assert spare.teleports and spare.epr_pairs <= 17 < tight.epr_pairs
+
+
 def test_spare_slots_reuse_the_tight_search_instead_of_repeating_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """With spare slots every level's placement starts from the same initial split (made
     once), and the covers of a placement that cannot beat the plan in hand are not built:

@@ -138,11 +138,10 @@ def partition_circuit(
     prob = Problem(canon, gates, capacities, costs, comm, names, bounds, work,
                    progress or (lambda _stage: None))  # fmt: skip
     found: list[Candidate] = []
-    assign: np.ndarray | None = None
     for caps in _capacity_levels(n, capacities, bounds.capacity_levels):
         prob.capacities = caps
         prob.progress("placement")
-        assign, starts = placement(prob, seed, method, assign)
+        assign, starts = placement(prob, seed, method)
         bound = min((c.cost for c in found), default=float("inf"))
         found.extend(candidate_plans(prob, assign, starts, seed, bound))
     prob.capacities = capacities
@@ -165,8 +164,8 @@ def _capacity_levels(n: int, capacities: Sequence[int], levels: int) -> list[lis
     slots (capped by the given ones), then the given ones.
 
     A plan for smaller capacities holds for larger ones. Each level's search depends
-    only on the levels below it (it continues from their placement, is bounded by
-    their best plan, and shares their work counts), so the levels searched for one
+    only on its capacities and the levels below it (their best plan bounds it, what
+    they computed is reused), never on the levels above, so the levels searched for one
     more slot per node extend those searched for the fewer: one more slot never costs
     more pairs while the given capacities are within ``levels`` slots of the tight sizes.
     """

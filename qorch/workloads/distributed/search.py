@@ -28,7 +28,12 @@ from qorch.workloads.distributed.effort import Effort, Work
 from qorch.workloads.distributed.hub import gate_nodes
 from qorch.workloads.distributed.hypergraph import CanonicalCircuit
 from qorch.workloads.distributed.klayers import klayered_teleports
-from qorch.workloads.distributed.layers import layer_order, layered_teleports
+from qorch.workloads.distributed.layers import (
+    BlockLayers,
+    block_layers,
+    layer_order,
+    layered_teleports,
+)
 from qorch.workloads.distributed.placement import (
     block_assignment,
     improve,
@@ -80,14 +85,14 @@ class Shared:
     """What the capacity levels of one partition share, as none of it depends on the
     capacities: the placement starts per initial sizes (with the interaction weights
     and the best start), the candidates of each placement and teleports (plain and
-    layered op order), and the layer order."""
+    layered op order), and the layer order with its block layers."""
 
     starts: dict[tuple[int, ...], tuple[list[np.ndarray], np.ndarray, np.ndarray]] = field(
         default_factory=dict
     )
     sited: dict[Moves, list[Candidate]] = field(default_factory=dict)
     layered: dict[Moves, list[Candidate]] = field(default_factory=dict)
-    layer_order: tuple[CanonicalCircuit, Gates] | None = None
+    layer_order: tuple[CanonicalCircuit, Gates, BlockLayers] | None = None
 
 
 @dataclass
@@ -154,15 +159,11 @@ def _ends_cost(
     return float(cats + sum(costs[t.source, t.target] for t in teleports))
 
 
-def placement(
-    prob: Problem, seed: int, method: str, previous: np.ndarray | None = None
-) -> tuple[np.ndarray, list[np.ndarray]]:
+def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[np.ndarray]]:
     """The refined initial placement, and the unrefined starts it came from.
 
-    ``previous``: the refined placement of the capacity level below (no node holds more
-    than it may here); the local search continues from it, where spare slots now allow
-    moves, instead of starting again. The starts depend on the initial sizes only, which
-    are the same at every level, so they are made once per partition (:class:`Shared`).
+    The starts depend on the initial sizes only, the same at every capacity level (and
+    so is the best of them): they are made once per partition (:class:`Shared`).
     """
     gates, costs, k, n = prob.gates, prob.costs, prob.k, prob.canon.num_qubits
     sizes = initial_sizes(n, prob.capacities)
@@ -189,8 +190,7 @@ def placement(
     width = min(4 * n, prob.bounds.refine_width)
     per_gate = prob.bounds.refine_gate_evaluations // max(len(gates.index), 1)
     budget = max(1, min(prob.bounds.refine_evaluations, per_gate))
-    origin = best if previous is None else previous
-    assign, _ = improve(origin, evaluate, weights, prob.capacities, width=width, budget=budget)
+    assign, _ = improve(best, evaluate, weights, prob.capacities, width=width, budget=budget)
     return assign, starts
 
 
@@ -213,12 +213,14 @@ def candidate_plans(
     moves: list[tuple[np.ndarray, list[Teleport]]] = [(assign, [])]
     if len(gates.index) and k > 1:
         prob.progress("teleportations")
+        level = Work()  # each capacity level's sweeps have their own window budget
         for start in [assign, *starts]:  # other starts only once moving paid off
             planned = best_teleports(gates, start, prob.capacities, comm, costs, prob.bounds,
-                                     prob.work)  # fmt: skip
+                                     level)  # fmt: skip
             if not planned:
                 break
             moves.append((start, planned))
+        prob.work.spent.update(level.spent)
     found: list[Candidate] = []
     for start, tele in moves:
         key = (start.tobytes(), tuple(tele))
@@ -229,15 +231,17 @@ def candidate_plans(
         prob.progress("layered teleportations")
         if prob.shared.layer_order is None:
             in_layers = layer_order(prob.canon)
-            prob.shared.layer_order = (in_layers, Gates.of(in_layers))
-        layered, lgates = prob.shared.layer_order
+            gates_in_layers = Gates.of(in_layers)
+            blocks = block_layers(gates_in_layers, prob.canon.num_qubits)
+            prob.shared.layer_order = (in_layers, gates_in_layers, blocks)
+        layered, lgates, blocks = prob.shared.layer_order
         if k == 2:
             lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                       prob.bounds, prob.work)  # fmt: skip
+                                       prob.bounds, prob.work, blocks)  # fmt: skip
         else:  # stops once its moves alone cost more than a plan in hand
             cheapest = min([bound, *(c.cost for c in found)])
             lfound = klayered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                        prob.bounds, prob.work, cheapest)  # fmt: skip
+                                        prob.bounds, prob.work, cheapest, blocks)  # fmt: skip
         if lfound is not None:
             lstart, ltele = lfound
             key = (lstart.tobytes(), tuple(ltele))
