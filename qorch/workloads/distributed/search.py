@@ -90,7 +90,8 @@ class Shared:
     starts: dict[tuple[int, ...], tuple[list[np.ndarray], np.ndarray, np.ndarray]] = field(
         default_factory=dict
     )
-    sited: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    covers: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    hubs: dict[Moves, list[Candidate]] = field(default_factory=dict)
     layered: dict[Moves, list[Candidate]] = field(default_factory=dict)
     layer_order: tuple[CanonicalCircuit, Gates, BlockLayers] | None = None
 
@@ -203,11 +204,13 @@ def candidate_plans(
 ) -> list[Candidate]:
     """Every candidate from ``assign`` (and, once moving pays, the other starts).
 
-    ``bound``: the cheapest plan already in hand (from a lower capacity level); the
-    layered planner for three or more QPUs stops once its moves alone cost more. What
-    does not depend on the capacities (where gates run for a placement and its
-    teleports, the layer order) is computed once per partition (:class:`Shared`): the
-    levels often share a placement, and then those candidates are the same.
+    ``bound``: the cheapest plan already in hand (from a lower capacity level). The
+    third-QPU and layered plans are made first (the layered planner for three or more
+    QPUs stops once its moves alone cost more than a plan in hand, or than a cover plan
+    can cost), then the covers, skipped where their floor is above the cheapest plan;
+    the candidates are returned in the order they always were, so ties fall as before.
+    What does not depend on the capacities (where gates run for a placement and its
+    teleports, the layer order) is computed once per partition (:class:`Shared`).
     """
     gates, k, costs, comm = prob.gates, prob.k, prob.costs, prob.comm
     moves: list[tuple[np.ndarray, list[Teleport]]] = [(assign, [])]
@@ -221,12 +224,12 @@ def candidate_plans(
                 break
             moves.append((start, planned))
         prob.work.spent.update(level.spent)
-    found: list[Candidate] = []
-    for start, tele in moves:
-        key = (start.tobytes(), tuple(tele))
-        if key not in prob.shared.sited:
-            prob.shared.sited[key] = _sited(prob, start, tele, bound)
-        found.extend(prob.shared.sited[key])
+    keys = [(start.tobytes(), tuple(tele)) for start, tele in moves]
+    for (start, tele), key in zip(moves, keys, strict=True):
+        if key not in prob.shared.hubs:
+            prob.shared.hubs[key] = _sited(prob, start, tele, ("hub", "hub-fitted"))
+    hubs = [c for key in keys for c in prob.shared.hubs[key]]
+    lfound: list[Candidate] = []
     if len(gates.index) and k >= 2:  # every block local, ops in layer order (same circuit)
         prob.progress("layered teleportations")
         if prob.shared.layer_order is None:
@@ -236,25 +239,40 @@ def candidate_plans(
             prob.shared.layer_order = (in_layers, gates_in_layers, blocks)
         layered, lgates, blocks = prob.shared.layer_order
         if k == 2:
-            lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                       prob.bounds, prob.work, blocks)  # fmt: skip
+            planned_layers = layered_teleports(lgates, assign, prob.capacities, comm, costs,
+                                               seed, prob.bounds, prob.work, blocks)  # fmt: skip
         else:  # stops once its moves alone cost more than a plan in hand
-            cheapest = min([bound, *(c.cost for c in found)])
-            lfound = klayered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                        prob.bounds, prob.work, cheapest, blocks)  # fmt: skip
-        if lfound is not None:
-            lstart, ltele = lfound
+            ceilings = [_cover_ceiling(prob, start, tele) for start, tele in moves]
+            cheapest = min([bound, *(c.cost for c in hubs), *ceilings])
+            planned_layers = klayered_teleports(lgates, assign, prob.capacities, comm, costs,
+                                                seed, prob.bounds, prob.work, cheapest,
+                                                blocks)  # fmt: skip
+        if planned_layers is not None:
+            lstart, ltele = planned_layers
             key = (lstart.tobytes(), tuple(ltele))
             if key not in prob.shared.layered:
                 prob.shared.layered[key] = _sited_layered(prob, layered, lgates, lstart, ltele)
-            found.extend(prob.shared.layered[key])
-    return found
+            lfound = prob.shared.layered[key]
+    best = min([bound, *(c.cost for c in [*hubs, *lfound])])
+    found: list[Candidate] = []
+    for (start, tele), key in zip(moves, keys, strict=True):  # in the order they were made
+        if key not in prob.shared.covers:
+            prob.shared.covers[key] = _sited(prob, start, tele, ("cover1", "cover0"), best)
+        found += [*prob.shared.covers[key], *prob.shared.hubs[key]]
+    return found + lfound
 
 
-def _sited(prob: Problem, start: np.ndarray, tele: list[Teleport], bound: float) -> list[Candidate]:
+def _sited(
+    prob: Problem,
+    start: np.ndarray,
+    tele: list[Teleport],
+    kinds: tuple[str, str],
+    bound: float = math.inf,
+) -> list[Candidate]:
     """The candidates of one placement and its teleports: each gate on one of its own
-    nodes (two covers), on a third QPU (the program, plain and fitted to comm qubits),
-    and, without teleports, the comm-reuse reorderings of each.
+    nodes (``cover1``, ``cover0``: two minimum covers) or on a third QPU (``hub``,
+    ``hub-fitted``: the program, plain and fitted to comm qubits), and, without
+    teleports, the comm-reuse reorderings of each.
 
     A cover plan pays at least the fewest cat-entanglements per node pair (before comm
     limits) plus its teleports, with or without comm limits; when that alone costs more
@@ -262,25 +280,38 @@ def _sited(prob: Problem, start: np.ndarray, tele: list[Teleport], bound: float)
     256 qubits). Never where they would be reordered: that changes the op order.
     """
     canon, gates, k, costs, comm = prob.canon, prob.gates, prob.k, prob.costs, prob.comm
-    wheres: list[tuple[dict[int, int], str]] = []
-    reorders = not tele and len(canon.ops) <= prob.bounds.reorder_ops
-    if reorders or _cover_floor(prob, start, tele) <= bound:
-        wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
-                  for pref in (True, False)]  # fmt: skip
-    prob.progress("gates on a third QPU")
-    hub = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work)
-    if hub is not None:
-        wheres.append((hub, "hub"))
-    if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
-        fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
-        if fitted is not None:
+    wheres: list[tuple[dict[int, int] | None, str]] = []
+    if kinds == ("cover1", "cover0"):
+        reorders = not tele and len(canon.ops) <= prob.bounds.reorder_ops
+        if reorders or _cover_floor(prob, start, tele) <= bound:
+            wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
+                      for pref in (True, False)]  # fmt: skip
+    else:
+        prob.progress("gates on a third QPU")
+        wheres.append((gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work),
+                       "hub"))  # fmt: skip
+        if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
+            fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
             wheres.append((fitted, "hub-fitted"))
     found: list[Candidate | None] = []
     for where, label in wheres:
+        if where is None:
+            continue
         found.append(candidate(prob, canon, gates, start, tele, where, label))
         if not tele:
             found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
     return [c for c in found if c is not None]
+
+
+def _cover_ceiling(prob: Problem, start: np.ndarray, tele: Sequence[Teleport]) -> float:
+    """The most a cover plan without teleports can cost, comm limits and all: each
+    cross gate opens at most one copy (inf where that is not sure: teleports, or a node
+    without comm qubits, whose cover plan may not exist)."""
+    if tele or min(prob.comm) < 1:
+        return math.inf
+    na, nb = start[prob.gates.a], start[prob.gates.b]
+    cross = na != nb
+    return float(prob.costs[na[cross], nb[cross]].sum())
 
 
 def _cover_floor(prob: Problem, start: np.ndarray, tele: Sequence[Teleport]) -> float:
