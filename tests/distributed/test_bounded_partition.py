@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -105,6 +106,52 @@ def test_more_capacity_never_costs_more_pairs() -> None:
         partition_circuit(qc, [c] * 3, _mesh(3), comm_qubits=[2] * 3).epr_pairs for c in (4, 5, 6)
     ]
     assert pairs == sorted(pairs, reverse=True)
+
+
+def test_one_more_slot_never_costs_more_pairs_when_the_teleport_budget_runs_out() -> None:
+    """The capacity levels are searched smallest first, each after those below it: the
+    given capacities searched first spent the teleportation budget (shared by the whole
+    partition) that the tight sizes then lacked, so 5 slots per QPU cost 32 pairs where
+    4 cost 30."""
+    qc = random_circuit(16, 12, max_operands=2, seed=29)
+    bounded = _tight(teleport_window_gates=300)
+    pairs = [
+        partition_circuit(qc, [c] * 4, _mesh(4), comm_qubits=[2] * 4, seed=29, effort=bounded)
+        for c in (4, 5, 6)
+    ]
+    assert [p.epr_pairs for p in pairs] == sorted((p.epr_pairs for p in pairs), reverse=True)
+
+
+def test_each_capacity_level_weighs_teleports_within_its_own_budget() -> None:
+    """Moves into a free data slot (one pair, where full QPUs need a two-pair swap) are
+    what spare slots buy; with one budget for all levels, the tight sizes, searched
+    first, left too little of it: 5 slots per QPU cost 21 pairs, no teleport found."""
+    qc = random_circuit(16, 12, max_operands=2, seed=5)
+    bounded = _tight(teleport_window_gates=2_000)
+    tight = partition_circuit(qc, [4] * 4, _mesh(4), comm_qubits=[2] * 4, seed=5, effort=bounded)
+    spare = partition_circuit(qc, [5] * 4, _mesh(4), comm_qubits=[2] * 4, seed=5, effort=bounded)
+    assert spare.work["teleport_window_gates"] > 2_000  # two levels, a budget each
+    assert spare.teleports and spare.epr_pairs <= 17 < tight.epr_pairs
+
+
+def test_spare_slots_reuse_the_tight_search_instead_of_repeating_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With spare slots every level's placement starts from the same initial split (made
+    once), and a placement's covers are built only when their floor is below the plan in
+    hand (the third-QPU and layered plans come first): here one (placement, teleports)
+    per level builds its two covers, where all of them did (12 with both teleport sets)."""
+    from qorch.workloads.distributed import search
+
+    built: Counter[str] = Counter()
+    kl, make = search.kl_assignment, search.candidate
+    monkeypatch.setattr(search, "kl_assignment", lambda *a: built.update(["kl"]) or kl(*a))
+    monkeypatch.setattr(search, "candidate", lambda *a: built.update([a[-1]]) or make(*a))
+    qc = random_circuit(24, 24, max_operands=2, seed=0)
+    part = partition_circuit(
+        qc, [10] * 3, _mesh(3), comm_qubits=[2] * 3, effort=_tight(reorder_ops=0)
+    )
+    assert built["kl"] == 1
+    assert built["cover1"] + built["cover0"] <= 2 * 3
+    assert part.epr_pairs <= part.baseline_pairs
 
 
 def test_same_answer_every_time_and_effort_trades_search_for_pairs() -> None:

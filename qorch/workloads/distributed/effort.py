@@ -27,7 +27,8 @@ class Effort:
     refine_gate_evaluations: int  # evaluations × two-qubit gates: big circuits get fewer
     teleport_sweeps: int  # teleportation sweeps tried (settings of teleport.SETTINGS)
     teleport_gates: int  # cross gates weighed by one sweep; later ones are left to cats
-    teleport_window_gates: int  # gates in the sweeps' exact windows, all sweeps together:
+    teleport_window_gates: int  # gates in the sweeps' exact windows, all sweeps of one
+    # capacity level together (the spare levels' moves into free slots need their own):
     # QV-64 on 8 QPUs weighed ~9 M (~150 s) unbounded; QV-32 on 4 QPUs weighs 0.7 M (~8 s)
     layered_beam: int  # placements kept per layer by the layered two-QPU planner
     layered_options: int  # block-side choices per placement and layer

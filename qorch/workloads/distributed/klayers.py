@@ -47,6 +47,7 @@ def klayered_teleports(
     bounds: Effort | None = None,
     work: Work | None = None,
     bound: float = math.inf,
+    lay: BlockLayers | None = None,
 ) -> tuple[np.ndarray, list[Teleport]] | None:
     """An initial assignment and teleportations keeping blocks local, or None if unfit
     or if every placement in the beam has paid more than ``bound`` (the cheapest plan
@@ -54,14 +55,15 @@ def klayered_teleports(
 
     Solves at most ``bounds.layered_steps`` assignments in all (the beam narrows for deep
     circuits), ``bounds.layered_options // OPTION_WEIGHT`` (1 to :data:`MAX_OPTIONS`)
-    per placement and layer, keeping ``bounds.layered_beam`` placements at most.
+    per placement and layer, keeping ``bounds.layered_beam`` placements at most. ``lay``:
+    the gates' :func:`block_layers`, if the caller has them.
     """
     bounds = bounds or effort_named("default")
     k, n = len(capacities), len(assign)
     if k < 3 or not len(gates.index):
         return None
     price = _prices(costs, comm)
-    lay = block_layers(gates, n)
+    lay = lay or block_layers(gates, n)
     depth = len(lay.pairs)
     options = max(1, min(MAX_OPTIONS, bounds.layered_options // OPTION_WEIGHT))
     beam = max(1, min(bounds.layered_beam, bounds.layered_steps // (depth * options)))

@@ -97,19 +97,21 @@ def layered_teleports(
     seed: int = 0,
     bounds: Effort | None = None,
     work: Work | None = None,
+    lay: BlockLayers | None = None,
 ) -> tuple[np.ndarray, list[Teleport]] | None:
     """An initial assignment and teleportations keeping blocks local, or None if unfit.
 
     The beam keeps ``bounds.layered_beam`` placements per layer (fewer when the layers
     times the beam would pass ``bounds.layered_steps``) and tries at most
     ``bounds.layered_options`` block-side choices for each, fewer when all of them, times
-    the qubits, would pass ``bounds.layered_cells`` (see :func:`_widths`).
+    the qubits, would pass ``bounds.layered_cells`` (see :func:`_widths`). ``lay``: the
+    gates' :func:`block_layers`, if the caller has them.
     """
     bounds = bounds or effort_named("default")
     k, n = len(capacities), len(assign)
     if k != 2 or not len(gates.index) or math.isinf(costs[0, 1]) or min(comm) < 1:
         return None
-    lay = block_layers(gates, n)
+    lay = lay or block_layers(gates, n)
     depth = len(lay.pairs)
     beam, options = _widths(bounds, depth, n)
     caps = np.asarray(capacities)

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit._accelerate.euler_one_qubit_decomposer import unitary_to_gate_sequence
 from qiskit.circuit import (
     CircuitInstruction,
     Clbit,
@@ -31,7 +32,7 @@ from qiskit.circuit import (
     Reset,
 )
 from qiskit.circuit.library import CPhaseGate, CXGate, HGate, PhaseGate, XGate, ZGate
-from qiskit.synthesis import OneQubitEulerDecomposer
+from qiskit.synthesis.one_qubit.one_qubit_decompose import DEFAULT_ATOL
 
 from qorch.contract.errors import PlanError
 from qorch.workloads.distributed.hypergraph import ANTI1, DIAG2, Op
@@ -48,7 +49,6 @@ from qorch.workloads.distributed.program import (
 )
 
 EPR_HALF_NAME = "epr_half"
-_EULER = OneQubitEulerDecomposer(basis="U")
 # immutable singletons: every instruction may share them
 _CX, _H, _X, _Z, _MEASURE, _RESET = CXGate(), HGate(), XGate(), ZGate(), Measure(), Reset()
 _PHASE, _CPHASE = PhaseGate._standard_gate, CPhaseGate._standard_gate
@@ -168,10 +168,13 @@ class _Emitter:
             self.slot[t.qubit], self.node[t.qubit] = dest, t.target
 
     def one_qubit(self, op: Op) -> None:
-        q = op.qubits[0]
-        # canonicalise made the matrix from unitary gates: skip the decomposer's check
-        for inst in _EULER._decompose(np.asarray(op.matrix, dtype=complex)).data:
-            self.add(inst.operation, self.slot[q])  # a fresh synthesis
+        q, slot = op.qubits[0], self.slot[op.qubits[0]]
+        # what OneQubitEulerDecomposer(basis="U")._decompose builds (its global phase
+        # ignored), without a circuit and gate objects per op: canonicalise made the
+        # matrix from unitary gates, so the decomposer's check is skipped too
+        matrix = np.asarray(op.matrix, dtype=complex)
+        for gate, params in unitary_to_gate_sequence(matrix, ["U"], 0, None, True, DEFAULT_ATOL):
+            self.qc._append(CircuitInstruction.from_standard(gate, (slot,), params))
         if op.kind == ANTI1:
             for copy in self.copies.get(q, ()):
                 self.add(_X, copy)

@@ -142,7 +142,8 @@ def partition_circuit(
         prob.capacities = caps
         prob.progress("placement")
         assign, starts = placement(prob, seed, method)
-        found.extend(candidate_plans(prob, assign, starts, seed))
+        bound = min((c.cost for c in found), default=float("inf"))
+        found.extend(candidate_plans(prob, assign, starts, seed, bound))
     prob.capacities = capacities
     naive = baseline_plan(prob)
     feasible = [c for c in [*found, *([naive] if naive else [])] if c.cost < float("inf")]
@@ -159,16 +160,23 @@ def partition_circuit(
 
 
 def _capacity_levels(n: int, capacities: Sequence[int], levels: int) -> list[list[int]]:
-    """The capacities searched: the given ones, and the tight sizes plus 0, 1, ... spare
-    slots (capped by them). A plan for smaller capacities holds for larger ones, so with
-    these searched too, one more slot per node never costs more pairs while the given
-    capacities are within ``levels`` slots of the tight sizes."""
+    """The capacities searched, smallest first: the tight sizes plus 0, 1, ... spare
+    slots (capped by the given ones), then the given ones.
+
+    A plan for smaller capacities holds for larger ones. Each level's search depends
+    only on its capacities and the levels below it (their best plan bounds it, what
+    they computed is reused), never on the levels above, so the levels searched for one
+    more slot per node extend those searched for the fewer: one more slot never costs
+    more pairs while the given capacities are within ``levels`` slots of the tight sizes.
+    """
     tight = initial_sizes(n, capacities)
-    out = [list(capacities)]
+    out: list[list[int]] = []
     for extra in range(levels):
         caps = [min(c, t + extra) for c, t in zip(capacities, tight, strict=True)]
         if caps not in out:
             out.append(caps)
+    if list(capacities) not in out:
+        out.append(list(capacities))
     return out
 
 

@@ -166,30 +166,48 @@ before them commutes through (a measurement reads Z, which a Z error does not ch
 def last_mixing(circuit: QuantumCircuit) -> list[int]:
     """Per qubit, the top-level index of the last instruction that does not commute with a
     Z error on it (−1 if none): any not in :data:`DIAGONAL`, except a CX-like gate on its
-    control; an ``if_else`` counts by the operations in its branches."""
+    control; an ``if_else`` counts by the operations in its branches.
+
+    Read from the end, until every qubit has one: the last mixing instruction of each
+    is near the end of a lowered program (a pass over all 1.3 M instructions at 256
+    qubits was a fifth of scheduling).
+    """
     last = [-1] * circuit.num_qubits
     where = bit_index(circuit.qubits)
-    for index, inst in enumerate(circuit.data):
-        for q in _mixed_qubits(inst, where):
-            last[q] = index
+    blocks: dict[int, list[int]] = {}
+    data, left = circuit.data, circuit.num_qubits
+    for index in range(len(data) - 1, -1, -1):
+        if not left:
+            break
+        for q in _mixed_qubits(data[index], where, blocks):
+            if last[q] < 0:
+                last[q] = index
+                left -= 1
     return last
 
 
-def _mixed_qubits(inst: CircuitInstruction, where: Mapping[Bit, int]) -> list[int]:
+def _mixed_qubits(
+    inst: CircuitInstruction, where: Mapping[Bit, int], blocks: dict[int, list[int]]
+) -> list[int]:
+    """The qubits (``where``'s indices) ``inst`` mixes; ``blocks`` keeps, per branch
+    circuit (by id: shared by many corrections), the local qubits its operations mix."""
     name = inst.name  # not .operation, which builds a gate object per access
     qs = [where[q] for q in inst.qubits]
     if name in DIAGONAL:
         return []
     if name in ("cx", "ccx", "mcx", "cy"):  # diagonal on the controls
         return qs[-1:]
-    blocks = inst.operation.blocks if inst.is_control_flow() else ()
-    if name == "if_else" and blocks:
+    branches = inst.operation.blocks if inst.is_control_flow() else ()
+    if name == "if_else" and branches:
         mixed: set[int] = set()
-        for block in blocks:
-            inside = bit_index(block.qubits)
-            for inner in block.data:
-                local = _mixed_qubits(inner, inside)
-                mixed.update(qs[i] for i in local)
+        for block in branches:
+            if id(block) not in blocks:
+                inside = bit_index(block.qubits)
+                local: set[int] = set()
+                for inner in block.data:
+                    local.update(_mixed_qubits(inner, inside, blocks))
+                blocks[id(block)] = sorted(local)
+            mixed.update(qs[i] for i in blocks[id(block)])
         return sorted(mixed)
     return qs
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,7 +28,12 @@ from qorch.workloads.distributed.effort import Effort, Work
 from qorch.workloads.distributed.hub import gate_nodes
 from qorch.workloads.distributed.hypergraph import CanonicalCircuit
 from qorch.workloads.distributed.klayers import klayered_teleports
-from qorch.workloads.distributed.layers import layer_order, layered_teleports
+from qorch.workloads.distributed.layers import (
+    BlockLayers,
+    block_layers,
+    layer_order,
+    layered_teleports,
+)
 from qorch.workloads.distributed.placement import (
     block_assignment,
     improve,
@@ -36,7 +41,13 @@ from qorch.workloads.distributed.placement import (
     interaction_weights,
     kl_assignment,
 )
-from qorch.workloads.distributed.refine import Gates, Teleport, pair_counts, serving_nodes
+from qorch.workloads.distributed.refine import (
+    Gates,
+    Teleport,
+    pair_counts,
+    serving_nodes,
+    weighted_cost,
+)
 from qorch.workloads.distributed.reorder import comm_order, op_keys, reordered
 from qorch.workloads.distributed.teleport import best_teleports
 
@@ -66,6 +77,25 @@ class Candidate:
                 max(comm_use(self.groups, k), default=0), len(self.groups))  # fmt: skip
 
 
+Moves = tuple[bytes, tuple[Teleport, ...]]  # a placement's bytes and its teleports
+
+
+@dataclass
+class Shared:
+    """What the capacity levels of one partition share, as none of it depends on the
+    capacities: the placement starts per initial sizes (with the interaction weights
+    and the best start), the candidates of each placement and teleports (plain and
+    layered op order), and the layer order with its block layers."""
+
+    starts: dict[tuple[int, ...], tuple[list[np.ndarray], np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
+    covers: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    hubs: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    layered: dict[Moves, list[Candidate]] = field(default_factory=dict)
+    layer_order: tuple[CanonicalCircuit, Gates, BlockLayers] | None = None
+
+
 @dataclass
 class Problem:
     """What every search reads: the circuit, the network and the bounds."""
@@ -79,6 +109,7 @@ class Problem:
     bounds: Effort
     work: Work
     progress: Progress
+    shared: Shared = field(default_factory=Shared)
 
     @property
     def k(self) -> int:
@@ -130,7 +161,11 @@ def _ends_cost(
 
 
 def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The refined initial placement, and the unrefined starts it came from."""
+    """The refined initial placement, and the unrefined starts it came from.
+
+    The starts depend on the initial sizes only, the same at every capacity level (and
+    so is the best of them): they are made once per partition (:class:`Shared`).
+    """
     gates, costs, k, n = prob.gates, prob.costs, prob.k, prob.canon.num_qubits
     sizes = initial_sizes(n, prob.capacities)
 
@@ -141,15 +176,18 @@ def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[n
         prob.work.add("refine_evaluations")
         return (float(blocked), float(finite))
 
-    starts = []
-    if method in ("auto", "blocks"):
-        starts.append(block_assignment(n, sizes))
-    weights = interaction_weights(gates, n) if len(gates.index) else np.zeros((n, n))
-    if method in ("auto", "kl") and len(gates.index):
-        starts.append(kl_assignment(weights, sizes, seed))
-    if not starts:
-        starts.append(block_assignment(n, sizes))
-    best = min(starts, key=evaluate)
+    key = tuple(sizes)
+    if key not in prob.shared.starts:
+        starts = []
+        if method in ("auto", "blocks"):
+            starts.append(block_assignment(n, sizes))
+        weights = interaction_weights(gates, n) if len(gates.index) else np.zeros((n, n))
+        if method in ("auto", "kl") and len(gates.index):
+            starts.append(kl_assignment(weights, sizes, seed))
+        if not starts:
+            starts.append(block_assignment(n, sizes))
+        prob.shared.starts[key] = (starts, weights, min(starts, key=evaluate))
+    starts, weights, best = prob.shared.starts[key]
     width = min(4 * n, prob.bounds.refine_width)
     per_gate = prob.bounds.refine_gate_evaluations // max(len(gates.index), 1)
     budget = max(1, min(prob.bounds.refine_evaluations, per_gate))
@@ -158,51 +196,139 @@ def placement(prob: Problem, seed: int, method: str) -> tuple[np.ndarray, list[n
 
 
 def candidate_plans(
-    prob: Problem, assign: np.ndarray, starts: Sequence[np.ndarray], seed: int
+    prob: Problem,
+    assign: np.ndarray,
+    starts: Sequence[np.ndarray],
+    seed: int,
+    bound: float = math.inf,
 ) -> list[Candidate]:
-    """Every candidate from ``assign`` (and, once moving pays, the other starts)."""
-    canon, gates, k, costs, comm = prob.canon, prob.gates, prob.k, prob.costs, prob.comm
+    """Every candidate from ``assign`` (and, once moving pays, the other starts).
+
+    ``bound``: the cheapest plan already in hand (from a lower capacity level). The
+    third-QPU and layered plans are made first (the layered planner for three or more
+    QPUs stops once its moves alone cost more than a plan in hand, or than a cover plan
+    can cost), then the covers, skipped where their floor is above the cheapest plan;
+    the candidates are returned in the order they always were, so ties fall as before.
+    What does not depend on the capacities (where gates run for a placement and its
+    teleports, the layer order) is computed once per partition (:class:`Shared`).
+    """
+    gates, k, costs, comm = prob.gates, prob.k, prob.costs, prob.comm
     moves: list[tuple[np.ndarray, list[Teleport]]] = [(assign, [])]
     if len(gates.index) and k > 1:
         prob.progress("teleportations")
+        level = Work()  # each capacity level's sweeps have their own window budget
         for start in [assign, *starts]:  # other starts only once moving paid off
             planned = best_teleports(gates, start, prob.capacities, comm, costs, prob.bounds,
-                                     prob.work)  # fmt: skip
+                                     level)  # fmt: skip
             if not planned:
                 break
             moves.append((start, planned))
-    found: list[Candidate | None] = []
-    for start, tele in moves:
-        wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
-                  for pref in (True, False)]  # fmt: skip
-        prob.progress("gates on a third QPU")
-        hub = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work)
-        if hub is not None:
-            wheres.append((hub, "hub"))
-        if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
-            fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
-            if fitted is not None:
-                wheres.append((fitted, "hub-fitted"))
-        for where, label in wheres:
-            found.append(candidate(prob, canon, gates, start, tele, where, label))
-            if not tele:
-                found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
+        prob.work.spent.update(level.spent)
+    keys = [(start.tobytes(), tuple(tele)) for start, tele in moves]
+    for (start, tele), key in zip(moves, keys, strict=True):
+        if key not in prob.shared.hubs:
+            prob.shared.hubs[key] = _sited(prob, start, tele, ("hub", "hub-fitted"))
+    hubs = [c for key in keys for c in prob.shared.hubs[key]]
+    lfound: list[Candidate] = []
     if len(gates.index) and k >= 2:  # every block local, ops in layer order (same circuit)
         prob.progress("layered teleportations")
-        layered = layer_order(canon)
-        lgates = Gates.of(layered)
+        if prob.shared.layer_order is None:
+            in_layers = layer_order(prob.canon)
+            gates_in_layers = Gates.of(in_layers)
+            blocks = block_layers(gates_in_layers, prob.canon.num_qubits)
+            prob.shared.layer_order = (in_layers, gates_in_layers, blocks)
+        layered, lgates, blocks = prob.shared.layer_order
         if k == 2:
-            lfound = layered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                       prob.bounds, prob.work)  # fmt: skip
+            planned_layers = layered_teleports(lgates, assign, prob.capacities, comm, costs,
+                                               seed, prob.bounds, prob.work, blocks)  # fmt: skip
         else:  # stops once its moves alone cost more than a plan in hand
-            cheapest = min((c.cost for c in found if c is not None), default=math.inf)
-            lfound = klayered_teleports(lgates, assign, prob.capacities, comm, costs, seed,
-                                        prob.bounds, prob.work, cheapest)  # fmt: skip
-        if lfound is not None:
-            lstart, ltele = lfound
-            for pref in (True, False):
-                where = serving_nodes(lgates, lstart, ltele, k, pref)
-                found.append(candidate(prob, layered, lgates, lstart, ltele, where, "layered"))
+            ceilings = [_cover_ceiling(prob, start, tele) for start, tele in moves]
+            cheapest = min([bound, *(c.cost for c in hubs), *ceilings])
+            planned_layers = klayered_teleports(lgates, assign, prob.capacities, comm, costs,
+                                                seed, prob.bounds, prob.work, cheapest,
+                                                blocks)  # fmt: skip
+        if planned_layers is not None:
+            lstart, ltele = planned_layers
+            key = (lstart.tobytes(), tuple(ltele))
+            if key not in prob.shared.layered:
+                prob.shared.layered[key] = _sited_layered(prob, layered, lgates, lstart, ltele)
+            lfound = prob.shared.layered[key]
+    best = min([bound, *(c.cost for c in [*hubs, *lfound])])
+    found: list[Candidate] = []
+    for (start, tele), key in zip(moves, keys, strict=True):  # in the order they were made
+        if key not in prob.shared.covers:
+            prob.shared.covers[key] = _sited(prob, start, tele, ("cover1", "cover0"), best)
+        found += [*prob.shared.covers[key], *prob.shared.hubs[key]]
+    return found + lfound
+
+
+def _sited(
+    prob: Problem,
+    start: np.ndarray,
+    tele: list[Teleport],
+    kinds: tuple[str, str],
+    bound: float = math.inf,
+) -> list[Candidate]:
+    """The candidates of one placement and its teleports: each gate on one of its own
+    nodes (``cover1``, ``cover0``: two minimum covers) or on a third QPU (``hub``,
+    ``hub-fitted``: the program, plain and fitted to comm qubits), and, without
+    teleports, the comm-reuse reorderings of each.
+
+    A cover plan pays at least the fewest cat-entanglements per node pair (before comm
+    limits) plus its teleports, with or without comm limits; when that alone costs more
+    than ``bound``, the plan in hand, the covers are not built (about a second each at
+    256 qubits). Never where they would be reordered: that changes the op order.
+    """
+    canon, gates, k, costs, comm = prob.canon, prob.gates, prob.k, prob.costs, prob.comm
+    wheres: list[tuple[dict[int, int] | None, str]] = []
+    if kinds == ("cover1", "cover0"):
+        reorders = not tele and len(canon.ops) <= prob.bounds.reorder_ops
+        if reorders or _cover_floor(prob, start, tele) <= bound:
+            wheres = [(serving_nodes(gates, start, tele, k, pref), f"cover{int(pref)}")
+                      for pref in (True, False)]  # fmt: skip
+    else:
+        prob.progress("gates on a third QPU")
+        wheres.append((gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work),
+                       "hub"))  # fmt: skip
+        if min(comm) < canon.num_qubits:  # the program again, copies fitted to comm qubits
+            fitted = gate_nodes(gates, start, tele, costs, comm, prob.bounds, prob.work, True)
+            wheres.append((fitted, "hub-fitted"))
+    found: list[Candidate | None] = []
+    for where, label in wheres:
+        if where is None:
+            continue
+        found.append(candidate(prob, canon, gates, start, tele, where, label))
+        if not tele:
+            found.extend(_reordered(prob, start, where, label, first) for first in (0, 1))
+    return [c for c in found if c is not None]
+
+
+def _cover_ceiling(prob: Problem, start: np.ndarray, tele: Sequence[Teleport]) -> float:
+    """The most a cover plan without teleports can cost, comm limits and all: each
+    cross gate opens at most one copy (inf where that is not sure: teleports, or a node
+    without comm qubits, whose cover plan may not exist)."""
+    if tele or min(prob.comm) < 1:
+        return math.inf
+    na, nb = start[prob.gates.a], start[prob.gates.b]
+    cross = na != nb
+    return float(prob.costs[na[cross], nb[cross]].sum())
+
+
+def _cover_floor(prob: Problem, start: np.ndarray, tele: Sequence[Teleport]) -> float:
+    """The least a plan serving each gate on one of its own nodes can cost."""
+    counts = pair_counts(prob.gates, start, tele, prob.k)
+    return weighted_cost(counts, prob.costs) + plan_cost((), tele, prob.costs)
+
+
+def _sited_layered(
+    prob: Problem, layered: CanonicalCircuit, lgates: Gates, lstart: np.ndarray,
+    ltele: list[Teleport],
+) -> list[Candidate]:  # fmt: skip
+    """The layered plan's candidates, each gate on one of its own nodes (two covers)."""
+    found = []
+    for pref in (True, False):
+        where = serving_nodes(lgates, lstart, ltele, prob.k, pref)
+        found.append(candidate(prob, layered, lgates, lstart, ltele, where, "layered"))
     return [c for c in found if c is not None]
 
 

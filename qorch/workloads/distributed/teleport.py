@@ -284,9 +284,10 @@ def best_teleports(
     """The cheapest of :func:`plan_teleports` over the effort's share of :data:`SETTINGS`.
 
     Settings with negative slack cost more time; they run only once a move has paid.
-    Each sweep weighs at most ``bounds.teleport_gates`` cross gates, and all sweeps of
-    one partition (``work`` is shared) at most ``bounds.teleport_window_gates`` gates
-    in their exact windows: with many QPUs a window costs a cover per QPU pair.
+    Each sweep weighs at most ``bounds.teleport_gates`` cross gates, and all sweeps
+    sharing ``work`` (the partitioner's, of one capacity level) at most
+    ``bounds.teleport_window_gates`` gates in their exact windows: with many QPUs a
+    window costs a cover per QPU pair.
     """
     bounds = bounds or effort_named("default")
     work = work if work is not None else Work()
