@@ -83,3 +83,12 @@ def test_unknown_family_is_an_argument_error(capsys) -> None:  # type: ignore[no
         table._parser().parse_args(["--families", "qaoa,shor"])
     assert exc.value.code == 2
     assert "unknown family 'shor'" in capsys.readouterr().err
+
+
+def test_every_reference_figure_is_one_with_a_source() -> None:
+    """Issue 14, item 7: pytket-dqc's QV-32 figure of 600 had no source that could be
+    found, so it is not printed; the QFT rows keep DisQCO's and pytket-dqc's published ones."""
+    table = _table()
+    assert table.REFERENCES[("quantum_volume", 32, 2)] == (210, None)
+    assert 600 not in {figure for pair in table.REFERENCES.values() for figure in pair}
+    assert table.REFERENCES[("qft", 32, 2)] == (15, 19)
