@@ -190,7 +190,7 @@ def _analyse(loaded: LoadedPlan) -> Analysis:
     from qorch.workloads.sources.build import build_spec
 
     plan = distributed_plan(loaded)
-    circuit = final_swaps_absorbed(build_spec(loaded, plan.circuit, ("circuit",)))
+    circuit = build_spec(loaded, plan.circuit, ("circuit",))
     network = load_network(loaded)
     links = pair_links(loaded, network)
     check_size(loaded, circuit)
@@ -282,34 +282,6 @@ def _cut(loaded: LoadedPlan, circuit: QuantumCircuit, partition: Partition) -> C
         budget = isinstance(error, BudgetError)
         key = ("budget", "max_sampling_overhead") if budget else ("execute",)
         raise loaded.error(key, error.message, type(error)) from None
-
-
-def final_swaps_absorbed(circuit: QuantumCircuit) -> QuantumCircuit:
-    """``circuit`` with the SWAPs right before its final measurements folded into which
-    clbit each qubit is measured into (Qiskit's OptimizeSwapBeforeMeasure, after its
-    library gates are unrolled and barriers, which nothing distributed reads, removed).
-    The clbits' distribution is unchanged; across QPUs each such swap cost pairs
-    (QFT-256 on 8 QPUs, 2 communication qubits: 4007 pairs with its final swaps, 896
-    without). A circuit with no such swap is returned as it is."""
-    from qiskit.circuit.library import get_standard_gate_name_mapping
-    from qiskit.transpiler import PassManager
-    from qiskit.transpiler.passes import OptimizeSwapBeforeMeasure, RemoveBarriers
-
-    plain = {*get_standard_gate_name_mapping(), "barrier"}
-    unrolled = circuit
-    for _ in range(4):  # library gates (qft, …) down to standard ones
-        wrapped = [name for name in unrolled.count_ops() if name not in plain]
-        if not wrapped:
-            break
-        unrolled = unrolled.decompose(gates_to_decompose=wrapped)
-    swaps = unrolled.count_ops().get("swap", 0)
-    if not swaps:
-        return circuit
-    absorbed = PassManager([RemoveBarriers(), OptimizeSwapBeforeMeasure()]).run(unrolled)
-    if absorbed.count_ops().get("swap", 0) == swaps:
-        return circuit
-    absorbed.name, absorbed.metadata = circuit.name, circuit.metadata
-    return absorbed
 
 
 def _without_measurements(circuit: QuantumCircuit) -> QuantumCircuit:
