@@ -601,9 +601,8 @@ def _record_spawn(pid: int, jobs: list[tuple[Path, int]], warm: bool = False) ->
 
 def _hand_over(warm: warmpool.WarmWorker, jobs: list[tuple[Path, int]]) -> bool:
     """Give ``jobs`` to a warm worker, recorded in each job's ``spawn`` first (as for a
-    worker started for them); False if it did not take them."""
-    if settings.local_jobs_inline():
-        return False
+    worker started for them); False if it did not take them. (With
+    ``QORCH_LOCAL_JOBS=inline`` no warm worker is ever started.)"""
     _children[warm.process.pid] = warm.process
     _record_spawn(warm.process.pid, jobs, warm=True)
     return warm.run(jobs)

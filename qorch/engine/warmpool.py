@@ -32,9 +32,10 @@ from typing import IO, TYPE_CHECKING, Any
 from qorch.contract import settings
 from qorch.contract.errors import QorchError
 from qorch.engine import registry, serve, workerproc
+from qorch.engine.targets import target_options
 
 if TYPE_CHECKING:
-    from qorch.contract.provider import Payload, Provider, TargetOptions
+    from qorch.contract.provider import Payload, Provider
     from qorch.engine.plan_base import TargetSpec
 
 Jobs = list[tuple[Path, int]]
@@ -143,7 +144,7 @@ def start(targets: Sequence[TargetSpec], jobs_dir: Path) -> None:
         return
     local = [spec for spec in targets if _is_local(spec.provider, spec.device)]
     for group in provider_groups(local):
-        wanted = [(s.provider, s.device, _options(s)) for s in local if s.provider in group]
+        wanted = [(s.provider, s.device, target_options(s)) for s in local if s.provider in group]
         worker = _launch(group, jobs_dir)
         if worker is None:
             continue
@@ -190,12 +191,6 @@ def _is_local(provider: str, device: str) -> bool:
         return registry.load(provider).device_is_local(device)
     except QorchError:
         return False  # the compile reports it
-
-
-def _options(spec: TargetSpec) -> TargetOptions:
-    from qorch.engine.targets import target_options
-
-    return target_options(spec)
 
 
 def _launch(providers: frozenset[str], jobs_dir: Path) -> WarmWorker | None:

@@ -113,7 +113,7 @@ def _execute(directory: Path) -> None:
             # it into a RuntimeError while qiskit's Rust module initialises): cancelled
             note(f"cancelled while running ({type(error).__name__}: {error})")
             return
-        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        if _disk_full(error):
             raise  # the machine's failure, not the job's: the worker stops on a full disk
         note(f"failed: {type(error).__name__}: {error}")
         record = {"message": f"{type(error).__name__}: {error}",
@@ -124,6 +124,11 @@ def _execute(directory: Path) -> None:
     timings = {"started": _utc(began), "ended": _utc(ended), "ran_s": round(ended - began, 6)}
     _publish(directory / "result.json",
              {"counts": counts, "seconds": round(ended - started, 6), **timings})  # fmt: skip
+
+
+def _disk_full(error: BaseException) -> bool:
+    """True for a full disk or quota: the machine's failure, never the job's."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _note_state(directory: Path, state: str) -> None:
@@ -204,7 +209,7 @@ def run_inline(jobs: list[tuple[Path, int]]) -> None:
             ):
                 run(directory, attempt, inline=True)
         except OSError as error:
-            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            if not _disk_full(error):
                 raise
             raise StateError(
                 f"cannot run the job in {directory}: disk full: free space "
